@@ -1,0 +1,146 @@
+// One ApiKey, start to finish, without I/O: resolve its rotation policy, read its
+// signing-key Secret, plan its keys, and say what to write. The caller writes the
+// Secret (when one is returned) before the status, records the events, and
+// requeues the ApiKey at requeueAt.
+
+import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
+import type { RotationPolicySpecInput } from "../policy/types.ts";
+import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../policy/resolve.ts";
+import { floorToSecond } from "../policy/time.ts";
+import { eventOf, type PlannedCondition, type PlannedEvent } from "../reasons.ts";
+import { setCondition, type Condition } from "../runtime/conditions.ts";
+import { planKeys, type KeyFactory, type KeyPlan } from "./plan.ts";
+import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "./secret.ts";
+
+export interface ReconcileApiKeyInput {
+  now: Date;
+  apiKey: ApiKey;
+  /** The Secret named signingKeySecretName(apiKey), or null. */
+  secret: SecretObject | null;
+  getRotationPolicy: (namespace: string, name: string) => RotationPolicySpecInput | undefined;
+  getClusterRotationPolicy: (name: string) => RotationPolicySpecInput | undefined;
+  mintKey: KeyFactory;
+}
+
+export interface ApiKeyOutcome {
+  /** The Secret to create or replace first; null when it must be left as it is. */
+  secret: SecretObject | null;
+  /** The status to write after the Secret: the fields this reconciler owns, and all conditions. */
+  status: ApiKeyStatus;
+  events: PlannedEvent[];
+  /** When to reconcile again for scheduled work; null when only a change can matter. */
+  requeueAt: Date | null;
+  policy: PolicyResolution;
+  plan: KeyPlan | null;
+}
+
+export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiKeyOutcome> {
+  const { apiKey } = input;
+  const now = floorToSecond(input.now);
+  const namespace = apiKey.metadata.namespace ?? "";
+  const name = apiKey.metadata.name ?? "";
+  const ref = { namespace, name, uid: apiKey.metadata.uid ?? "" };
+  const spec = apiKey.spec ?? {};
+  const previous = apiKey.status ?? {};
+  const generation = apiKey.metadata.generation;
+  let conditions: Condition[] = previous.conditions ?? [];
+  const set = (c: PlannedCondition): void => {
+    conditions = setCondition(conditions, generation === undefined ? c : { ...c, observedGeneration: generation }, now);
+  };
+  const events: PlannedEvent[] = [];
+  const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(name) };
+  if (generation !== undefined) base.observedGeneration = generation;
+
+  const policy = resolveRotationPolicy({
+    apiKey: { namespace, name, rotationPolicyRef: spec.rotationPolicyRef },
+    getRotationPolicy: input.getRotationPolicy,
+    getClusterRotationPolicy: input.getClusterRotationPolicy,
+  });
+  if (!policy.ok) {
+    set({ type: "RotationPolicyResolved", status: "False", reason: policy.reason, message: policy.message });
+    set({ type: "Ready", status: "False", reason: policy.reason, message: policy.message });
+    events.push(eventOf(policy.reason, policy.message));
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+  }
+  const source = policy.policy.source;
+  set(
+    source.kind === "BuiltIn"
+      ? {
+          type: "RotationPolicyResolved",
+          status: "True",
+          reason: "BuiltInPolicy",
+          message: "no ClusterRotationPolicy named default exists: the built-in defaults apply (EdDSA, every 720h, prePublish 5m, grace 720h)",
+        }
+      : { type: "RotationPolicyResolved", status: "True", reason: "RotationPolicyFound", message: `${describeSource(source)} is in use` },
+  );
+
+  const read = readSigningKeySecret(input.secret, ref);
+  if (read.kind === "conflict" || read.kind === "invalid") {
+    const reason = read.kind === "conflict" ? "SigningKeySecretConflict" : "SigningKeySecretInvalid";
+    set({ type: "Ready", status: "False", reason, message: read.message });
+    events.push(eventOf(reason, read.message));
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+  }
+
+  let plan: KeyPlan;
+  try {
+    plan = await planKeys({
+      now,
+      apiKey: { namespace, name },
+      current: read.kind === "ok" ? read.document : null,
+      policy: policy.policy,
+      spec,
+      status: previous,
+      mintKey: input.mintKey,
+    });
+  } catch (err) {
+    const message = `ApiKey ${namespace}/${name}: generating a ${policy.policy.algorithm} signing key failed (${err instanceof Error ? err.message : String(err)}); retrying`;
+    set({ type: "Ready", status: "False", reason: "KeyGenerationFailed", message });
+    events.push(eventOf("KeyGenerationFailed", message));
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+  }
+  events.push(...plan.events);
+
+  const prepared = plan.keys.find((k) => k.state === "prepared");
+  set(
+    prepared === undefined
+      ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
+      : {
+          type: "Rotating",
+          status: "True",
+          reason: "KeyPrepublished",
+          message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}`,
+        },
+  );
+
+  const active = plan.status.activeKid ?? "";
+  if (plan.problems.length > 0) {
+    const message = plan.problems.map((p) => p.message).join("; ");
+    set({ type: "Ready", status: "False", reason: "InvalidRequest", message });
+    const already = previous.conditions?.find((c) => c.type === "Ready" && c.reason === "InvalidRequest" && c.message === message);
+    if (already === undefined) events.push(eventOf("InvalidRequest", message));
+  } else if (spec.suspended === true) {
+    set({
+      type: "Ready",
+      status: "False",
+      reason: "Suspended",
+      message: `spec.suspended is true: verifiers refuse the tokens of ApiKey ${namespace}/${name} and none are issued; set it to false to resume`,
+    });
+  } else {
+    set({
+      type: "Ready",
+      status: "True",
+      reason: "KeysReady",
+      message: `key ${active} signs tokens; the next rotation is due at ${plan.status.nextRotationTime}`,
+    });
+  }
+
+  return {
+    secret: plan.secretChanged ? signingKeySecret(ref, plan.document) : null,
+    status: { ...base, ...plan.status, conditions },
+    events,
+    requeueAt: plan.nextWakeAt,
+    policy,
+    plan,
+  };
+}

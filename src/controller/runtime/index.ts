@@ -1,0 +1,36 @@
+export {
+  ConditionError,
+  conditionsEqual,
+  findCondition,
+  formatTime,
+  isConditionTrue,
+  jsonEqual,
+  removeCondition,
+  setCondition,
+  setConditions,
+  validateCondition,
+} from "./conditions.ts";
+export type { Condition, ConditionInput, ConditionStatus } from "./conditions.ts";
+export { Controller, mapByIndex, mapToAll, mapToOwner, ownKey } from "./controller.ts";
+export type {
+  ControllerObserver,
+  ControllerOptions,
+  ErrorPolicyResult,
+  MapFunc,
+  ReconcileContext,
+  ReconcileFunc,
+  ReconcileResult,
+  StopOptions,
+  WatchEventKind,
+  WatchSpec,
+} from "./controller.ts";
+export { EventRecorder } from "./events.ts";
+export type { EventRecorderOptions, EventType } from "./events.ts";
+export { LeaderElector, defaultIdentity, formatMicroTime, leaseLock } from "./leader.ts";
+export type { LeaderElectorOptions, LeaseLock } from "./leader.ts";
+export { Manager } from "./manager.ts";
+export type { LeaderElectionOptions, ListenOptions, ManagerOptions } from "./manager.ts";
+export { RuntimeMetrics } from "./metrics.ts";
+export type { RuntimeMetricsOptions } from "./metrics.ts";
+export { WorkQueue } from "./queue.ts";
+export type { QueueBackoff, ShutDownOptions, WorkQueueOptions } from "./queue.ts";

@@ -1,0 +1,10 @@
+export { resolveAssets, REPO_ROOT } from "./assets.ts";
+export { checkAssetsDir, REQUIRED_BINARIES } from "./binaries.ts";
+export type { Assets, ResolveAssetsOptions } from "./assets.ts";
+export { startControlPlane } from "./controlplane.ts";
+export type { ControlPlane, ProcessMemory, StartControlPlaneOptions } from "./controlplane.ts";
+export { installCrds } from "./crds.ts";
+export type { InstallCrdsOptions, InstalledCrd } from "./crds.ts";
+export { StartupError } from "./health.ts";
+export { KubeApiError, kubeJson, kubeRequest, loadKubeConfig } from "./kubeclient.ts";
+export type { KubeRequest, KubeResponse } from "./kubeclient.ts";

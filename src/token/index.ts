@@ -1,0 +1,36 @@
+// keyward token format v1 and bundle format v1 (docs/token-format.md).
+
+export * from "./types.ts";
+export * from "./errors.ts";
+
+export { generateSigningKey, RSA_MODULUS_BITS } from "./keys/generate.ts";
+export { publicJwkOf } from "./keys/public.ts";
+export { jwkThumbprint } from "./keys/thumbprint.ts";
+export { jwkSetOf } from "./keys/jwk-set.ts";
+
+export { newJti } from "./jwt/jti.ts";
+export { issueAccessToken, issueAccessTokenSync } from "./jwt/issue.ts";
+export type { IssueOptions, IssuedToken } from "./jwt/issue.ts";
+export { decodeUnverified } from "./jwt/decode.ts";
+export { bearerToken } from "./jwt/bearer.ts";
+
+export { buildBundle } from "./bundle/build.ts";
+export { serializeBundle } from "./bundle/serialize.ts";
+export { parseBundle } from "./bundle/parse.ts";
+export { validateBundle } from "./bundle/validate.ts";
+export { assertNotOlder } from "./bundle/generation.ts";
+export { sameBundleContent } from "./bundle/same-content.ts";
+export { pruneRevoked, REVOKED_RETENTION_SECONDS } from "./bundle/prune.ts";
+
+export { normalizePath } from "./policy/normalize.ts";
+export { pathPatternProblem } from "./policy/pattern.ts";
+export { matchPolicies } from "./policy/match.ts";
+export type { MatchedRule, PolicyDecision } from "./policy/match.ts";
+
+export { TokenVerifier, DEFAULT_CACHE_SIZE, DEFAULT_LEEWAY_SECONDS, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY_SECONDS } from "./verify/verifier.ts";
+export type { CompiledBundle, CompiledKey, CompiledApiKey } from "./verify/compile.ts";
+export type {
+  ExplainStep, Explanation, FailureContext, Identity, RequestInfo, TokenCheckResult, TokenIdentity, VerifierOptions, VerifierStats,
+  VerifyFailure, VerifyResult,
+} from "./verify/types.ts";
+export { parseRfc3339, formatRfc3339 } from "./lib/rfc3339.ts";

@@ -1,0 +1,244 @@
+// The verifier's checks, in the order of docs/token-format.md "Verification";
+// the first failure decides. Shared by TokenVerifier.verify (hot path, with the
+// verified-token cache) and TokenVerifier.explain (every step recorded).
+
+import type { KeyObject } from "node:crypto";
+import { VerificationError } from "../errors.ts";
+import type { VerificationCode } from "../errors.ts";
+import { verifySignature } from "../lib/crypto.ts";
+import type { Lru } from "../lib/lru.ts";
+import { describe } from "../lib/describe.ts";
+import { formatRfc3339 } from "../lib/rfc3339.ts";
+import { parseCompact } from "../jwt/compact.ts";
+import type { CompactParts } from "../jwt/compact.ts";
+import { matchCompiled } from "../policy/match.ts";
+import { normalizePath } from "../policy/normalize.ts";
+import type { CompiledBundle } from "./compile.ts";
+import type { ExplainStep, FailureContext, RequestInfo, TokenCheckResult, VerifyFailure, VerifyResult } from "./types.ts";
+
+/** A token whose signature verified: its decoded header and claims, and the key that verified it. */
+export interface CachedToken {
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly key: KeyObject;
+}
+
+export interface CheckSettings {
+  readonly leewayMs: number;
+  readonly maxTokenBytes: number;
+  /** null: neither read nor written (explain). */
+  readonly cache: Lru<string, CachedToken> | null;
+  readonly counters: { hits: number; misses: number };
+}
+
+const ACCEPTED_TYP = "at+jwt";
+const ACCEPTED_MEDIA_TYP = "application/at+jwt";
+
+function failure(trace: ExplainStep[] | null, step: string, context: FailureContext, code: VerificationCode, message: string): VerifyFailure {
+  const error = new VerificationError(code, message);
+  trace?.push({ step, ok: false, detail: `${code}: ${message}` });
+  return { ok: false, error, context };
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function iso(seconds: number): string {
+  return formatRfc3339(seconds * 1000);
+}
+
+function name(value: string): string {
+  return value.length > 64 ? `${JSON.stringify(value.slice(0, 64))}…` : JSON.stringify(value);
+}
+
+/**
+ * Runs the checks. With `request` null, step 6 (path and policy) is skipped and
+ * the result is a TokenCheckResult. `trace`, when given, receives every step.
+ */
+export function runChecks(
+  settings: CheckSettings,
+  token: string | undefined,
+  request: RequestInfo | null,
+  bundle: CompiledBundle,
+  nowMs: number,
+  trace: ExplainStep[] | null,
+): VerifyResult | TokenCheckResult {
+  const context: FailureContext = {};
+
+  // 1. A bearer token of bounded size that is a well-formed compact JWS.
+  if (token === undefined || token === "") {
+    return failure(trace, "bearer token", context, "ERR_TOKEN_MISSING",
+      "the request has no Authorization: Bearer header; send the access token as \"Authorization: Bearer <token>\"");
+  }
+  if (token.length > settings.maxTokenBytes) {
+    return failure(trace, "size", context, "ERR_TOKEN_TOO_LARGE",
+      `the token is ${token.length} bytes, more than the limit of ${settings.maxTokenBytes}`);
+  }
+  trace?.push({ step: "size", ok: true, detail: `${token.length} bytes, within the limit of ${settings.maxTokenBytes}` });
+  const cached = settings.cache?.get(token);
+  let parts: CompactParts | string | undefined;
+  let header: Readonly<Record<string, unknown>>;
+  let claims: Readonly<Record<string, unknown>>;
+  if (cached !== undefined) {
+    settings.counters.hits++;
+    header = cached.header;
+    claims = cached.claims;
+  } else {
+    if (settings.cache !== null) settings.counters.misses++;
+    parts = parseCompact(token);
+    if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
+    header = parts.header;
+    claims = parts.claims;
+    trace?.push({ step: "syntax", ok: true, detail: "a compact JWS with a JSON header and JSON claims" });
+  }
+
+  // 2. The header: typ, kid, alg, nothing else; the key not past its grace period.
+  const typ = header.typ;
+  if (typ !== ACCEPTED_TYP && typ !== ACCEPTED_MEDIA_TYP) {
+    return failure(trace, "typ", context, "ERR_TOKEN_TYPE",
+      `the token's typ is ${describe(typ)}, not "at+jwt": only keyward access tokens (RFC 9068) are accepted`);
+  }
+  trace?.push({ step: "typ", ok: true, detail: `"${typ}"` });
+  const kid = header.kid;
+  if (typeof kid === "string" && kid.length <= 256) context.kid = kid;
+  const key = typeof kid === "string" ? bundle.keys.get(kid) : undefined;
+  if (key === undefined) {
+    return failure(trace, "kid", context, "ERR_KEY_UNKNOWN", typeof kid === "string"
+      ? `no key ${name(kid)} in the bundle of tenant "${bundle.tenant}" (generation ${bundle.generation}): the key was dropped or belongs to another tenant; use a token issued with a current key`
+      : `the token header has no string "kid"; a keyward token names its signing key in "kid"`);
+  }
+  context.apiKey = key.apiKey;
+  trace?.push({ step: "kid", ok: true, detail: `key ${key.kid} of ApiKey "${key.apiKey}", ${key.state}` });
+  if (header.alg !== key.alg) {
+    return failure(trace, "alg", context, "ERR_ALG_MISMATCH",
+      `the token's alg is ${describe(header.alg)} but key ${key.kid} of ApiKey "${key.apiKey}" signs with ${key.alg}`);
+  }
+  trace?.push({ step: "alg", ok: true, detail: key.alg });
+  for (const parameter in header) {
+    if (parameter !== "alg" && parameter !== "typ" && parameter !== "kid") {
+      return failure(trace, "header parameters", context, "ERR_HEADER_UNSUPPORTED",
+        `the token header has ${name(parameter)}; a keyward token's header holds only alg, typ and kid`);
+    }
+  }
+  trace?.push({ step: "header parameters", ok: true, detail: "alg, typ and kid only" });
+  if (key.state === "deposed" && key.notAfterMs !== null && nowMs > key.notAfterMs) {
+    return failure(trace, "key validity", context, "ERR_KEY_EXPIRED",
+      `key ${key.kid} of ApiKey "${key.apiKey}" was deposed and its grace period ended at ${key.notAfter ?? ""}; use a token issued with the active key`);
+  }
+  trace?.push({ step: "key validity", ok: true, detail: key.notAfter === null ? key.state : `${key.state} until ${key.notAfter}` });
+
+  // 3. The signature, unless this very token verified with this very key before.
+  if (cached?.key === key.verifying.keyObject) {
+    trace?.push({ step: "signature", ok: true, detail: "verified earlier with this key (cache)" });
+  } else {
+    parts ??= parseCompact(token);
+    if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
+    if (!verifySignature(key.verifying, parts.signingInput, parts.signature)) {
+      return failure(trace, "signature", context, "ERR_SIGNATURE_INVALID",
+        `the signature does not verify with key ${key.kid} of ApiKey "${key.apiKey}"; the token was altered or not signed by keyward`);
+    }
+    settings.cache?.set(token, { header: Object.freeze(header), claims: Object.freeze(claims), key: key.verifying.keyObject });
+    trace?.push({ step: "signature", ok: true, detail: `${key.alg} signature verified with key ${key.kid}` });
+  }
+
+  // 4. The claims.
+  const { iss, sub, client_id: clientId, aud, iat, nbf, exp, jti } = claims;
+  if (typeof jti === "string" && jti !== "" && jti.length <= 256) context.jti = jti;
+  const invalid = (problem: string): VerifyFailure =>
+    failure(trace, "claims", context, "ERR_CLAIMS_INVALID", `the token's claims are invalid: ${problem}`);
+  if (typeof iss !== "string") return invalid("iss must be a string");
+  if (typeof sub !== "string") return invalid("sub must be a string");
+  if (typeof clientId !== "string") return invalid("client_id must be a string");
+  if (typeof aud !== "string" && !(Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === "string"))) {
+    return invalid("aud must be a string or a non-empty array of strings");
+  }
+  if (!isTime(iat)) return invalid("iat must be a whole number of seconds");
+  if (!isTime(nbf)) return invalid("nbf must be a whole number of seconds");
+  if (exp !== undefined && !isTime(exp)) return invalid("exp must be a whole number of seconds, or absent");
+  if (typeof jti !== "string" || context.jti === undefined) return invalid("jti must be a non-empty string of at most 256 characters");
+  trace?.push({ step: "claims", ok: true, detail: "iss, sub, client_id, aud, iat, nbf, jti present and well-typed" });
+  if (sub !== key.apiKey || clientId !== sub) {
+    return failure(trace, "subject", context, "ERR_KEY_SUBJECT_MISMATCH", sub !== key.apiKey
+      ? `key ${key.kid} belongs to ApiKey "${key.apiKey}", but the token's sub is ${name(sub)}`
+      : `the token's client_id ${name(clientId)} differs from its sub ${name(sub)}`);
+  }
+  trace?.push({ step: "subject", ok: true, detail: `sub and client_id are "${sub}", the key's ApiKey` });
+  if (iss !== bundle.issuer) {
+    return failure(trace, "issuer", context, "ERR_ISSUER_MISMATCH",
+      `the token's iss is ${name(iss)}, not "${bundle.issuer}", the issuer of tenant "${bundle.tenant}"`);
+  }
+  trace?.push({ step: "issuer", ok: true, detail: `"${iss}"` });
+  if (typeof aud === "string" ? aud !== bundle.tenant : !aud.includes(bundle.tenant)) {
+    return failure(trace, "audience", context, "ERR_AUDIENCE_MISMATCH",
+      `the token's aud does not contain "${bundle.tenant}": it was issued for another tenant`);
+  }
+  trace?.push({ step: "audience", ok: true, detail: `contains "${bundle.tenant}"` });
+  const leeway = settings.leewayMs;
+  if (exp !== undefined && nowMs >= exp * 1000 + leeway) {
+    return failure(trace, "exp", context, "ERR_TOKEN_EXPIRED",
+      `token ${jti} of ApiKey "${sub}" expired at ${iso(exp)}; use the renewed token from its AccessToken Secret`);
+  }
+  trace?.push({ step: "exp", ok: true, detail: exp === undefined ? "none (non-expiring, checked below)" : `expires at ${iso(exp)}` });
+  if (nowMs < nbf * 1000 - leeway) {
+    return failure(trace, "nbf", context, "ERR_TOKEN_NOT_YET_VALID", `token ${jti} is not valid before ${iso(nbf)}; check the clocks`);
+  }
+  trace?.push({ step: "nbf", ok: true, detail: `valid from ${iso(nbf)}` });
+  if (iat * 1000 > nowMs + leeway) {
+    return failure(trace, "iat", context, "ERR_TOKEN_ISSUED_IN_FUTURE", `token ${jti} claims to be issued at ${iso(iat)}, in the future; check the clocks`);
+  }
+  trace?.push({ step: "iat", ok: true, detail: `issued at ${iso(iat)}` });
+  const apiKey = bundle.apiKeys.get(sub);
+  if (exp === undefined) {
+    if (apiKey?.allowNonExpiring !== true) {
+      return failure(trace, "non-expiring", context, "ERR_TOKEN_NO_EXPIRY",
+        `token ${jti} has no exp and ApiKey "${sub}" does not allow non-expiring tokens; use a token with an expiry`);
+    }
+    trace?.push({ step: "non-expiring", ok: true, detail: `ApiKey "${sub}" allows non-expiring tokens` });
+  }
+
+  // 5. The ApiKey and revocations.
+  if (apiKey === undefined) {
+    return failure(trace, "api key", context, "ERR_API_KEY_UNKNOWN", `ApiKey "${sub}" is not in the bundle of tenant "${bundle.tenant}"`);
+  }
+  if (apiKey.suspended) {
+    return failure(trace, "api key", context, "ERR_API_KEY_SUSPENDED", `ApiKey "${sub}" is suspended (spec.suspended); unsuspend it to accept its tokens`);
+  }
+  trace?.push({ step: "api key", ok: true, detail: `ApiKey "${sub}" exists and is not suspended` });
+  if (apiKey.revokedBeforeMs !== null && iat * 1000 < apiKey.revokedBeforeMs) {
+    return failure(trace, "revoked before", context, "ERR_TOKEN_ISSUED_BEFORE_REVOCATION",
+      `token ${jti} was issued at ${iso(iat)}, before ${apiKey.revokedBefore ?? ""}, when the tokens of ApiKey "${sub}" were revoked; use a newer token`);
+  }
+  trace?.push({ step: "revoked before", ok: true, detail: apiKey.revokedBefore === null ? "no cut-off" : `issued after ${apiKey.revokedBefore}` });
+  if (bundle.revoked.has(jti)) {
+    return failure(trace, "revocation list", context, "ERR_TOKEN_REVOKED", `token ${jti} of ApiKey "${sub}" is revoked`);
+  }
+  trace?.push({ step: "revocation list", ok: true, detail: `${jti} is not revoked` });
+
+  const identity = { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null };
+  if (request === null) {
+    trace?.push({ step: "policy", ok: true, detail: "skipped: no request method and path given" });
+    return { ok: true, identity };
+  }
+
+  // 6. The policies of the ApiKey allow the method and the normalised path.
+  let path: string;
+  try {
+    path = normalizePath(request.path);
+  } catch (e) {
+    if (!(e instanceof VerificationError)) throw e;
+    trace?.push({ step: "path", ok: false, detail: `${e.code}: ${e.message}` });
+    return { ok: false, error: e, context };
+  }
+  trace?.push({ step: "path", ok: true, detail: path });
+  const method = request.method.toUpperCase();
+  const decision = matchCompiled(apiKey.policies, method, path);
+  if (decision.rule === null || !decision.allowed) {
+    if (decision.rule !== null) context.rule = decision.rule;
+    return failure(trace, "policy", context, "ERR_POLICY_DENIED", decision.rule !== null
+      ? `ApiKey "${sub}" may not ${method} ${path}: rule ${decision.rule.index} of AccessPolicy "${decision.rule.policy}" denies it`
+      : `ApiKey "${sub}" may not ${method} ${path}: no rule of its AccessPolicies (${apiKey.policies.map((p) => p.name).join(", ") || "none attached"}) allows it; add an Allow rule to one of them`);
+  }
+  trace?.push({ step: "policy", ok: true, detail: `allowed by rule ${decision.rule.index} of AccessPolicy "${decision.rule.policy}"` });
+  return { ok: true, identity: { ...identity, rule: decision.rule } };
+}

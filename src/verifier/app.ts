@@ -1,0 +1,183 @@
+// Assembles a running verifier from its configuration: the bundle store and its source,
+// the decider, the proxy or authz server with its limits, the admin server, and a
+// graceful drain.
+
+import { Agent, createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { DestinationStream } from "pino";
+import { loadKubeConfig } from "../kube/config.ts";
+import { TokenVerifier } from "../token/index.ts";
+import { createAdminServer } from "./admin.ts";
+import { createAuthzHandler } from "./authz.ts";
+import { ConfigMapBundleSource } from "./bundle/configmap-source.ts";
+import { FileBundleSource } from "./bundle/file-source.ts";
+import { BundleStore } from "./bundle/store.ts";
+import type { HostPort, VerifierConfig } from "./config.ts";
+import { Decider } from "./decide.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { VerifierMetrics } from "./metrics.ts";
+import { createProxy } from "./proxy.ts";
+
+export interface VerifierDeps {
+  /** The clock for every validity decision (token times, bundle age). Default Date.now. */
+  now?: () => number;
+  /** Where logs go (default stdout). */
+  logDestination?: DestinationStream;
+  /** Randomness of decision-log sampling. */
+  random?: () => number;
+  /** For --bundle-configmap; default: loaded from --kubeconfig, $KUBECONFIG or in-cluster. */
+  kubeConfig?: KubeConfig;
+  /** Size of the token library's verification cache. */
+  tokenCacheSize?: number;
+  /**
+   * Benchmark only, never reachable from the command line: a proxy that checks nothing,
+   * to measure the cost of the check against the cost of proxying.
+   */
+  uncheckedProxyForBenchmark?: boolean;
+}
+
+export interface RunningVerifier {
+  /** The address the proxy or authz server listens on. */
+  readonly address: HostPort;
+  /** The admin server's address, or null when --metrics-listen off. */
+  readonly adminAddress: HostPort | null;
+  readonly store: BundleStore;
+  readonly metrics: VerifierMetrics;
+  readonly logger: Logger;
+  /** True once drain() has begun. */
+  draining(): boolean;
+  /**
+   * Graceful stop: stop accepting, let requests in flight finish (at most `deadlineMs`,
+   * default --drain-timeout), then close everything. Idempotent.
+   */
+  drain(deadlineMs?: number): Promise<void>;
+}
+
+export async function startVerifier(config: VerifierConfig, deps: VerifierDeps = {}): Promise<RunningVerifier> {
+  const now = deps.now ?? Date.now;
+  const logger = createLogger(config.logLevel, deps.logDestination);
+  let store: BundleStore | null = null;
+  const metrics = new VerifierMetrics(() => store?.ageSeconds() ?? null);
+  const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
+  store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, logger, metrics });
+  const bundleStore = store;
+
+  let isDraining = false;
+  const draining = (): boolean => isDraining;
+  const decider = new Decider({ store, verifier, metrics, logger, now, decisionLogSample: config.decisionLogSample, ...(deps.random === undefined ? {} : { random: deps.random }) });
+
+  const server = createServer({
+    maxHeaderSize: config.maxHeaderBytes,
+    headersTimeout: Math.min(config.requestTimeoutMs, 20_000),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requireHostHeader: true,
+    noDelay: true,
+  });
+  server.maxHeadersCount = config.maxHeaderCount;
+  server.maxConnections = config.maxConnections;
+
+  let agent: Agent | null = null;
+  let tunnels: ReadonlySet<Duplex> = new Set();
+  if (config.mode === "proxy") {
+    if (config.upstream === null) throw new Error("proxy mode needs an upstream");
+    agent = new Agent({ keepAlive: true, maxSockets: config.maxConnections, maxFreeSockets: Math.min(256, config.maxConnections), scheduling: "lifo", keepAliveMsecs: 1000 });
+    const proxy = createProxy({
+      upstream: config.upstream,
+      agent,
+      upstreamTimeoutMs: config.upstreamTimeoutMs,
+      forwardAuthorization: config.forwardAuthorization,
+      decider: deps.uncheckedProxyForBenchmark === true ? null : decider,
+      metrics,
+      logger,
+      draining,
+    });
+    server.on("request", proxy.onRequest);
+    server.on("checkContinue", proxy.onRequest);
+    server.on("upgrade", proxy.onUpgrade);
+    tunnels = proxy.tunnels;
+  } else {
+    server.on("request", createAuthzHandler({ decider, pathPrefix: config.authzPathPrefix, draining }));
+  }
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests, oversized heads, timeouts: a bare status line, nothing from the request.
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const text = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+    socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  });
+
+  const source =
+    config.bundle.kind === "file"
+      ? new FileBundleSource({ path: config.bundle.path, pollIntervalMs: config.bundle.pollIntervalMs, store, logger })
+      : new ConfigMapBundleSource({
+          namespace: config.bundle.namespace,
+          name: config.bundle.name,
+          kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: config.bundle.kubeconfig ?? undefined }).kubeConfig,
+          store,
+          logger,
+        });
+
+  const admin = config.metricsListen === null ? null : createAdminServer({ store, metrics, draining });
+  let address: HostPort;
+  let adminAddress: HostPort | null = null;
+  try {
+    address = await listen(server, config.listen);
+    if (admin !== null && config.metricsListen !== null) adminAddress = await listen(admin, config.metricsListen);
+  } catch (err) {
+    server.close();
+    admin?.close();
+    agent?.destroy();
+    throw err;
+  }
+  await source.start();
+  logger.info(
+    { event: "started", mode: config.mode, listen: `${address.host}:${address.port}`, upstream: config.upstream?.origin, tenant: config.tenant, bundle: config.bundle.kind, generation: store.generation() },
+    `keyward verifier (${config.mode}) listening on ${address.host}:${address.port}`,
+  );
+
+  let drained: Promise<void> | null = null;
+  const drain = (deadlineMs = config.drainTimeoutMs): Promise<void> => {
+    drained ??= (async () => {
+      isDraining = true;
+      logger.info({ event: "draining", deadlineMs }, "draining: no new connections, finishing requests in flight");
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const deadline = setTimeout(() => {
+        server.closeAllConnections();
+        for (const t of tunnels) t.destroy();
+      }, deadlineMs);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(deadline);
+      await source.stop();
+      agent?.destroy();
+      if (admin !== null) {
+        const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
+        admin.closeAllConnections();
+        await adminClosed;
+      }
+      logger.info({ event: "stopped" }, "verifier stopped");
+    })();
+    return drained;
+  };
+
+  return { address, adminAddress, store: bundleStore, metrics, logger, draining, drain };
+}
+
+function listen(server: Server, at: HostPort): Promise<HostPort> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once("error", onError);
+    server.listen(at.port, at.host, () => {
+      server.off("error", onError);
+      const a = server.address() as AddressInfo;
+      resolve({ host: a.address, port: a.port });
+    });
+  });
+}

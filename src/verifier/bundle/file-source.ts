@@ -1,0 +1,124 @@
+// Reads the bundle from a mounted ConfigMap: a directory holding bundle.json, or the file.
+// The kubelet updates a ConfigMap volume by writing a new timestamped directory and
+// swapping the `..data` symlink atomically, so the directory is watched (fs.watch) and,
+// because watches can miss events or break, also polled on an interval. Each read is
+// offered to the store, which ignores text it already has (and counts it as confirmed).
+
+import { watch, type FSWatcher } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import type { Logger } from "../log.ts";
+import type { BundleStore } from "./store.ts";
+import { BUNDLE_KEY, bundleTextOf } from "./text.ts";
+
+export interface FileBundleSourceOptions {
+  /** A directory (the ConfigMap volume) holding bundle.json, or a bundle file. */
+  path: string;
+  pollIntervalMs: number;
+  store: BundleStore;
+  logger: Logger;
+}
+
+export class FileBundleSource {
+  readonly #opts: FileBundleSourceOptions;
+  readonly #origin: string;
+  #watcher: FSWatcher | null = null;
+  #watchedDir: string | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #reading: Promise<void> | null = null;
+  #readAgain = false;
+  #stopped = false;
+
+  constructor(opts: FileBundleSourceOptions) {
+    this.#opts = opts;
+    this.#origin = `file:${opts.path}`;
+  }
+
+  /** Reads the bundle once and starts watching and polling. Resolves after the first read. */
+  async start(): Promise<void> {
+    await this.refresh();
+    if (this.#stopped) return;
+    this.#timer = setInterval(() => {
+      void this.refresh();
+    }, this.#opts.pollIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops watching and polling; resolves once a read in progress is over. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#closeWatcher();
+    await this.#reading;
+  }
+
+  /** Reads the bundle now; concurrent calls coalesce into one more read. */
+  refresh(): Promise<void> {
+    if (this.#reading !== null) {
+      this.#readAgain = true;
+      return this.#reading;
+    }
+    this.#reading = (async () => {
+      do {
+        this.#readAgain = false;
+        await this.#readOnce();
+      } while (this.#readAgain && !this.#stopped);
+    })().finally(() => {
+      this.#reading = null;
+    });
+    return this.#reading;
+  }
+
+  async #readOnce(): Promise<void> {
+    const { path, store } = this.#opts;
+    let file = path;
+    let dir: string | undefined;
+    let text: string;
+    try {
+      const info = await stat(path);
+      if (info.isDirectory()) {
+        file = join(path, BUNDLE_KEY);
+        dir = path;
+      } else {
+        dir = dirname(path);
+      }
+      this.#ensureWatch(dir);
+      text = bundleTextOf(await readFile(file, "utf8"));
+    } catch (err) {
+      if (this.#stopped) return;
+      if (dir === undefined) this.#ensureWatch(dirname(path));
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable (permission denied)" : `cannot be read (${code ?? (err as Error).message})`;
+      store.fail(this.#origin, `${file} ${why}; mount the keyward-bundle ConfigMap there or fix --bundle-file`);
+      return;
+    }
+    if (this.#stopped) return;
+    store.offer(text, this.#origin);
+  }
+
+  #ensureWatch(dir: string): void {
+    if (this.#stopped || this.#watchedDir === dir) return;
+    this.#closeWatcher();
+    try {
+      const w = watch(dir, { persistent: false }, () => {
+        void this.refresh();
+      });
+      w.on("error", (err) => {
+        this.#opts.logger.debug({ event: "bundle_watch_error", dir, err: err.message }, "watch of the bundle directory broke; polling until it is back");
+        if (this.#watcher === w) this.#closeWatcher();
+      });
+      this.#watcher = w;
+      this.#watchedDir = dir;
+    } catch (err) {
+      // The directory does not exist (yet): the poll keeps trying.
+      this.#opts.logger.debug({ event: "bundle_watch_error", dir, err: (err as Error).message }, "cannot watch the bundle directory; polling");
+    }
+  }
+
+  #closeWatcher(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+    this.#watchedDir = null;
+  }
+}

@@ -1,0 +1,23 @@
+// The bundle text inside what a file holds: bundle.json itself, or a ConfigMap manifest
+// (`kubectl get configmap keyward-bundle -o yaml` or `-o json`) whose data carries it.
+
+import { parse as parseYaml } from "yaml";
+
+export const BUNDLE_KEY = "bundle.json";
+
+/** The bundle.json text in `fileText`; the text itself when it is not a ConfigMap manifest. */
+export function bundleTextOf(fileText: string): string {
+  const looksLikeManifest = /(^|\n|[{,]\s*)"?kind"?\s*:\s*"?ConfigMap"?/.test(fileText);
+  if (!looksLikeManifest) return fileText;
+  let doc: unknown;
+  try {
+    doc = parseYaml(fileText);
+  } catch {
+    return fileText;
+  }
+  if (typeof doc !== "object" || doc === null || (doc as { kind?: unknown }).kind !== "ConfigMap") return fileText;
+  const data = (doc as { data?: unknown }).data;
+  if (typeof data !== "object" || data === null) return fileText;
+  const text = (data as Record<string, unknown>)[BUNDLE_KEY];
+  return typeof text === "string" ? text : fileText;
+}

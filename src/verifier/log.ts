@@ -1,0 +1,30 @@
+// The verifier's logger. Decision logs name the token (jti, kid, ApiKey) but never carry
+// it: nothing passes a token or an Authorization header to the logger, and redaction is
+// a second guard should one slip into a logged object.
+
+import { pino, type DestinationStream, type Logger } from "pino";
+import type { LogLevel } from "./config.ts";
+
+export type { Logger } from "pino";
+
+export const REDACTED_PATHS = [
+  "authorization",
+  "token",
+  "headers.authorization",
+  "headers.cookie",
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "request.headers.authorization",
+  "*.authorization",
+  "*.token",
+  "*.headers.authorization",
+];
+
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    base: { component: "keyward-verifier" },
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}

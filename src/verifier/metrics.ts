@@ -1,0 +1,60 @@
+// Prometheus metrics of the verifier, on a registry of its own (never the global one).
+
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+export type DecisionResult = "allow" | "deny" | "unavailable";
+
+export class VerifierMetrics {
+  readonly registry: Registry;
+  readonly decisions: Counter<"result" | "code">;
+  readonly decisionDuration: Histogram;
+  readonly bundleGeneration: Gauge;
+  readonly bundleAge: Gauge;
+  readonly reloadFailures: Counter<"reason">;
+  readonly upstreamErrors: Counter<"kind">;
+
+  /** `bundleAgeSeconds` is read at scrape time: seconds since the bundle was last loaded or confirmed. */
+  constructor(bundleAgeSeconds: () => number | null) {
+    this.registry = new Registry();
+    const registers = [this.registry];
+    this.decisions = new Counter({
+      name: "keyward_verifier_decisions_total",
+      help: "Requests decided, by result (allow, deny, unavailable) and code (OK or the error code).",
+      labelNames: ["result", "code"],
+      registers,
+    });
+    this.decisionDuration = new Histogram({
+      name: "keyward_verifier_decision_duration_seconds",
+      help: "Time to check a request's token and policies.",
+      buckets: [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05],
+      registers,
+    });
+    this.bundleGeneration = new Gauge({
+      name: "keyward_verifier_bundle_generation",
+      help: "Generation of the bundle in use; absent until one has loaded.",
+      registers,
+    });
+    this.bundleAge = new Gauge({
+      name: "keyward_verifier_bundle_age_seconds",
+      help: "Seconds since the bundle in use was last loaded or confirmed by its source.",
+      registers,
+      collect() {
+        const age = bundleAgeSeconds();
+        if (age === null) this.reset();
+        else this.set(age);
+      },
+    });
+    this.reloadFailures = new Counter({
+      name: "keyward_verifier_bundle_reload_failures_total",
+      help: "Bundles that could not be used (the last good one stays), by reason code.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: "keyward_verifier_upstream_errors_total",
+      help: "Proxy mode: requests the workload did not answer, by kind (connect, timeout, reset).",
+      labelNames: ["kind"],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,187 @@
+// Proxy mode: check every request, then stream it to the workload and stream the answer
+// back. Bodies are piped, never buffered; Upgrade requests (WebSocket) are checked like
+// any other and then get a pipe of raw sockets both ways.
+
+import { request as httpRequest, STATUS_CODES, type Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Identity } from "../token/index.ts";
+import { upstreamAnswer } from "./answers.ts";
+import type { Decider } from "./decide.ts";
+import { clientResponseHeaders, countHeader, targetPath, upstreamRequestHeaders } from "./headers.ts";
+import type { Logger } from "./log.ts";
+import type { VerifierMetrics } from "./metrics.ts";
+import { answerFor, badRequestAnswer, sendAnswer, sendAnswerOnSocket } from "./respond.ts";
+
+export interface ProxyOptions {
+  upstream: URL;
+  /** Keep-alive pool to the workload. */
+  agent: Agent;
+  upstreamTimeoutMs: number;
+  forwardAuthorization: boolean;
+  /** Null only for the bare proxy of the benchmark: every request goes through unchecked. */
+  decider: Decider | null;
+  metrics: VerifierMetrics;
+  logger: Logger;
+  /** True once the verifier drains: answers carry Connection: close. */
+  draining: () => boolean;
+}
+
+export interface Proxy {
+  onRequest(req: IncomingMessage, res: ServerResponse): void;
+  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Upgraded connections in use (the server no longer tracks them). */
+  readonly tunnels: ReadonlySet<Duplex>;
+}
+
+type Checked = { ok: true; identity: Identity | null } | { ok: false; answer: ReturnType<typeof answerFor> };
+
+export function createProxy(opts: ProxyOptions): Proxy {
+  const host = opts.upstream.hostname.replace(/^\[|\]$/g, "");
+  const port = opts.upstream.port === "" ? 80 : Number(opts.upstream.port);
+  const tunnels = new Set<Duplex>();
+
+  function check(req: IncomingMessage): Checked {
+    const path = targetPath(req.url);
+    if (path === null) return { ok: false, answer: badRequestAnswer("the request target must be an absolute path such as /api/v0/items") };
+    if (countHeader(req.rawHeaders, "authorization") > 1) return { ok: false, answer: badRequestAnswer("send a single Authorization header") };
+    if (opts.decider === null) return { ok: true, identity: null };
+    const d = opts.decider.decide({ method: req.method ?? "GET", path, authorization: req.headers.authorization });
+    if (d.outcome !== "allow") return { ok: false, answer: answerFor(d) };
+    return { ok: true, identity: d.identity };
+  }
+
+  function upstreamFailure(err: NodeJS.ErrnoException, timedOut: boolean): 502 | 504 {
+    const kind = timedOut ? "timeout" : err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH" || err.code === "EAI_AGAIN" ? "connect" : "reset";
+    opts.metrics.upstreamErrors.inc({ kind });
+    opts.logger.warn({ event: "upstream_error", kind, code: err.code }, timedOut ? "the workload did not answer in time" : `the workload could not be reached (${err.code ?? err.message})`);
+    return timedOut ? 504 : 502;
+  }
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const checked = check(req);
+    if (opts.draining()) res.shouldKeepAlive = false;
+    if (!checked.ok) {
+      sendAnswer(req, res, checked.answer);
+      return;
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      forwardAuthorization: opts.forwardAuthorization,
+      identity: checked.identity,
+      clientAddress: req.socket.remoteAddress,
+      proto: "http",
+      upgrade: false,
+    });
+    let up: ClientRequest;
+    try {
+      up = httpRequest({ agent: opts.agent, host, port, method: req.method, path: req.url, headers, setHost: false });
+    } catch (err) {
+      opts.logger.warn({ event: "upstream_error", err: (err as Error).message }, "the request could not be passed on");
+      sendAnswer(req, res, upstreamAnswer(502), true);
+      return;
+    }
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      up.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" }));
+    }, opts.upstreamTimeoutMs);
+
+    up.on("response", (ures) => {
+      clearTimeout(timer);
+      if (opts.draining()) res.shouldKeepAlive = false;
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.rawHeaders));
+      ures.pipe(res);
+      ures.on("error", () => res.destroy());
+      ures.on("aborted", () => res.destroy());
+    });
+    up.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (res.headersSent || res.destroyed) {
+        res.destroy();
+        return;
+      }
+      sendAnswer(req, res, upstreamAnswer(upstreamFailure(err, timedOut)), true);
+    });
+    // The client went away before the answer was complete: stop the upstream request.
+    res.on("close", () => {
+      clearTimeout(timer);
+      if (!res.writableFinished) up.destroy();
+    });
+    req.on("error", () => up.destroy());
+    if (opts.draining()) res.shouldKeepAlive = false;
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
+    req.pipe(up);
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const checked = check(req);
+    if (!checked.ok) {
+      sendAnswerOnSocket(socket, checked.answer);
+      return;
+    }
+    if (opts.draining()) {
+      sendAnswerOnSocket(socket, { status: 503, headers: { "retry-after": "5" }, body: "" });
+      return;
+    }
+    const headers = upstreamRequestHeaders(req.rawHeaders, {
+      forwardAuthorization: opts.forwardAuthorization,
+      identity: checked.identity,
+      clientAddress: req.socket.remoteAddress,
+      proto: "http",
+      upgrade: true,
+    });
+    const up = httpRequest({ host, port, method: req.method, path: req.url, headers, setHost: false, agent: false });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      up.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" }));
+    }, opts.upstreamTimeoutMs);
+    socket.on("close", () => {
+      clearTimeout(timer);
+      up.destroy();
+    });
+
+    up.on("upgrade", (ures, usock: Socket, uhead: Buffer) => {
+      clearTimeout(timer);
+      if (socket.destroyed) {
+        usock.destroy();
+        return;
+      }
+      tunnels.add(socket);
+      socket.on("close", () => tunnels.delete(socket));
+      usock.on("error", () => socket.destroy());
+      socket.on("error", () => usock.destroy());
+      usock.on("close", () => socket.destroy());
+      socket.on("close", () => usock.destroy());
+      socket.write(rawHead(ures.statusCode ?? 101, ures.statusMessage, clientResponseHeaders(ures.rawHeaders, true)));
+      if (uhead.length > 0) socket.write(uhead);
+      if (head.length > 0) usock.write(head);
+      usock.pipe(socket);
+      socket.pipe(usock);
+    });
+    // The workload declined the upgrade: relay its answer and close.
+    up.on("response", (ures) => {
+      clearTimeout(timer);
+      const h = clientResponseHeaders(ures.rawHeaders);
+      h.push("connection", "close");
+      socket.write(rawHead(ures.statusCode ?? 502, ures.statusMessage, h));
+      ures.pipe(socket);
+      ures.on("error", () => socket.destroy());
+    });
+    up.on("error", (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (!socket.destroyed) sendAnswerOnSocket(socket, upstreamAnswer(upstreamFailure(err, timedOut)));
+    });
+    up.end();
+  }
+
+  return { onRequest, onUpgrade, tunnels };
+}
+
+function rawHead(status: number, message: string | undefined, headers: readonly string[]): Buffer {
+  const lines = [`HTTP/1.1 ${status} ${message ?? STATUS_CODES[status] ?? ""}`];
+  for (let i = 0; i < headers.length; i += 2) lines.push(`${headers[i]!}: ${headers[i + 1]!}`);
+  lines.push("", "");
+  return Buffer.from(lines.join("\r\n"), "latin1");
+}

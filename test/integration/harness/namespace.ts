@@ -1,0 +1,36 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll } from "vitest";
+import type { Kube } from "./kube.ts";
+
+export interface TestNamespace {
+  /** Valid after beforeAll has run. */
+  readonly name: string;
+}
+
+/** A fresh namespace named `<prefix>-<random>` (a DNS label of at most 63 characters). */
+export async function createNamespace(kube: Kube, prefix: string): Promise<string> {
+  const base = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 50) || "test";
+  const name = `${base}-${randomBytes(4).toString("hex")}`;
+  await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "keyward.dev/test": "integration" } } });
+  return name;
+}
+
+/**
+ * Gives the calling test file its own fresh namespace: created in beforeAll,
+ * deleted (without waiting for the namespace controller) in afterAll.
+ */
+export function useNamespace(kube: Kube, prefix: string): TestNamespace {
+  let name: string | undefined;
+  beforeAll(async () => {
+    name = await createNamespace(kube, prefix);
+  });
+  afterAll(async () => {
+    if (name !== undefined) await kube.delete({ apiVersion: "v1", kind: "Namespace", name });
+  });
+  return {
+    get name(): string {
+      if (name === undefined) throw new Error("useNamespace: the namespace exists only once beforeAll has run");
+      return name;
+    },
+  };
+}

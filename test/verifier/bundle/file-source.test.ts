@@ -1,0 +1,171 @@
+// The file source through a running verifier: a mounted ConfigMap directory updated the
+// way the kubelet does it (a new timestamped directory, then an atomic `..data` swap).
+
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { makeFixture, TestClock, type Fixture } from "../support/fixture.ts";
+import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
+
+let fx: Fixture;
+const cleanup: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  fx = await makeFixture();
+});
+
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+/** A directory laid out like a ConfigMap volume, and a function doing the kubelet's update. */
+async function configMapVolume(text: string): Promise<{ dir: string; update(text: string): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "keyward-volume-"));
+  let n = 0;
+  const writeVersion = async (content: string): Promise<string> => {
+    n += 1;
+    const version = `..2026_11_29_12_00_0${n}.${1000 + n}`;
+    await mkdir(join(dir, version));
+    await writeFile(join(dir, version, "bundle.json"), content);
+    await writeFile(join(dir, version, "jwks.json"), "{\"keys\":[]}");
+    return version;
+  };
+  const first = await writeVersion(text);
+  await symlink(first, join(dir, "..data"));
+  await symlink("..data/bundle.json", join(dir, "bundle.json"));
+  await symlink("..data/jwks.json", join(dir, "jwks.json"));
+  let current = first;
+  cleanup.push(() => rm(dir, { recursive: true, force: true }));
+  return {
+    dir,
+    update: async (content) => {
+      const next = await writeVersion(content);
+      await symlink(next, join(dir, "..data_tmp"));
+      await rename(join(dir, "..data_tmp"), join(dir, "..data"));
+      await rm(join(dir, current), { recursive: true });
+      current = next;
+    },
+  };
+}
+
+async function verifierOn(path: string | null, args: string[] = [], clock = new TestClock()): Promise<{ v: TestVerifier; upstream: Upstream }> {
+  const upstream = await startUpstream();
+  const v = await startTestVerifier({
+    args: ["--mode", "proxy", "--upstream", upstream.url, ...(path === null ? [] : ["--bundle-file", path]), ...args],
+    bundleText: null,
+    deps: { now: clock.now },
+  });
+  cleanup.push(() => upstream.close(), () => v.stop());
+  return { v, upstream };
+}
+
+async function readyz(v: TestVerifier): Promise<{ status: number; body: string }> {
+  const r = await send(v.adminPort, { path: "/readyz" });
+  return { status: r.status, body: r.body };
+}
+
+async function reloadFailures(v: TestVerifier, reason: string): Promise<number> {
+  const m = await v.verifier.metrics.reloadFailures.get();
+  return m.values.find((x) => x.labels.reason === reason)?.value ?? 0;
+}
+
+describe("file bundle source", () => {
+  it("fails closed with 503 until a first bundle exists, then serves", async () => {
+    const { v } = await verifierOn(null);
+    const token = await fx.token();
+    const r = await send(v.port, { headers: bearer(token) });
+    expect(r.status).toBe(503);
+    expect(r.headers["retry-after"]).toBe("5");
+    expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_NO_BUNDLE" });
+    const notReady = await readyz(v);
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toContain("does not exist");
+    expect((await send(v.adminPort, { path: "/healthz" })).status).toBe(200);
+
+    await v.writeBundle(fx.bundleText());
+    await eventually(async () => (await readyz(v)).status === 200, "the verifier to become ready");
+    expect((await send(v.port, { headers: bearer(token) })).status).toBe(200);
+  });
+
+  it("follows the kubelet's ..data symlink swap of a ConfigMap volume", async () => {
+    const volume = await configMapVolume(fx.bundleText({ generation: 1 }));
+    const { v } = await verifierOn(volume.dir);
+    const token = await fx.token({ jti: "c3dhcHBlZC10b2tlbi0wMQ" });
+    expect((await send(v.port, { headers: bearer(token) })).status).toBe(200);
+
+    // The poll interval is an hour: only the directory watch can see this.
+    await volume.update(fx.bundleText({ generation: 2, revoked: [{ jti: "c3dhcHBlZC10b2tlbi0wMQ", apiKey: "reporting", exp: null }] }));
+    await eventually(() => v.verifier.store.generation() === 2, "generation 2 to load");
+    const r = await send(v.port, { headers: bearer(token) });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+  });
+
+  it("polls when no watch event comes", async () => {
+    const volume = await configMapVolume(fx.bundleText({ generation: 1 }));
+    const { v } = await verifierOn(join(volume.dir, "bundle.json"), ["--bundle-poll-interval", "50ms"]);
+    await volume.update(fx.bundleText({ generation: 7 }));
+    await eventually(() => v.verifier.store.generation() === 7, "generation 7 to load");
+  });
+
+  it("keeps the last good bundle when the file becomes corrupt", async () => {
+    const volume = await configMapVolume(fx.bundleText({ generation: 3 }));
+    const { v } = await verifierOn(volume.dir);
+    await volume.update("{ this is not json");
+    await eventually(async () => (await reloadFailures(v, "ERR_BUNDLE_JSON")) === 1, "the reload failure to be counted");
+    expect(v.verifier.store.generation()).toBe(3);
+    expect((await send(v.port, { headers: bearer(await fx.token()) })).status).toBe(200);
+    expect(v.logs.events("bundle_refused")[0]!.msg).toContain("keeping generation 3");
+  });
+
+  it("refuses a lower generation", async () => {
+    const volume = await configMapVolume(fx.bundleText({ generation: 10 }));
+    const { v } = await verifierOn(volume.dir);
+    await volume.update(fx.bundleText({ generation: 9, revoked: [{ jti: "x", apiKey: "reporting", exp: null }] }));
+    await eventually(async () => (await reloadFailures(v, "ERR_BUNDLE_GENERATION_REGRESSION")) === 1, "the regression to be refused");
+    expect(v.verifier.store.generation()).toBe(10);
+    await volume.update(fx.bundleText({ generation: 11 }));
+    await eventually(() => v.verifier.store.generation() === 11, "generation 11 to load");
+  });
+
+  it("refuses a bundle of another tenant with a clear log line, failing closed", async () => {
+    const volume = await configMapVolume(fx.bundleText({ tenant: "globex" }));
+    const { v } = await verifierOn(volume.dir);
+    expect((await send(v.port, { headers: bearer(await fx.token()) })).status).toBe(503);
+    const line = v.logs.events("bundle_refused")[0]!;
+    expect(line).toMatchObject({ reason: "ERR_BUNDLE_TENANT", level: 40 });
+    expect(line.msg).toMatch(/tenant "globex" but this verifier enforces tenant "acme"/);
+  });
+
+  it("reads a ConfigMap manifest file as well as bundle.json", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "keyward-manifest-"));
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, "cm.yaml");
+    await writeFile(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keyward-bundle\n  namespace: acme\ndata:\n  bundle.json: '${fx.bundleText({ generation: 4 })}'\n`);
+    const { v } = await verifierOn(file);
+    expect(v.verifier.store.generation()).toBe(4);
+  });
+});
+
+describe("--max-bundle-age", () => {
+  it("fails closed once the bundle was not confirmed for too long, and recovers on the next read", async () => {
+    const clock = new TestClock();
+    const volume = await configMapVolume(fx.bundleText());
+    const { v } = await verifierOn(volume.dir, ["--max-bundle-age", "5m"], clock);
+    const token = await fx.token({ lifetimeSeconds: 86_400 });
+    expect((await send(v.port, { headers: bearer(token) })).status).toBe(200);
+
+    clock.advance(5 * 60_000 + 1);
+    const r = await send(v.port, { headers: bearer(token) });
+    expect(r.status).toBe(503);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_BUNDLE_STALE" });
+    const ready = await readyz(v);
+    expect(ready.status).toBe(503);
+    expect(ready.body).toContain("--max-bundle-age");
+
+    // The source reads the same bundle again: that confirms it.
+    await volume.update(fx.bundleText());
+    await eventually(async () => (await send(v.port, { headers: bearer(token) })).status === 200, "the bundle to be confirmed");
+  });
+});

@@ -1,0 +1,123 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseVerifierArgs, VERIFIER_FLAGS, verifierHelp } from "../../src/verifier/config.ts";
+
+const proxy = ["--mode", "proxy", "--upstream", "http://127.0.0.1:8081", "--tenant", "acme", "--bundle-file", "/etc/keyward"];
+
+function refusal(argv: string[], env: Record<string, string> = {}): ConfigError {
+  try {
+    parseVerifierArgs(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error("the arguments were accepted");
+}
+
+describe("parseVerifierArgs", () => {
+  it("reads a proxy configuration and fills in the defaults", () => {
+    const c = parseVerifierArgs(proxy, {});
+    expect(c.mode).toBe("proxy");
+    expect(c.upstream?.origin).toBe("http://127.0.0.1:8081");
+    expect(c.tenant).toBe("acme");
+    expect(c.bundle).toEqual({ kind: "file", path: "/etc/keyward", pollIntervalMs: 10_000 });
+    expect(c.listen).toEqual({ host: "0.0.0.0", port: 8080 });
+    expect(c.metricsListen).toEqual({ host: "0.0.0.0", port: 9090 });
+    expect(c.maxBundleAgeMs).toBeNull();
+    expect(c.forwardAuthorization).toBe(false);
+    expect(c.leewaySeconds).toBe(30);
+    expect(c.decisionLogSample).toBe(0.01);
+  });
+
+  it("takes every flag from its environment variable, the flag winning over the variable", () => {
+    const env = {
+      KEYWARD_VERIFIER_MODE: "authz",
+      KEYWARD_VERIFIER_LISTEN: "127.0.0.1:7000",
+      KEYWARD_VERIFIER_BUNDLE_CONFIGMAP: "acme/keyward-bundle",
+      KEYWARD_VERIFIER_MAX_BUNDLE_AGE: "10m",
+      KEYWARD_VERIFIER_FORWARD_AUTHORIZATION: "true",
+      KEYWARD_VERIFIER_LEEWAY: "5s",
+      KEYWARD_VERIFIER_DECISION_LOG_SAMPLE: "0.5",
+      KEYWARD_VERIFIER_METRICS_LISTEN: "off",
+      POD_NAMESPACE: "acme",
+    };
+    const c = parseVerifierArgs(["--listen", "127.0.0.1:7001"], env);
+    expect(c.mode).toBe("authz");
+    expect(c.listen).toEqual({ host: "127.0.0.1", port: 7001 });
+    expect(c.tenant).toBe("acme");
+    expect(c.bundle).toEqual({ kind: "configmap", namespace: "acme", name: "keyward-bundle", kubeconfig: null });
+    expect(c.maxBundleAgeMs).toBe(600_000);
+    expect(c.forwardAuthorization).toBe(true);
+    expect(c.leewaySeconds).toBe(5);
+    expect(c.decisionLogSample).toBe(0.5);
+    expect(c.metricsListen).toBeNull();
+  });
+
+  it("names a variable for every flag and documents each in --help", () => {
+    const help = verifierHelp();
+    for (const f of VERIFIER_FLAGS) {
+      expect(f.env).toBe(`KEYWARD_VERIFIER_${f.name.toUpperCase().replaceAll("-", "_")}`);
+      expect(help).toContain(`--${f.name}`);
+      expect(help).toContain(`[${f.env}]`);
+    }
+  });
+
+  it("defaults the tenant to POD_NAMESPACE", () => {
+    const withoutTenant = proxy.filter((_, i) => i !== 4 && i !== 5);
+    expect(parseVerifierArgs(withoutTenant, { POD_NAMESPACE: "sandbox" }).tenant).toBe("sandbox");
+    expect(refusal(withoutTenant).flag).toBe("--tenant");
+  });
+
+  it("names the unknown flag", () => {
+    const e = refusal([...proxy, "--upstrem", "x"]);
+    expect(e.flag).toBe("--upstrem");
+    expect(e.message).toContain("--upstrem");
+  });
+
+  it("names the flag whose value is missing", () => {
+    expect(refusal([...proxy, "--listen"]).flag).toBe("--listen");
+  });
+
+  it("refuses each bad value with the flag at fault", () => {
+    const cases: [string[], string][] = [
+      [[...proxy, "--mode", "sidecar"], "--mode"],
+      [[...proxy, "--listen", "8080"], "--listen"],
+      [[...proxy, "--listen", "host:99999"], "--listen"],
+      [[...proxy, "--upstream", "https://svc"], "--upstream"],
+      [[...proxy, "--upstream", "http://svc:80/prefix"], "--upstream"],
+      [[...proxy, "--upstream", "not a url"], "--upstream"],
+      [[...proxy, "--tenant", "Acme_Corp"], "--tenant"],
+      [[...proxy, "--bundle-configmap", "acme/keyward-bundle"], "--bundle-configmap"],
+      [[...proxy, "--max-bundle-age", "ten minutes"], "--max-bundle-age"],
+      [[...proxy, "--leeway", "1h"], "--leeway"],
+      [[...proxy, "--max-header-bytes", "12k"], "--max-header-bytes"],
+      [[...proxy, "--max-connections", "0"], "--max-connections"],
+      [[...proxy, "--request-timeout", "0s"], "--request-timeout"],
+      [[...proxy, "--log-level", "loud"], "--log-level"],
+      [[...proxy, "--decision-log-sample", "2"], "--decision-log-sample"],
+      [[...proxy, "--decision-log-sample", ""], "--decision-log-sample"],
+      [[...proxy, "--authz-path-prefix", "authz/"], "--authz-path-prefix"],
+      [[...proxy, "--metrics-listen", "0.0.0.0:8080"], "--metrics-listen"],
+      [[...proxy, "extra"], "extra"],
+    ];
+    for (const [argv, flag] of cases) expect(refusal(argv).flag, argv.slice(proxy.length).join(" ")).toBe(flag);
+  });
+
+  it("needs --upstream in proxy mode and refuses it in authz mode", () => {
+    expect(refusal(["--mode", "proxy", "--tenant", "acme", "--bundle-file", "/b"]).flag).toBe("--upstream");
+    expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b", "--upstream", "http://127.0.0.1:1"]).flag).toBe("--upstream");
+  });
+
+  it("needs exactly one bundle source", () => {
+    expect(refusal(["--mode", "authz", "--tenant", "acme"]).flag).toBe("--bundle-file");
+    expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-configmap", "acme"]).flag).toBe("--bundle-configmap");
+  });
+
+  it("reads IPv6 and all-interfaces listen addresses", () => {
+    expect(parseVerifierArgs([...proxy, "--listen", "[::1]:8443"], {}).listen).toEqual({ host: "::1", port: 8443 });
+    expect(parseVerifierArgs([...proxy, "--listen", ":8443"], {}).listen).toEqual({ host: "0.0.0.0", port: 8443 });
+  });
+
+  it("refuses an environment variable with a bad value, naming its flag", () => {
+    expect(refusal(proxy, { KEYWARD_VERIFIER_FORWARD_AUTHORIZATION: "yes" }).flag).toBe("--forward-authorization");
+  });
+});
