@@ -2,7 +2,7 @@
 // kube-controller-manager) with keyward's CRDs installed, in the foreground
 // until Ctrl-C. Uses the same binaries as the integration tests.
 import { join } from "node:path";
-import { installCrds, REPO_ROOT, resolveAssets, startControlPlane } from "../src/controlplane/index.ts";
+import { REPO_ROOT, resolveAssets, startControlPlane } from "../src/controlplane/index.ts";
 
 const log = (line: string): void => {
   console.error(`[cluster-up] ${line}`);
@@ -15,7 +15,8 @@ if (process.env.KEYWARD_TEST_KUBECONFIG) {
 
 const assets = await resolveAssets({ log });
 if (assets.kind !== "binaries") throw new Error("resolveAssets returned a kubeconfig; expected binaries");
-const cp = await startControlPlane({ assetsDir: assets.dir, log });
+const crdDir = join(REPO_ROOT, "crds");
+const cp = await startControlPlane({ assetsDir: assets.dir, crdDir, log });
 
 let stopping = false;
 const shutdown = (signal: NodeJS.Signals): void => {
@@ -33,17 +34,8 @@ const shutdown = (signal: NodeJS.Signals): void => {
 process.on("SIGINT", shutdown);
 process.on("SIGTERM", shutdown);
 
-try {
-  const crds = await installCrds(cp.kubeconfigPath, join(REPO_ROOT, "crds"), { log });
-  log(`installed ${crds.map((c) => c.name).join(", ")}`);
-} catch (error) {
-  log((error as Error).message);
-  await cp.stop();
-  process.exit(1);
-}
-
 console.log(`
-control plane ready in ${(cp.startupMs / 1000).toFixed(1)}s: ${cp.server}
+control plane ready in ${(cp.startupMs / 1000).toFixed(1)}s, keyward CRDs installed: ${cp.server}
   kubeconfig: ${cp.kubeconfigPath}
   logs:       ${cp.dir}/*.log
 

@@ -35,7 +35,7 @@ export function processIO(): CliIO {
 export function stopSignalOf(io: CliIO): { signal: AbortSignal; dispose: () => void } {
   if (io.stopSignal !== undefined) return { signal: io.stopSignal, dispose: () => undefined };
   const ac = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => ac.abort(name);
+  const onSignal = (name: NodeJS.Signals): void => { ac.abort(name); };
   process.once("SIGTERM", onSignal);
   process.once("SIGINT", onSignal);
   return {
@@ -49,5 +49,5 @@ export function stopSignalOf(io: CliIO): { signal: AbortSignal; dispose: () => v
 
 export function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+  return new Promise((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
 }

@@ -257,6 +257,12 @@ export const Reasons = {
     event: "Warning",
     doc: "A Secret named spec.secretName exists but is not this AccessToken's (wrong type or owner). keyward never overwrites it.",
   },
+  TooManyTokens: {
+    kind: "AccessToken",
+    conditions: [["Ready", "False"]],
+    event: "Warning",
+    doc: "16 tokens issued for the AccessToken are still valid, the most status.issued records; no more is issued until the oldest expires, so that revocation still covers every token.",
+  },
   Revoked: {
     kind: "AccessToken",
     conditions: [["Revoked", "True"], ["Ready", "False"]],

@@ -3,6 +3,7 @@ import { checkAssetsDir, REQUIRED_BINARIES } from "./binaries.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { track, untrack } from "./cleanup.ts";
+import { installCrds } from "./crds.ts";
 import { StartupError, waitUntilHealthy } from "./health.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
 import { createCertificateAuthority, createServiceAccountKey, issueCertificate } from "./pki.ts";
@@ -24,6 +25,12 @@ export interface StartControlPlaneOptions {
   stopGraceMs?: number;
   /** Keep the work directory (logs, certificates, etcd data) after stop(), for debugging. */
   keepWorkDir?: boolean;
+  /**
+   * Install the CustomResourceDefinitions of this directory before the controller
+   * manager starts, so that its garbage collector watches them from the start
+   * (it notices CRDs added later only at its next 30 s discovery resync).
+   */
+  crdDir?: string;
   /** Extra kube-apiserver flags (`--name=value`), appended after the defaults. */
   apiServerFlags?: readonly string[];
 }
@@ -65,8 +72,25 @@ function readMemory(name: string, pid: number): ProcessMemory | undefined {
   }
 }
 
+/**
+ * Starts etcd, kube-apiserver and kube-controller-manager on free loopback ports
+ * and resolves once all three are healthy. The ports are free when chosen but
+ * another process may take one before our process binds it: a start that fails
+ * with "address already in use" is retried, up to three times in all.
+ */
 export async function startControlPlane(opts: StartControlPlaneOptions): Promise<ControlPlane> {
   const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts, started);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof StartupError) || !/address already in use/.test(error.message)) throw error;
+      opts.log?.(`a port was taken by another process during startup; starting again (attempt ${attempt + 1} of 3)`);
+    }
+  }
+}
+
+async function startOnce(opts: StartControlPlaneOptions, started: number): Promise<ControlPlane> {
   const log = opts.log ?? (() => undefined);
   const readyTimeoutMs = opts.readyTimeoutMs ?? 90_000;
   const stopGraceMs = opts.stopGraceMs ?? 15_000;
@@ -193,6 +217,10 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       renderKubeconfig({ server, caPem: ca.certPem, certPem: admin.certPem, keyPem: admin.keyPem, name: "keyward-admin" }),
       { mode: 0o600 },
     );
+
+    if (opts.crdDir !== undefined) {
+      await installCrds(files.kubeconfig, opts.crdDir, { log, timeoutMs: readyTimeoutMs });
+    }
 
     // --- kube-controller-manager ---------------------------------------------
     log("starting kube-controller-manager");

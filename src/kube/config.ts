@@ -94,7 +94,7 @@ function fromFiles(files: string[], label: string, tried: string[]): KubeConfig 
       } else {
         const more = new KubeConfig();
         more.loadFromFile(file);
-        kc.mergeConfig(more, true);
+        mergeFirstWins(kc, more);
       }
     } catch (err) {
       tried.push(`${label}: ${file} could not be read`);
@@ -102,6 +102,14 @@ function fromFiles(files: string[], label: string, tried: string[]): KubeConfig 
     }
   }
   return kc;
+}
+
+/** kubectl's rule for KUBECONFIG lists: the first file to name a cluster, user, context or current-context wins. */
+function mergeFirstWins(kc: KubeConfig, more: KubeConfig): void {
+  for (const c of more.clusters) if (kc.getCluster(c.name) === null) kc.addCluster(c);
+  for (const u of more.users) if (kc.getUser(u.name) === null) kc.addUser(u);
+  for (const c of more.contexts) if (kc.getContextObject(c.name) === null) kc.addContext(c);
+  if (kc.getCurrentContext() === "" && more.getCurrentContext() !== "") kc.setCurrentContext(more.getCurrentContext());
 }
 
 function finish(kc: KubeConfig, source: KubeConfigSource, location: string, context: string | undefined, tried: string[]): LoadedKubeConfig {

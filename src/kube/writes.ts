@@ -47,7 +47,9 @@ export class WriteCounter {
   }
 
   snapshot(): WriteRecord[] {
-    return [...this.#counts.values()].map((r) => ({ ...r })).sort((a, b) => (a.resource + a.verb).localeCompare(b.resource + b.verb));
+    return [...this.#counts.values()]
+      .map((r) => ({ ...r }))
+      .sort((a, b) => (a.resource === b.resource ? a.verb.localeCompare(b.verb) : a.resource < b.resource ? -1 : 1));
   }
 
   /** Calls `listener` on every write from now on. Returns the function that unsubscribes. */

@@ -9,7 +9,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import { loadKubeConfig } from "../kube/config.ts";
 import { TokenVerifier } from "../token/index.ts";
-import { createAdminServer } from "./admin.ts";
+import { createAdminServer, readiness } from "./admin.ts";
 import { createAuthzHandler } from "./authz.ts";
 import { ConfigMapBundleSource } from "./bundle/configmap-source.ts";
 import { FileBundleSource } from "./bundle/file-source.ts";
@@ -59,12 +59,15 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   const now = deps.now ?? Date.now;
   const logger = createLogger(config.logLevel, deps.logDestination);
   let store: BundleStore | null = null;
-  const metrics = new VerifierMetrics(() => store?.ageSeconds() ?? null);
+  let isDraining = false;
+  const metrics = new VerifierMetrics(
+    () => store?.ageSeconds() ?? null,
+    () => store !== null && readiness(store, isDraining).ready,
+  );
   const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
   store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, logger, metrics });
   const bundleStore = store;
 
-  let isDraining = false;
   const draining = (): boolean => isDraining;
   const decider = new Decider({ store, verifier, metrics, logger, now, decisionLogSample: config.decisionLogSample, ...(deps.random === undefined ? {} : { random: deps.random }) });
 
@@ -146,8 +149,8 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     drained ??= (async () => {
       isDraining = true;
       logger.info({ event: "draining", deadlineMs }, "draining: no new connections, finishing requests in flight");
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const idle = setInterval(() => server.closeIdleConnections(), 50);
+      const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      const idle = setInterval(() => { server.closeIdleConnections(); }, 50);
       const deadline = setTimeout(() => {
         server.closeAllConnections();
         for (const t of tunnels) t.destroy();
@@ -158,7 +161,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       await source.stop();
       agent?.destroy();
       if (admin !== null) {
-        const adminClosed = new Promise<void>((resolve) => admin.close(() => resolve()));
+        const adminClosed = new Promise<void>((resolve) => admin.close(() => { resolve(); }));
         admin.closeAllConnections();
         await adminClosed;
       }
@@ -172,7 +175,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
 
 function listen(server: Server, at: HostPort): Promise<HostPort> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error): void => reject(err);
+    const onError = (err: Error): void => { reject(err); };
     server.once("error", onError);
     server.listen(at.port, at.host, () => {
       server.off("error", onError);

@@ -87,7 +87,7 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "leeway", env: "KEYWARD_VERIFIER_LEEWAY", kind: "string", arg: "DURATION", default: "30s", help: "clock skew allowed on exp, nbf and iat" },
   { name: "max-token-bytes", env: "KEYWARD_VERIFIER_MAX_TOKEN_BYTES", kind: "string", arg: "N", default: "8192", help: "longer bearer tokens are refused (512 to 65536)" },
   { name: "max-header-bytes", env: "KEYWARD_VERIFIER_MAX_HEADER_BYTES", kind: "string", arg: "N", default: "16384", help: "largest request head accepted (answer 431 beyond)" },
-  { name: "max-header-count", env: "KEYWARD_VERIFIER_MAX_HEADER_COUNT", kind: "string", arg: "N", default: "100", help: "headers beyond this count are dropped before the check" },
+  { name: "max-header-count", env: "KEYWARD_VERIFIER_MAX_HEADER_COUNT", kind: "string", arg: "N", default: "100", help: "requests with more headers are refused (431)" },
   { name: "request-timeout", env: "KEYWARD_VERIFIER_REQUEST_TIMEOUT", kind: "string", arg: "DURATION", default: "60s", help: "a client must send its whole request within this time" },
   { name: "upstream-timeout", env: "KEYWARD_VERIFIER_UPSTREAM_TIMEOUT", kind: "string", arg: "DURATION", default: "30s", help: "proxy mode: the workload must start answering within this time (else 504)" },
   { name: "keep-alive-timeout", env: "KEYWARD_VERIFIER_KEEP_ALIVE_TIMEOUT", kind: "string", arg: "DURATION", default: "5s", help: "idle client connections are closed after this time" },

@@ -41,10 +41,13 @@ const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
 export class Decider {
   readonly #opts: DeciderOptions;
   readonly #random: () => number;
+  /** The counter of allows, resolved once: it is on every allowed request's path. */
+  readonly #allowed: { inc(): void };
 
   constructor(opts: DeciderOptions) {
     this.#opts = opts;
     this.#random = opts.random ?? Math.random;
+    this.#allowed = opts.metrics.decisions.labels({ result: "allow", code: "OK" });
   }
 
   decide(req: CheckRequest): Decision {
@@ -54,7 +57,7 @@ export class Decider {
     metrics.decisionDuration.observe((performance.now() - started) / 1000);
     switch (decision.outcome) {
       case "allow":
-        metrics.decisions.inc({ result: "allow", code: "OK" });
+        this.#allowed.inc();
         break;
       case "deny":
         metrics.decisions.inc({ result: "deny", code: decision.error.code });

@@ -12,9 +12,13 @@ export class VerifierMetrics {
   readonly bundleAge: Gauge;
   readonly reloadFailures: Counter<"reason">;
   readonly upstreamErrors: Counter<"kind">;
+  readonly ready: Gauge;
 
-  /** `bundleAgeSeconds` is read at scrape time: seconds since the bundle was last loaded or confirmed. */
-  constructor(bundleAgeSeconds: () => number | null) {
+  /**
+   * Both functions are read at scrape time. `bundleAgeSeconds`: seconds since the bundle was
+   * last loaded or confirmed, null before the first. `ready`: requests can be checked.
+   */
+  constructor(bundleAgeSeconds: () => number | null, ready: () => boolean = () => bundleAgeSeconds() !== null) {
     this.registry = new Registry();
     const registers = [this.registry];
     this.decisions = new Counter({
@@ -31,17 +35,25 @@ export class VerifierMetrics {
     });
     this.bundleGeneration = new Gauge({
       name: "keyward_verifier_bundle_generation",
-      help: "Generation of the bundle in use; absent until one has loaded.",
+      help: "Generation of the bundle in use; 0 until one has loaded (see keyward_verifier_ready).",
       registers,
     });
     this.bundleAge = new Gauge({
       name: "keyward_verifier_bundle_age_seconds",
-      help: "Seconds since the bundle in use was last loaded or confirmed by its source.",
+      help: "Seconds since the bundle in use was last loaded or confirmed by its source; 0 until one has loaded.",
       registers,
       collect() {
         const age = bundleAgeSeconds();
         if (age === null) this.reset();
         else this.set(age);
+      },
+    });
+    this.ready = new Gauge({
+      name: "keyward_verifier_ready",
+      help: "1 while the verifier can check requests (a bundle is loaded, not older than --max-bundle-age, not draining); else 0 and every request is answered 503.",
+      registers,
+      collect() {
+        this.set(ready() ? 1 : 0);
       },
     });
     this.reloadFailures = new Counter({

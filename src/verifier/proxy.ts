@@ -28,8 +28,8 @@ export interface ProxyOptions {
 }
 
 export interface Proxy {
-  onRequest(req: IncomingMessage, res: ServerResponse): void;
-  onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  onRequest: (req: IncomingMessage, res: ServerResponse) => void;
+  onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Upgraded connections in use (the server no longer tracks them). */
   readonly tunnels: ReadonlySet<Duplex>;
 }

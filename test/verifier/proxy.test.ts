@@ -296,7 +296,7 @@ describe("proxy mode: streaming", () => {
               if (bytes === 0) clientGotFirst();
               bytes += c.length;
             });
-            res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }));
+            res.on("end", () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes }); });
             res.on("error", reject);
           },
         );
@@ -337,7 +337,7 @@ describe("proxy mode: Upgrade", () => {
       seen,
       close: () => new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => { resolve(); });
       }),
     };
   }
@@ -345,11 +345,11 @@ describe("proxy mode: Upgrade", () => {
   function upgrade(port: number, headers: Record<string, string>): Promise<{ status: number; socket: Socket | null; body: string }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest({ host: "127.0.0.1", port, path: "/api/v0/stream", headers: { connection: "Upgrade", upgrade: "echo", ...headers }, agent: false });
-      req.on("upgrade", (res: IncomingMessage, socket: Socket) => resolve({ status: res.statusCode ?? 0, socket, body: "" }));
+      req.on("upgrade", (res: IncomingMessage, socket: Socket) => { resolve({ status: res.statusCode ?? 0, socket, body: "" }); });
       req.on("response", (res) => {
         let body = "";
         res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, socket: null, body }));
+        res.on("end", () => { resolve({ status: res.statusCode ?? 0, socket: null, body }); });
       });
       req.on("error", reject);
       req.end();

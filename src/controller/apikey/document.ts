@@ -147,7 +147,7 @@ function parseStoredKey(raw: unknown, at: string): StoredKey {
   if (state === "deposed") {
     notAfter = time(k.notAfter, `${at}.notAfter`);
   } else if (k.notAfter !== null && k.notAfter !== undefined) {
-    throw new SigningKeyDocumentError(`${at}.notAfter`, `must be null for a ${state} key`);
+    throw new SigningKeyDocumentError(`${at}.notAfter`, `must be null for ${state === "active" ? "an" : "a"} ${state} key`);
   }
   return { jwk, state, createdAt, activatesAt, notAfter };
 }

@@ -250,26 +250,22 @@ function advance(
   const activatesAt = prepared === undefined ? null : parseTime(prepared.activatesAt);
   if (prepared !== undefined && activatesAt !== null && activatesAt.getTime() <= now.getTime()) {
     const notAfter = formatTime(addMs(activatesAt, graceMs));
-    const next: StoredKey[] = [];
-    let deposedKid: string | null = null;
-    for (const k of out) {
-      if (k.state === "deposed") {
-        actions.push({ type: "drop", kid: k.jwk.kid, cause: "superseded" });
-        events.push(eventOf("DeposedKeyExpired", `${who}: deposed key ${k.jwk.kid} removed: key ${prepared.jwk.kid} became active and deposed its predecessor`));
-      } else if (k.state === "active") {
-        deposedKid = k.jwk.kid;
-        next.push({ ...k, state: "deposed", notAfter });
-        actions.push({ type: "depose", kid: k.jwk.kid, notAfter });
-      } else {
-        next.push({ ...k, state: "active", notAfter: null });
-        actions.push({ type: "activate", kid: k.jwk.kid, at: prepared.activatesAt });
-      }
+    const active = out.find((k) => k.state === "active");
+    const next: StoredKey[] = [{ ...prepared, state: "active", notAfter: null }];
+    for (const k of out.filter((k) => k.state === "deposed")) {
+      actions.push({ type: "drop", kid: k.jwk.kid, cause: "superseded" });
+      events.push(eventOf("DeposedKeyExpired", `${who}: deposed key ${k.jwk.kid} removed: key ${prepared.jwk.kid} became active and deposed its predecessor`));
     }
+    if (active !== undefined) {
+      next.push({ ...active, state: "deposed", notAfter });
+      actions.push({ type: "depose", kid: active.jwk.kid, notAfter });
+    }
+    actions.push({ type: "activate", kid: prepared.jwk.kid, at: prepared.activatesAt });
     events.push(
       eventOf(
         "KeyActivated",
         `${who}: key ${prepared.jwk.kid} is active since ${prepared.activatesAt}` +
-          (deposedKid === null ? "" : `; key ${deposedKid} is deposed and verifies tokens until ${notAfter}`),
+          (active === undefined ? "" : `; key ${active.jwk.kid} is deposed and verifies tokens until ${notAfter}`),
       ),
     );
     out = next;

@@ -197,23 +197,48 @@ export class LeaderElector {
     leadAbort.abort();
     this.#leading = false;
     await started;
-    try {
-      await this.#opts.onStoppedLeading?.(reason);
-    } catch (err) {
-      this.#releaseOnStop = false;
-      this.#log.error({ lease: this.#lock.description, err: errorFields(err) }, "onStoppedLeading threw; the lease is not released");
+    const windDown = (async () => {
+      try {
+        await this.#opts.onStoppedLeading?.(reason);
+      } catch (err) {
+        this.#releaseOnStop = false;
+        this.#log.error({ lease: this.#lock.description, err: errorFields(err) }, "onStoppedLeading threw; the lease is not released");
+      }
+    })();
+    if (reason === "stopping") {
+      // Keep the Lease while in-flight work finishes, so no successor starts beside it.
+      await this.#holdUntil(windDown, lastRenew);
+      if (this.#releaseOnStop) await this.#release();
     }
-    if (reason === "stopping" && this.#releaseOnStop) await this.#release();
+    await windDown;
+  }
+
+  async #holdUntil(work: Promise<void>, lastRenew: number): Promise<void> {
+    const finished = new AbortController();
+    void work.finally(() => finished.abort());
+    const signal = finished.signal;
+    const isFinished = (): boolean => signal.aborted;
+    while (!isFinished()) {
+      await sleep(this.#clock, this.#retryMs, signal);
+      if (isFinished()) return;
+      if (await this.#tryAcquireOrRenew(new AbortController().signal, true)) {
+        lastRenew = this.#clock.now();
+      } else if (this.#clock.now() - lastRenew >= this.#renewDeadlineMs) {
+        this.#releaseOnStop = false;
+        this.#log.error({ lease: this.#lock.description, identity: this.identity }, "could not keep the lease while stopping; in-flight work may overlap a successor");
+        return;
+      }
+    }
   }
 
   async #renew(stop: AbortSignal): Promise<"renewed" | "failed" | "taken"> {
-    if (await this.#tryAcquireOrRenew(stop)) return "renewed";
+    if (await this.#tryAcquireOrRenew(stop, true)) return "renewed";
     const holder = this.#observedHolder;
     return holder !== undefined && holder !== "" && holder !== this.identity ? "taken" : "failed";
   }
 
-  /** One attempt; true when the Lease is ours afterwards. Never throws. */
-  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+  /** One attempt; true when the Lease is ours afterwards. With renewOnly, never takes it from another. Never throws. */
+  async #tryAcquireOrRenew(signal: AbortSignal, renewOnly = false): Promise<boolean> {
     const now = this.#clock.now();
     const durationSeconds = Math.ceil(this.#leaseMs / 1000);
     try {
@@ -244,7 +269,7 @@ export class LeaderElector {
         const leaseMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
         if (this.#observedAt + leaseMs > now) return false;
       }
-      if (holder !== this.identity && this.#leading) return false;
+      if (holder !== this.identity && renewOnly) return false;
       const next: Lease = {
         ...current,
         spec:

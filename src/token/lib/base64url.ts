@@ -2,25 +2,16 @@
 // padding, no whitespace, and canonical (the unused bits of the last character
 // are zero), so every byte string has exactly one accepted encoding.
 
-const VALUES = new Int8Array(128).fill(-1);
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
+const ONLY_ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 /** Whether `text` is canonical unpadded base64url. */
 export function isBase64url(text: string): boolean {
-  const length = text.length;
-  if (length % 4 === 1) return false;
-  let last = 0;
-  for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
-    const v = c < 128 ? VALUES[c]! : -1;
-    if (v < 0) return false;
-    last = v;
-  }
-  const rest = length % 4;
-  if (rest === 2) return (last & 0x0f) === 0;
-  if (rest === 3) return (last & 0x03) === 0;
-  return true;
+  const rest = text.length % 4;
+  if (rest === 1 || !ONLY_ALPHABET.test(text)) return false;
+  if (rest === 0) return true;
+  const last = ALPHABET.indexOf(text.charAt(text.length - 1));
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
 }
 
 /** Decodes canonical unpadded base64url; null for anything else. */

@@ -64,18 +64,18 @@ export class ConfigMapBundleSource {
     const max = this.#opts.maxBackoffMs ?? 30_000;
     let backoff = initial;
     const signal = this.#stop.signal;
-    while (!signal.aborted) {
+    while (!this.#stopped()) {
       try {
         let resourceVersion = await this.#list();
         firstListDone();
         backoff = initial;
-        while (!signal.aborted) {
+        while (!this.#stopped()) {
           resourceVersion = await this.#watchOnce(resourceVersion);
-          if (this.#lastText !== null && !signal.aborted) this.#opts.store.offer(this.#lastText, this.#origin);
+          if (this.#lastText !== null && !this.#stopped()) this.#opts.store.offer(this.#lastText, this.#origin);
         }
       } catch (err) {
         firstListDone();
-        if (signal.aborted) break;
+        if (this.#stopped()) break;
         this.#reportError(err, backoff);
         try {
           await delay(backoff * (0.8 + Math.random() * 0.4), undefined, { signal });
@@ -85,6 +85,10 @@ export class ConfigMapBundleSource {
         backoff = Math.min(max, backoff * 2);
       }
     }
+  }
+
+  #stopped(): boolean {
+    return this.#stop.signal.aborted;
   }
 
   async #list(): Promise<string> {
@@ -106,7 +110,7 @@ export class ConfigMapBundleSource {
   async #watchOnce(resourceVersion: string): Promise<string> {
     const { namespace, name } = this.#opts;
     let rv = resourceVersion;
-    let failure: unknown = null;
+    let failure: Error | null = null;
     const ended = new Promise<void>((resolve) => {
       const onEvent = (type: string, obj: unknown): void => {
         if (type === "ERROR") {
@@ -127,7 +131,7 @@ export class ConfigMapBundleSource {
         }
       };
       const onDone = (err: unknown): void => {
-        if (err !== null && err !== undefined && failure === null) failure = err;
+        if (err !== null && err !== undefined && failure === null) failure = err instanceof Error ? err : new Error("the watch ended with an error");
         resolve();
       };
       this.#watch
@@ -149,9 +153,9 @@ export class ConfigMapBundleSource {
     });
     await ended;
     this.#activeWatch = null;
-    if (this.#stop.signal.aborted) return rv;
-    if (failure !== null) throw failure;
-    return rv;
+    const failed = failure as Error | null;
+    if (this.#stopped() || failed === null) return rv;
+    throw failed;
   }
 
   #apply(cm: V1ConfigMap): void {

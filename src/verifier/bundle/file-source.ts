@@ -63,11 +63,16 @@ export class FileBundleSource {
       do {
         this.#readAgain = false;
         await this.#readOnce();
-      } while (this.#readAgain && !this.#stopped);
+      } while (this.#again());
     })().finally(() => {
       this.#reading = null;
     });
     return this.#reading;
+  }
+
+  /** Another read was asked for while this one ran. */
+  #again(): boolean {
+    return this.#readAgain && !this.#stopped;
   }
 
   async #readOnce(): Promise<void> {

@@ -28,6 +28,8 @@ export function policyOf(spec: Partial<RotationPolicySpecInput> = {}): ResolvedR
 export class KeyPool {
   readonly #keys: PrivateJwk[];
   #next = 0;
+  /** The kids handed out, in order. */
+  readonly kids: string[] = [];
   constructor(keys: PrivateJwk[]) {
     this.#keys = keys;
   }
@@ -44,7 +46,8 @@ export class KeyPool {
   readonly mint: KeyFactory = (alg) => {
     const key = this.#keys[this.#next++];
     if (key === undefined) return Promise.reject(new Error("key pool exhausted"));
-    if (key.alg !== alg) return generateSigningKey(alg);
+    if (key.alg !== alg) return Promise.reject(new Error(`the pool holds ${key.alg} keys, not ${alg}`));
+    this.kids.push(key.kid);
     return Promise.resolve(key);
   };
 }

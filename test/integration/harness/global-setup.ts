@@ -15,18 +15,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const assets = await resolveAssets({ log });
   let controlPlane: ControlPlane | undefined;
   let kubeconfigPath: string;
+  const crdDir = join(REPO_ROOT, "crds");
   if (assets.kind === "kubeconfig") {
     log(`using the cluster of KEYWARD_TEST_KUBECONFIG=${assets.path}`);
     kubeconfigPath = assets.path;
+    await installCrds(kubeconfigPath, crdDir, { log });
   } else {
-    controlPlane = await startControlPlane({ assetsDir: assets.dir, log });
+    controlPlane = await startControlPlane({ assetsDir: assets.dir, crdDir, log });
     kubeconfigPath = controlPlane.kubeconfigPath;
-  }
-  try {
-    await installCrds(kubeconfigPath, join(REPO_ROOT, "crds"), { log });
-  } catch (error) {
-    await controlPlane?.stop();
-    throw error;
   }
   project.provide("kubeconfigPath", kubeconfigPath);
   project.provide("controlPlaneAssetsDir", assets.kind === "binaries" ? assets.dir : "");

@@ -123,11 +123,10 @@ export class Kube {
 
   /** The reference of an object, or the reference itself. */
   static ref(target: ObjectRef | KubeObject): ObjectRef {
-    if ("metadata" in target && typeof target.metadata === "object") {
-      const obj = target as KubeObject;
-      return { apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name };
+    if ("metadata" in target) {
+      return { apiVersion: target.apiVersion, kind: target.kind, namespace: target.metadata.namespace, name: target.metadata.name };
     }
-    return target as ObjectRef;
+    return target;
   }
 
   private static query(opts: WriteOptions, extra: Record<string, string> = {}): string {

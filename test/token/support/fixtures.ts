@@ -80,7 +80,7 @@ export function claimsFor(overrides: Record<string, unknown> = {}): Record<strin
 /** Signs `header` and `claims` with `key` for its own algorithm, whatever the header says. */
 export function forge(key: PrivateJwk, header: Record<string, unknown>, claims: Record<string, unknown>): string {
   const input = `${encodePart(header)}.${encodePart(claims)}`;
-  const privateKey = createPrivateKey({ key: { ...key } as Record<string, string>, format: "jwk" });
+  const privateKey = createPrivateKey({ key: { ...key }, format: "jwk" });
   const data = Buffer.from(input);
   const signature = key.alg === "EdDSA"
     ? sign(null, data, privateKey)
@@ -92,7 +92,7 @@ export function forge(key: PrivateJwk, header: Record<string, unknown>, claims: 
 
 /** An HS256 token whose HMAC secret is the SPKI PEM of `key`'s public half (the classic key-confusion attack). */
 export function forgeHs256WithPublicKey(key: PrivateJwk, header: Record<string, unknown>, claims: Record<string, unknown>): string {
-  const pem = createPublicKey({ key: { ...publicJwkOf(key) } as Record<string, string>, format: "jwk" }).export({ type: "spki", format: "pem" });
+  const pem = createPublicKey({ key: { ...publicJwkOf(key) }, format: "jwk" }).export({ type: "spki", format: "pem" });
   const input = `${encodePart(header)}.${encodePart(claims)}`;
   return `${input}.${createHmac("sha256", pem).update(input).digest("base64url")}`;
 }

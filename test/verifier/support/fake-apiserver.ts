@@ -67,7 +67,7 @@ export class FakeApiServer {
 
   async stop(): Promise<void> {
     this.#server.closeAllConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await new Promise<void>((resolve) => this.#server.close(() => { resolve(); }));
   }
 
   /** A kubeconfig for this server (or for `server`, e.g. one that is gone). */

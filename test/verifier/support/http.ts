@@ -38,7 +38,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
             res.end(JSON.stringify({ method: entry.method, url: entry.url }));
           });
         }
-      : (req, res) => handler(req, res, seen),
+      : (req, res) => { handler(req, res, seen); },
   );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
@@ -50,7 +50,7 @@ export async function startUpstream(handler?: (req: IncomingMessage, res: Server
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => { resolve(); });
       }),
   };
 }
@@ -74,7 +74,7 @@ export function send(port: number, opts: RequestOptions = {}): Promise<Reply> {
     const req = httpRequest({ host: "127.0.0.1", port, method: opts.method ?? "GET", path: opts.path ?? "/api/v0/items", headers: opts.headers ?? {}, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on("end", () => { resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }); });
       res.on("error", reject);
     });
     req.on("error", reject);

@@ -1,0 +1,456 @@
+// Verifier throughput and latency: `npm run bench:verifier` (node bench/verifier.bench.ts).
+//
+// Starts a plain upstream (node:http answering a small JSON body) and the verifier in
+// child processes, and drives them from this process with a load generator of its own:
+// keep-alive connections writing pre-built HTTP/1.1 requests on raw sockets (cheaper per
+// request than node:http's client, which matters when the generator shares the CPUs).
+//
+// Closed loop (N connections, each sending its next request when the answer is in) for:
+//   direct     the upstream alone
+//   bare       the proxy with the check turned off (an internal option, no flag)
+//   warm       the verifier in proxy mode, a small set of tokens (all cached)
+//   cold       the verifier in proxy mode, a new token on every request (signature checked)
+//   authz      the verifier in authz mode (Envoy convention), warm tokens, no upstream
+// then open loop at a fixed rate, half of the bare proxy's peak, for bare and warm:
+// latency measured from each request's scheduled time, so queueing counts.
+//
+// Writes the section "Verifier" of docs/benchmarks.md unless run with --no-write.
+// Options: --duration SECONDS (default 5), --connections N (default 32).
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk } from "../src/token/index.ts";
+import { parseVerifierArgs, startVerifier } from "../src/verifier/index.ts";
+import { machine } from "./lib/measure.ts";
+import { formatRate, formatRatio, replaceSection, table } from "./lib/markdown.ts";
+
+const SELF = fileURLToPath(import.meta.url);
+const DOCS = join(SELF, "..", "..", "docs", "benchmarks.md");
+const TENANT = "acme";
+const ISSUER = "https://keyward.example";
+const PATH = "/api/v0/datagrid/rows?limit=100";
+const WARM_TOKENS = 64;
+const COLD_TOKENS = 120_000;
+const WARMUP_MS = 1000;
+
+// ---------------------------------------------------------------- child roles
+
+async function runUpstream(): Promise<void> {
+  const body = Buffer.from('{"rows":[],"next":null}');
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+      res.end(body);
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+  await new Promise(() => undefined);
+}
+
+async function runVerifier(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { mode: { type: "string" }, upstream: { type: "string" }, bundle: { type: "string" }, log: { type: "string" }, unchecked: { type: "boolean" } }, strict: false });
+  const flags = [
+    "--mode", String(values.mode), "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--tenant", TENANT,
+    "--bundle-file", String(values.bundle), "--keep-alive-timeout", "60s", "--max-connections", "4096",
+  ];
+  if (values.mode === "proxy") flags.push("--upstream", String(values.upstream));
+  const config = parseVerifierArgs(flags, {});
+  const running = await startVerifier(config, {
+    logDestination: pino.destination({ dest: String(values.log), sync: false }),
+    uncheckedProxyForBenchmark: values.unchecked === true,
+  });
+  process.stdout.write(`${JSON.stringify({ port: running.address.port, generation: running.store.generation() })}\n`);
+  await new Promise(() => undefined);
+}
+
+// ---------------------------------------------------------------- children
+
+interface Child {
+  port: number;
+  process: ChildProcess;
+}
+
+async function spawnChild(args: string[]): Promise<Child> {
+  const child = spawn(process.execPath, [SELF, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once("line", resolve);
+    child.once("exit", (code) => { reject(new Error(`bench child ${args.join(" ")} exited with ${code ?? "a signal"}`)); });
+  });
+  lines.close();
+  child.stdout.resume();
+  return { port: (JSON.parse(first) as { port: number }).port, process: child };
+}
+
+function stopChild(c: Child): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.process.exitCode !== null) {
+      resolve();
+      return;
+    }
+    c.process.once("exit", () => { resolve(); });
+    c.process.kill("SIGKILL");
+  });
+}
+
+// ---------------------------------------------------------------- load generator
+
+/** A keep-alive HTTP/1.1 connection that sends one request at a time. */
+class Connection {
+  readonly #port: number;
+  #socket: Socket | null = null;
+  #buffer: Buffer = Buffer.alloc(0);
+  #done: ((status: number) => void) | null = null;
+  #failed: ((err: Error) => void) | null = null;
+
+  constructor(port: number) {
+    this.#port = port;
+  }
+
+  #open(): Promise<Socket> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(this.#port, "127.0.0.1");
+      socket.setNoDelay(true);
+      socket.once("connect", () => { resolve(socket); });
+      socket.once("error", reject);
+      socket.on("data", (chunk: Buffer) => { this.#onData(chunk); });
+      socket.on("close", () => {
+        if (this.#socket === socket) this.#socket = null;
+        const failed = this.#failed;
+        this.#done = null;
+        this.#failed = null;
+        failed?.(new Error("connection closed"));
+      });
+    });
+  }
+
+  async send(request: Buffer): Promise<number> {
+    this.#socket ??= await this.#open();
+    this.#buffer = Buffer.alloc(0);
+    const answer = new Promise<number>((resolve, reject) => {
+      this.#done = resolve;
+      this.#failed = reject;
+    });
+    this.#socket.write(request);
+    return answer;
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const end = this.#buffer.indexOf("\r\n\r\n");
+    if (end < 0) return;
+    const head = this.#buffer.toString("latin1", 0, end);
+    const status = Number(head.slice(9, 12));
+    let complete: boolean;
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (length !== null) complete = this.#buffer.length >= end + 4 + Number(length[1]);
+    else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) complete = this.#buffer.indexOf("0\r\n\r\n", end + 4) >= 0;
+    else complete = true;
+    if (!complete) return;
+    if (/\r\nconnection:\s*close/i.test(head)) this.#socket?.destroy();
+    const done = this.#done;
+    this.#done = null;
+    this.#failed = null;
+    done?.(status);
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+  }
+}
+
+function request(token: string | null): Buffer {
+  return Buffer.from(`GET ${PATH} HTTP/1.1\r\nHost: bench.local\r\n${token === null ? "" : `Authorization: Bearer ${token}\r\n`}Accept: application/json\r\n\r\n`, "latin1");
+}
+
+interface Result {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+class Latencies {
+  #values = new Float64Array(1 << 16);
+  #n = 0;
+  add(ms: number): void {
+    if (this.#n === this.#values.length) {
+      const bigger = new Float64Array(this.#values.length * 2);
+      bigger.set(this.#values);
+      this.#values = bigger;
+    }
+    this.#values[this.#n++] = ms;
+  }
+  get count(): number {
+    return this.#n;
+  }
+  percentile(p: number): number {
+    const sorted = this.#values.slice(0, this.#n).sort();
+    return sorted[Math.min(this.#n - 1, Math.floor((p / 100) * this.#n))] ?? NaN;
+  }
+}
+
+/** Closed loop: `connections` senders, each sending the next request when the answer is in. */
+async function closedLoop(port: number, requests: Buffer[], connections: number, durationMs: number): Promise<Result> {
+  const conns = Array.from({ length: connections }, () => new Connection(port));
+  let next = 0;
+  const nextRequest = (): Buffer => requests[next++ % requests.length]!;
+  let measuring = false;
+  let stop = false;
+  const lat = new Latencies();
+  let errors = 0;
+  const loops = conns.map(async (c) => {
+    while (!stop) {
+      const t0 = performance.now();
+      let status: number;
+      try {
+        status = await c.send(nextRequest());
+      } catch {
+        status = 0;
+      }
+      if (!measuring) continue;
+      lat.add(performance.now() - t0);
+      if (status !== 200) errors++;
+    }
+  });
+  await sleep(WARMUP_MS);
+  measuring = true;
+  const started = performance.now();
+  await sleep(durationMs);
+  measuring = false;
+  const seconds = (performance.now() - started) / 1000;
+  stop = true;
+  await Promise.all(loops);
+  for (const c of conns) c.close();
+  return { requests: lat.count, errors, seconds, rate: lat.count / seconds, p50: lat.percentile(50), p99: lat.percentile(99) };
+}
+
+/**
+ * Open loop at `rate` requests/s: requests are due at fixed times whether or not earlier
+ * ones have been answered; each waits for a free connection, and its latency runs from
+ * the time it was due.
+ */
+async function openLoop(port: number, requests: Buffer[], rate: number, connections: number, durationMs: number): Promise<Result> {
+  const idle = Array.from({ length: connections }, () => new Connection(port));
+  const queue: number[] = [];
+  const lat = new Latencies();
+  let errors = 0;
+  let next = 0;
+  let measuring = false;
+  let inFlight = 0;
+  const interval = 1000 / rate;
+  const fire = (due: number, c: Connection): void => {
+    inFlight++;
+    const measured = measuring;
+    c.send(requests[next++ % requests.length]!).then(
+      (status) => {
+        if (measured) {
+          lat.add(performance.now() - due);
+          if (status !== 200) errors++;
+        }
+      },
+      () => {
+        if (measured) errors++;
+      },
+    ).finally(() => {
+      inFlight--;
+      const waiting = queue.shift();
+      if (waiting === undefined) idle.push(c);
+      else fire(waiting, c);
+    });
+  };
+  const start = performance.now();
+  const measureFrom = start + WARMUP_MS;
+  const end = measureFrom + durationMs;
+  let due = start;
+  while (due < end) {
+    const now = performance.now();
+    measuring = now >= measureFrom;
+    while (due <= now && due < end) {
+      const c = idle.pop();
+      if (c === undefined) queue.push(due);
+      else fire(due, c);
+      due += interval;
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  measuring = false;
+  while (inFlight > 0 || queue.length > 0) await sleep(5);
+  for (const c of idle) c.close();
+  const seconds = durationMs / 1000;
+  return { requests: lat.count, errors, seconds, rate: lat.count / seconds, p50: lat.percentile(50), p99: lat.percentile(99) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---------------------------------------------------------------- setup
+
+function makeBundle(key: PrivateJwk, others: PrivateJwk[], nowMs: number): Bundle {
+  // A tenant of realistic size: 10 ApiKeys, 20 policies, 1000 revoked tokens.
+  const apiKeys: Bundle["apiKeys"] = {};
+  const policies: Bundle["policies"] = {};
+  for (let i = 0; i < 20; i++) {
+    policies[`policy-${i}`] = {
+      rules: [
+        { effect: "Deny", methods: ["*"], paths: [`/api/v0/admin/${i}/**`] },
+        { effect: "Allow", methods: ["GET", "HEAD"], paths: [`/api/v0/area-${i}/**`, `/api/v0/area-${i}/*/items`] },
+        { effect: "Allow", methods: ["POST"], paths: [`/api/v0/area-${i}/jobs`] },
+      ],
+    };
+  }
+  policies["datagrid-read"] = { rules: [{ effect: "Deny", methods: ["*"], paths: ["/api/v0/admin/**"] }, { effect: "Allow", methods: ["GET", "HEAD"], paths: ["/api/v0/datagrid/**"] }] };
+  apiKeys.reporting = { uid: "u-reporting", policies: ["policy-0", "policy-1", "policy-2", "datagrid-read"], suspended: false, revokedBefore: null, allowNonExpiring: false };
+  others.forEach((_, i) => {
+    apiKeys[`key-${i}`] = { uid: `u-${i}`, policies: [`policy-${i}`, `policy-${i + 5}`], suspended: false, revokedBefore: null, allowNonExpiring: false };
+  });
+  const exp = Math.floor(nowMs / 1000) + 3600;
+  return buildBundle({
+    tenant: TENANT, issuer: ISSUER, generation: 1, generatedAt: new Date(nowMs).toISOString(),
+    keys: [{ ...publicJwkOf(key), apiKey: "reporting", state: "active", notAfter: null }, ...others.map((k, i) => ({ ...publicJwkOf(k), apiKey: `key-${i}`, state: "active" as const, notAfter: null }))],
+    apiKeys,
+    policies,
+    revoked: Array.from({ length: 1000 }, (_, i) => ({ jti: `revoked-${i.toString(36).padStart(6, "0")}`, apiKey: "reporting", exp })),
+  });
+}
+
+interface Scenario {
+  name: string;
+  what: string;
+  result: Result;
+}
+
+function ms(v: number): string {
+  return v < 10 ? v.toFixed(2) : v.toFixed(1);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { "no-write": { type: "boolean" }, duration: { type: "string" }, connections: { type: "string" } } });
+  const durationMs = Number(values.duration ?? "5") * 1000;
+  const connections = Number(values.connections ?? "32");
+  const dir = mkdtempSync(join(tmpdir(), "keyward-bench-"));
+  const children: Child[] = [];
+  try {
+    const nowMs = Date.now();
+    const key = await generateSigningKey();
+    const others = await Promise.all(Array.from({ length: 9 }, () => generateSigningKey()));
+    const bundleFile = join(dir, "bundle.json");
+    writeFileSync(bundleFile, serializeBundle(makeBundle(key, others, nowMs)));
+    const issue = (): string => issueAccessTokenSync({ key, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(nowMs - 1000), lifetimeSeconds: 3600 }).token;
+    const warm = Array.from({ length: WARM_TOKENS }, () => request(issue()));
+    process.stderr.write(`issuing ${COLD_TOKENS} tokens for the cold run…\n`);
+    const cold = Array.from({ length: COLD_TOKENS }, () => request(issue()));
+
+    const upstream = await spawnChild(["--role", "upstream"]);
+    children.push(upstream);
+    const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+    const start = async (mode: string, unchecked: boolean): Promise<Child> => {
+      const c = await spawnChild(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+      children.push(c);
+      return c;
+    };
+    const bare = await start("proxy", true);
+    const proxy = await start("proxy", false);
+    const authz = await start("authz", false);
+
+    const scenarios: Scenario[] = [];
+    const run = async (name: string, what: string, port: number, reqs: Buffer[]): Promise<Result> => {
+      process.stderr.write(`${name}: ${connections} connections, ${durationMs / 1000}s…\n`);
+      const result = await closedLoop(port, reqs, connections, durationMs);
+      scenarios.push({ name, what, result });
+      return result;
+    };
+    const direct = await run("direct", "upstream alone", upstream.port, warm);
+    const bareResult = await run("bare proxy", "proxy, check off", bare.port, warm);
+    const warmResult = await run("verifier, warm tokens", `proxy mode, ${WARM_TOKENS} tokens cycled (cached)`, proxy.port, warm);
+    await run("verifier, every token new", "proxy mode, a new token per request", proxy.port, cold);
+    const authzResult = await run("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz.port, warm);
+
+    const openRate = Math.max(100, Math.round(bareResult.rate / 2 / 100) * 100);
+    process.stderr.write(`open loop at ${openRate} req/s…\n`);
+    const openConnections = 64;
+    const openDirect = await openLoop(upstream.port, warm, openRate, openConnections, durationMs);
+    const openBare = await openLoop(bare.port, warm, openRate, openConnections, durationMs);
+    const openWarm = await openLoop(proxy.port, warm, openRate, openConnections, durationMs);
+
+    const m = machine();
+    const errors = scenarios.reduce((n, s) => n + s.result.errors, 0) + openDirect.errors + openBare.errors + openWarm.errors;
+    const rows = scenarios.map((s) => [
+      s.name, s.what, formatRate(s.result.rate), ms(s.result.p50), ms(s.result.p99),
+      s.name === "authz, warm tokens" ? "—" : formatRatio(s.result.rate / bareResult.rate),
+      s.name === "authz, warm tokens" ? "—" : formatRatio(s.result.rate / direct.rate),
+    ]);
+    const added = openWarm.p99 - openBare.p99;
+    const targets = [
+      [`verifier (warm) ≥ 0.85× bare proxy`, formatRatio(warmResult.rate / bareResult.rate), warmResult.rate / bareResult.rate >= 0.85],
+      [`p99 added ≤ 1 ms at half the bare proxy's peak`, `${ms(added)} ms`, added <= 1],
+      [`bare proxy ≥ 0.5× direct`, formatRatio(bareResult.rate / direct.rate), bareResult.rate / direct.rate >= 0.5],
+      [`authz ≥ 10,000 decisions/s (warm)`, formatRate(authzResult.rate), authzResult.rate >= 10_000],
+    ] as const;
+    const body = [
+      "`npm run bench:verifier` (node bench/verifier.bench.ts): an upstream (node:http, 23-byte JSON body) and",
+      "the verifier in child processes, driven from the bench process by its own load generator (keep-alive",
+      "raw-socket HTTP/1.1 connections). **The load generator shares the machine's CPUs with the servers**:",
+      `on ${m.nproc} cores the generator, the verifier and the upstream all compete, so absolute figures are`,
+      "lower than on a machine where the generator runs elsewhere, and ratios understate the verifier's headroom.",
+      "",
+      `Machine: ${m.nproc} × ${m.cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${m.node}. Bundle: 10 ApiKeys, 21 policies,`,
+      `1000 revoked tokens, EdDSA keys. Request: \`GET ${PATH}\` with a bearer token.`,
+      "",
+      `Closed loop, ${connections} connections, ${durationMs / 1000} s after a ${WARMUP_MS / 1000} s warm-up; latency in ms:`,
+      "",
+      table(["scenario", "setup", "req/s", "p50", "p99", "× bare proxy", "× direct"], rows),
+      "",
+      `Open loop at ${formatRate(openRate)} req/s (half the bare proxy's peak), ${openConnections} connections, latency from each`,
+      "request's scheduled time:",
+      "",
+      table(["target", "req/s", "p50", "p99"], [
+        ["direct", formatRate(openDirect.rate), ms(openDirect.p50), ms(openDirect.p99)],
+        ["bare proxy", formatRate(openBare.rate), ms(openBare.p50), ms(openBare.p99)],
+        ["verifier, warm tokens", formatRate(openWarm.rate), ms(openWarm.p50), ms(openWarm.p99)],
+      ]),
+      "",
+      `p99 added by the check (verifier − bare proxy): ${ms(added)} ms; by the whole sidecar (verifier − direct): ${ms(openWarm.p99 - openDirect.p99)} ms.`,
+      "",
+      table(["target", "measured", "met"], targets.map(([t, v, ok]) => [t, v, ok ? "yes" : "**no**"])),
+      "",
+      errors === 0 ? "Every request was answered 200." : `**${errors} requests were not answered 200.**`,
+      "",
+    ].join("\n");
+    process.stdout.write(`${body}\n`);
+    if (values["no-write"] !== true) {
+      replaceSection(DOCS, "Verifier", body);
+      process.stderr.write(`wrote the section "Verifier" of ${DOCS}\n`);
+    }
+  } finally {
+    await Promise.all(children.map(stopChild));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv.indexOf("--role");
+if (role >= 0) {
+  const name = process.argv[role + 1];
+  const rest = process.argv.slice(role + 2);
+  if (name === "upstream") await runUpstream();
+  else if (name === "verifier") await runVerifier(rest);
+  else throw new Error(`unknown bench role ${String(name)}`);
+} else {
+  await main();
+}

@@ -1,0 +1,247 @@
+// planToken: what to do about one AccessToken now — keep its token, issue a new
+// one, refuse (with the field and the fix), or revoke. Pure: the caller issues
+// the token (issueAccessToken) and writes the status before the Secret, so a
+// token is on record in status.issued before anyone can read it.
+
+import type { AccessToken, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
+import type { PrivateJwk, RevokedEntry } from "../../token/types.ts";
+import type { SigningKeyDocument } from "../apikey/document.ts";
+import type { SecretObject } from "../apikey/secret.ts";
+import type { PolicyResolution } from "../policy/resolve.ts";
+import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
+import type { ResolvedRotationPolicy } from "../policy/types.ts";
+import { isRevoking, liveIssued, MAX_ISSUED, revocationsOf } from "./revocations.ts";
+import { inspectTokenSecret, tokenSecretName } from "./secret.ts";
+import { checkTokenSpec } from "./spec.ts";
+import { REVOKED_RETENTION_SECONDS } from "../../token/bundle/prune.ts";
+
+/** What the AccessToken needs to know about its ApiKey. */
+export interface ApiKeyForToken {
+  name: string;
+  suspended: boolean;
+  /** The key that signs new tokens; null while the ApiKey has none. */
+  activeKey: PrivateJwk | null;
+  /** Every kid the ApiKey has (prepared, active, deposed). */
+  kids: readonly string[];
+  /** RFC 3339: tokens issued before it are refused. */
+  revokedBefore: string | null;
+  /** Null while the ApiKey's rotation policy cannot be used. */
+  policy: ResolvedRotationPolicy | null;
+}
+
+/** The ApiKey as an AccessToken sees it; null for a missing ApiKey or one being deleted. */
+export function apiKeyForToken(
+  apiKey: ApiKey | null,
+  document: SigningKeyDocument | null,
+  policy: PolicyResolution | null,
+): ApiKeyForToken | null {
+  if (apiKey === null || apiKey.metadata.deletionTimestamp !== undefined) return null;
+  return {
+    name: apiKey.metadata.name ?? "",
+    suspended: apiKey.spec?.suspended === true,
+    activeKey: document?.keys.find((k) => k.state === "active")?.jwk ?? null,
+    kids: document?.keys.map((k) => k.jwk.kid) ?? [],
+    revokedBefore: document?.revokedBefore ?? null,
+    policy: policy?.ok === true ? policy.policy : null,
+  };
+}
+
+export interface PlanTokenInput {
+  now: Date;
+  accessToken: AccessToken;
+  /** The Secret named by tokenSecretName(accessToken), or null. */
+  secret: SecretObject | null;
+  apiKey: ApiKeyForToken | null;
+}
+
+export type IssueCause = "initial" | "secretMissing" | "secretAltered" | "keyRotated" | "specChanged" | "revokedBefore" | "renew";
+
+export type FailReason =
+  | "ApiKeyNotFound"
+  | "ApiKeySuspended"
+  | "ApiKeyNotReady"
+  | "LifetimeExceedsPolicy"
+  | "NeverExpiresNotAllowed"
+  | "InvalidSpec"
+  | "TokenSecretConflict"
+  | "TooManyTokens";
+
+export type TokenPlan =
+  | {
+      action: "keep";
+      reason: "Issued";
+      /** When the current token is renewed; null for a token without exp. */
+      renewAt: Date | null;
+      issued: AccessTokenStatusIssued[];
+      wakeAt: Date | null;
+    }
+  | {
+      action: "issue";
+      reason: "Issued";
+      cause: IssueCause;
+      message: string;
+      /** The key to sign with (the ApiKey's active key). */
+      kid: string;
+      lifetimeSeconds: number | null;
+      /** When the new token is to be renewed; null for a token without exp. */
+      renewAt: Date | null;
+      secretName: string;
+      /** A Secret of this AccessToken under its previous spec.secretName, to delete. */
+      staleSecretName: string | null;
+      /** status.issued without entries no verifier accepts any more; the new token goes last. */
+      issued: AccessTokenStatusIssued[];
+      wakeAt: Date | null;
+    }
+  | {
+      action: "fail";
+      reason: FailReason;
+      /** Names the AccessToken, the field and the fix. */
+      message: string;
+      field: string | null;
+      wakeAt: Date | null;
+    }
+  | {
+      action: "revoke";
+      reason: "Revoked";
+      /** The entries the tenant's revocation list must hold. */
+      revocations: RevokedEntry[];
+      issued: AccessTokenStatusIssued[];
+      /** Whether the Secret still holds a token to remove. */
+      removeToken: boolean;
+      wakeAt: Date | null;
+    };
+
+export function planToken(input: PlanTokenInput): TokenPlan {
+  const now = floorToSecond(input.now);
+  const { accessToken, apiKey } = input;
+  const status = accessToken.status ?? {};
+  const ns = accessToken.metadata.namespace ?? "";
+  const who = `AccessToken ${ns}/${accessToken.metadata.name ?? ""}`;
+  const apiKeyName = accessToken.spec.apiKeyName;
+  const kids = apiKey === null ? null : new Set(apiKey.kids);
+  const live = liveIssued(status.issued ?? [], now, kids);
+  const pruneWake = earliestPrune(live);
+
+  if (isRevoking(accessToken)) {
+    const state = inspectTokenSecret(input.secret, accessToken);
+    return {
+      action: "revoke",
+      reason: "Revoked",
+      revocations: revocationsOf({ ...accessToken, status: { ...status, issued: live } }, now),
+      issued: live,
+      removeToken: state.kind === "intact" || state.kind === "altered",
+      wakeAt: pruneWake,
+    };
+  }
+  const fail = (reason: FailReason, field: string | null, message: string, wakeAt: Date | null = null): TokenPlan => ({
+    action: "fail",
+    reason,
+    field,
+    message,
+    wakeAt,
+  });
+
+  if (apiKey === null) {
+    return fail(
+      "ApiKeyNotFound",
+      "spec.apiKeyName",
+      `${who}: spec.apiKeyName names ApiKey "${apiKeyName}", which does not exist in namespace ${ns}: create it, or create a new AccessToken for an existing ApiKey`,
+    );
+  }
+  if (apiKey.suspended) {
+    return fail(
+      "ApiKeySuspended",
+      "spec.apiKeyName",
+      `${who}: ApiKey ${ns}/${apiKeyName} is suspended, so no token is issued; set its spec.suspended to false to resume`,
+    );
+  }
+  if (apiKey.policy === null || apiKey.activeKey === null) {
+    const what = apiKey.policy === null ? "its rotation policy cannot be used" : "it has no active signing key yet";
+    return fail("ApiKeyNotReady", "spec.apiKeyName", `${who}: ApiKey ${ns}/${apiKeyName} is not ready (${what}); see its Ready condition`);
+  }
+  const terms = checkTokenSpec(accessToken, apiKey.policy);
+  if (!terms.ok) return fail(terms.reason, terms.field, terms.message);
+
+  const secretName = tokenSecretName(accessToken);
+  const secretState = inspectTokenSecret(input.secret, accessToken);
+  if (secretState.kind === "foreign") return fail("TokenSecretConflict", "spec.secretName", `${who}: ${secretState.message}`);
+
+  const active = apiKey.activeKey;
+  const issuedAt = status.issuedAt === undefined ? null : parseTime(status.issuedAt);
+  const expiresAt = status.expiresAt === undefined ? null : parseTime(status.expiresAt);
+  const renewAtOf = (iat: Date): Date | null =>
+    terms.lifetimeSeconds === null || terms.renewBeforeMs === null
+      ? null
+      : addMs(iat, terms.lifetimeSeconds * 1000 - terms.renewBeforeMs);
+  const currentLifetime = issuedAt === null ? undefined : expiresAt === null ? null : Math.round((expiresAt.getTime() - issuedAt.getTime()) / 1000);
+  const cutoff = apiKey.revokedBefore === null ? null : parseTime(apiKey.revokedBefore);
+  const renewAt = issuedAt === null ? null : renewAtOf(issuedAt);
+  const secretRef = `Secret ${ns}/${secretName}`;
+
+  let cause: IssueCause | null = null;
+  let message = "";
+  if (status.jti === undefined || issuedAt === null) {
+    cause = "initial";
+    message = `${who}: issued its first token into ${secretRef}`;
+  } else if (status.secretName !== undefined && status.secretName !== secretName) {
+    cause = "specChanged";
+    message = `${who}: spec.secretName changed from ${status.secretName} to ${secretName}; issued a new token into ${secretRef}`;
+  } else if (secretState.kind === "missing") {
+    cause = "secretMissing";
+    message = `${who}: ${secretRef} was deleted; issued a new token into it`;
+  } else if (secretState.kind === "altered" || secretState.kind === "empty") {
+    cause = "secretAltered";
+    const what = secretState.kind === "empty" ? "it holds no token" : secretState.what;
+    message = `${who}: ${secretRef} was altered (${what}); issued a new token into it`;
+  } else if (status.kid !== active.kid) {
+    cause = "keyRotated";
+    message = `${who}: key ${status.kid ?? ""} no longer signs for ApiKey ${ns}/${apiKeyName}; issued a token signed by its active key ${active.kid}`;
+  } else if (currentLifetime !== terms.lifetimeSeconds) {
+    cause = "specChanged";
+    message = `${who}: the lifetime changed to ${terms.lifetimeSeconds === null ? "never expiring" : `${terms.lifetimeSeconds}s`}; issued a new token`;
+  } else if (cutoff !== null && issuedAt.getTime() < cutoff.getTime()) {
+    cause = "revokedBefore";
+    message = `${who}: its token was issued before the revocation cut-off of ApiKey ${ns}/${apiKeyName} (${apiKey.revokedBefore ?? ""}); issued a new token`;
+  } else if (renewAt !== null && now.getTime() >= renewAt.getTime()) {
+    cause = "renew";
+    message = `${who}: the token reached its renewal time ${formatTime(renewAt)}; issued the next token`;
+  }
+
+  if (cause === null) {
+    return { action: "keep", reason: "Issued", renewAt, issued: live, wakeAt: earliest(renewAt, pruneWake) };
+  }
+  if (live.length >= MAX_ISSUED) {
+    return fail(
+      "TooManyTokens",
+      null,
+      `${who}: ${MAX_ISSUED} tokens issued for it are still valid, the most its status records; no more is issued until the oldest expires ` +
+        `(${formatTime(pruneWake ?? now)}), so that revoking the AccessToken still covers every token. ` +
+        `To replace them all now, set a new spec.revokeAll value on ApiKey ${ns}/${apiKeyName}`,
+      pruneWake,
+    );
+  }
+  const nextRenewAt = renewAtOf(now);
+  return {
+    action: "issue",
+    reason: "Issued",
+    cause,
+    message,
+    kid: active.kid,
+    lifetimeSeconds: terms.lifetimeSeconds,
+    renewAt: nextRenewAt,
+    secretName,
+    staleSecretName: cause === "specChanged" && status.secretName !== undefined && status.secretName !== secretName ? status.secretName : null,
+    issued: live,
+    wakeAt: earliest(nextRenewAt, pruneWake),
+  };
+}
+
+/** When the first of the issued tokens leaves status.issued. */
+function earliestPrune(issued: readonly AccessTokenStatusIssued[]): Date | null {
+  return earliest(
+    ...issued.map((e) => {
+      const exp = e.expiresAt === undefined ? null : parseTime(e.expiresAt);
+      return exp === null ? null : addMs(exp, REVOKED_RETENTION_SECONDS * 1000);
+    }),
+  );
+}

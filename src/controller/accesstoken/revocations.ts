@@ -1,0 +1,60 @@
+// What an AccessToken contributes to its tenant's revocation list: once it is
+// revoked or being deleted, every token issued for it that a verifier could still
+// accept. status.issued is the record of those tokens.
+
+import type { AccessToken, AccessTokenStatusIssued } from "../../api/types.generated.ts";
+import { REVOKED_RETENTION_SECONDS } from "../../token/bundle/prune.ts";
+import type { Bundle, RevokedEntry } from "../../token/types.ts";
+import { parseTime } from "../policy/time.ts";
+
+/** Kept on AccessTokens that issued tokens, until their revocations are in the tenant bundle. */
+export const ACCESS_TOKEN_FINALIZER = "keyward.dev/revocation";
+
+/** The most tokens status.issued records. */
+export const MAX_ISSUED = 16;
+
+/** Whether the AccessToken's tokens belong on the revocation list: spec.revoked, or being deleted. */
+export function isRevoking(accessToken: AccessToken): boolean {
+  return accessToken.spec.revoked === true || accessToken.metadata.deletionTimestamp !== undefined;
+}
+
+/** The expiry of an issued token in seconds since the epoch; null for a token without exp. */
+function expSeconds(entry: AccessTokenStatusIssued): number | null {
+  if (entry.expiresAt === undefined) return null;
+  const at = parseTime(entry.expiresAt);
+  return at === null ? null : Math.floor(at.getTime() / 1000);
+}
+
+/**
+ * The issued tokens a verifier could still accept: not past exp (plus the
+ * retention verifiers' leeway needs), and, when `kids` is given, signed by a key
+ * the ApiKey still has. A token whose expiry cannot be read is kept.
+ */
+export function liveIssued(
+  issued: readonly AccessTokenStatusIssued[],
+  now: Date,
+  kids: ReadonlySet<string> | null,
+): AccessTokenStatusIssued[] {
+  const nowSeconds = now.getTime() / 1000;
+  return issued.filter((entry) => {
+    const exp = expSeconds(entry);
+    if (exp !== null && exp + REVOKED_RETENTION_SECONDS <= nowSeconds) return false;
+    return kids === null || kids.has(entry.kid);
+  });
+}
+
+/** The revocation entries of an AccessToken that is revoked or being deleted; none otherwise. */
+export function revocationsOf(accessToken: AccessToken, now: Date, kids: ReadonlySet<string> | null = null): RevokedEntry[] {
+  if (!isRevoking(accessToken)) return [];
+  const apiKey = accessToken.spec.apiKeyName;
+  return liveIssued(accessToken.status?.issued ?? [], now, kids).map((entry) => ({ jti: entry.jti, apiKey, exp: expSeconds(entry) }));
+}
+
+/** Whether every entry is on the bundle's revocation list (or no longer needed there): the finalizer may go. */
+export function revocationsPublished(bundle: Bundle | null, entries: readonly RevokedEntry[]): boolean {
+  if (entries.length === 0) return true;
+  if (bundle === null) return false;
+  const listed = new Set(bundle.revoked.map((r) => `${r.apiKey}\u0000${r.jti}`));
+  const withKeys = new Set(bundle.keys.map((k) => k.apiKey));
+  return entries.every((e) => listed.has(`${e.apiKey}\u0000${e.jti}`) || !withKeys.has(e.apiKey));
+}

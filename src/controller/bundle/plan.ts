@@ -1,0 +1,273 @@
+// planBundle: the tenant bundle (bundle.json) and JWK Set (jwks.json) a namespace
+// should publish, from its ApiKeys, AccessPolicies and revocations and from the
+// bundle its ConfigMap holds now. Pure.
+//
+// The ConfigMap is the source of truth for revocations of AccessTokens that no
+// longer exist: every entry of the current bundle is carried over until it is
+// pruned (its token expired, or its ApiKey has no key left), and a deleted
+// AccessToken keeps its finalizer until its entries are in the bundle.
+//
+// `generation` grows by one on each change of content; a resync that finds the
+// same content writes nothing. When the ConfigMap has no readable bundle, the
+// generation restarts from the current time in milliseconds, which is above any
+// generation a verifier may still hold from before.
+
+import type { AccessPolicySpec } from "../../api/types.generated.ts";
+import { BundleError } from "../../token/errors.ts";
+import { buildBundle } from "../../token/bundle/build.ts";
+import { parseBundle } from "../../token/bundle/parse.ts";
+import { pruneRevoked } from "../../token/bundle/prune.ts";
+import { serializeBundle } from "../../token/bundle/serialize.ts";
+import { validateBundle } from "../../token/bundle/validate.ts";
+import { jwkSetOf } from "../../token/keys/jwk-set.ts";
+import { BUNDLE_API_VERSION, type Bundle, type BundleApiKey, type BundleKey, type BundlePolicy, type JwkSet, type RevokedEntry } from "../../token/types.ts";
+import { floorToSecond, formatTime, parseTime } from "../policy/time.ts";
+import { eventOf, type PlannedEvent } from "../reasons.ts";
+
+export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";
+export const BUNDLE_DATA_KEY = "bundle.json";
+export const JWKS_DATA_KEY = "jwks.json";
+/** A ConfigMap may hold 1 MiB; the rest of the object (metadata, managed fields) needs room too. */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+export const BUNDLE_SIZE_MARGIN_BYTES = 64 * 1024;
+export const DEFAULT_BUNDLE_SIZE_LIMIT = CONFIGMAP_LIMIT_BYTES - BUNDLE_SIZE_MARGIN_BYTES;
+
+export interface BundleApiKeyInput {
+  name: string;
+  uid: string;
+  /** Being deleted: left out of the bundle with its keys and revocations. */
+  deleting: boolean;
+  suspended: boolean;
+  /** spec.policies. */
+  policies: readonly string[];
+  /** The effective revocation cut-off (RFC 3339), from the signing-key Secret. */
+  revokedBefore: string | null;
+  /** The rotation policy's allowNeverExpires; null while the policy cannot be resolved (the bundle's value is kept). */
+  allowNonExpiring: boolean | null;
+  /** The public keys (bundleKeysOf); null while the signing-key Secret cannot be read (the bundle's keys are kept). */
+  keys: readonly BundleKey[] | null;
+}
+
+export interface AccessPolicyInput {
+  name: string;
+  spec: AccessPolicySpec;
+}
+
+export interface PlanBundleInput {
+  tenant: string;
+  issuer: string;
+  now: Date;
+  apiKeys: readonly BundleApiKeyInput[];
+  accessPolicies: readonly AccessPolicyInput[];
+  /** Entries of AccessTokens that are revoked or being deleted (revocationsOf). */
+  revocations: readonly RevokedEntry[];
+  /** The data of the keyward-bundle ConfigMap, or null when it does not exist. */
+  current: Readonly<Record<string, string>> | null;
+  /** Largest bundle.json + jwks.json in bytes; DEFAULT_BUNDLE_SIZE_LIMIT unless set. */
+  sizeLimit?: number;
+}
+
+/** Per ApiKey: the AccessPolicies it names that are not in the bundle, and why. */
+export interface PolicyProblems {
+  missing: string[];
+  /** Policy name → why the bundle cannot carry it. */
+  invalid: Record<string, string>;
+}
+
+interface PlanCommon {
+  /** What the ConfigMap held: a readable bundle, nothing, or something unreadable. */
+  currentState: "ok" | "missing" | "corrupt";
+  /** The generation in the ConfigMap now; null when it holds none. */
+  currentGeneration: number | null;
+  /** bundle.json + jwks.json in bytes. */
+  size: number;
+  limit: number;
+  policyProblems: Record<string, PolicyProblems>;
+  events: PlannedEvent[];
+}
+
+export type BundlePlan =
+  | (PlanCommon & {
+      ok: true;
+      bundle: Bundle;
+      jwks: JwkSet;
+      /** The ConfigMap's data. */
+      data: { [BUNDLE_DATA_KEY]: string; [JWKS_DATA_KEY]: string };
+      /** Whether the ConfigMap must be written. */
+      changed: boolean;
+      /** When a deposed key's notAfter passes and the bundle must drop it; null when none. */
+      nextWakeAt: Date | null;
+    })
+  | (PlanCommon & {
+      ok: false;
+      reason: "BundleTooLarge";
+      /** Names the tenant, the sizes and the fix. */
+      message: string;
+    });
+
+export function planBundle(input: PlanBundleInput): BundlePlan {
+  const now = floorToSecond(input.now);
+  const limit = input.sizeLimit ?? DEFAULT_BUNDLE_SIZE_LIMIT;
+  const events: PlannedEvent[] = [];
+  const current = readCurrent(input.current);
+  if (current.state === "corrupt") {
+    events.push(
+      eventOf(
+        "BundleReplaced",
+        `ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME} held no readable bundle (${current.why}); it is rewritten, and revocations of deleted AccessTokens it held are lost`,
+      ),
+    );
+  }
+  const previous = current.state === "ok" ? current.bundle : null;
+
+  // Policies: the valid AccessPolicies some live ApiKey names.
+  const live = input.apiKeys.filter((a) => !a.deleting);
+  const named = new Set(live.flatMap((a) => a.policies));
+  const available = new Map<string, BundlePolicy>();
+  const invalid = new Map<string, string>();
+  for (const p of input.accessPolicies) {
+    if (!named.has(p.name)) continue;
+    const checked = checkPolicy(input.tenant, p);
+    if (typeof checked === "string") invalid.set(p.name, checked);
+    else available.set(p.name, checked);
+  }
+
+  const apiKeys: Record<string, BundleApiKey> = {};
+  const keys: BundleKey[] = [];
+  const policyProblems: Record<string, PolicyProblems> = {};
+  for (const a of live) {
+    const before = previous?.apiKeys[a.name];
+    const attached = [...new Set(a.policies)].filter((p) => available.has(p));
+    const missing = a.policies.filter((p) => !available.has(p) && !invalid.has(p));
+    const bad: Record<string, string> = {};
+    for (const p of a.policies) {
+      const why = invalid.get(p);
+      if (why !== undefined) bad[p] = why;
+    }
+    policyProblems[a.name] = { missing: [...new Set(missing)], invalid: bad };
+    apiKeys[a.name] = {
+      uid: a.uid,
+      policies: attached,
+      suspended: a.suspended,
+      revokedBefore: a.revokedBefore,
+      allowNonExpiring: a.allowNonExpiring ?? before?.allowNonExpiring ?? false,
+    };
+    const own = a.keys ?? previous?.keys.filter((k) => k.apiKey === a.name) ?? [];
+    for (const k of own) {
+      if (k.state === "deposed") {
+        const notAfter = k.notAfter === null ? null : parseTime(k.notAfter);
+        if (notAfter === null || notAfter.getTime() <= now.getTime()) continue;
+      }
+      keys.push({ ...k, apiKey: a.name });
+    }
+  }
+  const policies: Record<string, BundlePolicy> = {};
+  for (const [name, policy] of available) {
+    if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
+  }
+
+  // Revocations: the AccessTokens' entries, plus what the bundle carries for deleted ones.
+  const byId = new Map<string, RevokedEntry>();
+  for (const r of [...(previous?.revoked ?? []), ...input.revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
+  const revoked = pruneRevoked(
+    [...byId.values()].filter((r) => Object.hasOwn(apiKeys, r.apiKey)),
+    keys,
+    now,
+  );
+
+  const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked };
+  // The same content under the current generation: if the ConfigMap already holds exactly it, nothing is written.
+  const same = previous === null ? null : buildBundle({ ...content, generation: previous.generation, generatedAt: previous.generatedAt });
+  const unchanged =
+    same !== null &&
+    serializeBundle(same) === input.current?.[BUNDLE_DATA_KEY] &&
+    jwksText(same) === input.current[JWKS_DATA_KEY];
+  const bundle =
+    same !== null && unchanged
+      ? same
+      : buildBundle({
+          ...content,
+          generation: previous === null ? now.getTime() : previous.generation + 1,
+          generatedAt: formatTime(now),
+        });
+  const bundleJson = serializeBundle(bundle);
+  const jwks = jwkSetOf(bundle.keys);
+  const jwksJson = JSON.stringify(jwks);
+  const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
+  const common: PlanCommon = {
+    currentState: current.state,
+    currentGeneration: previous?.generation ?? null,
+    size,
+    limit,
+    policyProblems,
+    events,
+  };
+  if (size > limit) {
+    const message =
+      `the bundle of tenant ${input.tenant} would be ${size} bytes (bundle.json and jwks.json), over the limit of ${limit} bytes ` +
+      `for ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME}; it was not written and verifiers keep ` +
+      `${previous === null ? "no bundle" : `generation ${previous.generation}`}: remove unused ApiKeys, AccessPolicies or rules in namespace ${input.tenant}`;
+    events.push(eventOf("BundleTooLarge", message));
+    return { ...common, ok: false, reason: "BundleTooLarge", message };
+  }
+  return {
+    ...common,
+    ok: true,
+    bundle,
+    jwks,
+    data: { [BUNDLE_DATA_KEY]: bundleJson, [JWKS_DATA_KEY]: jwksJson },
+    changed: !unchanged,
+    nextWakeAt: earliestNotAfter(bundle.keys),
+  };
+}
+
+function jwksText(bundle: Bundle): string {
+  return JSON.stringify(jwkSetOf(bundle.keys));
+}
+
+type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { state: "corrupt"; why: string };
+
+function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBundle {
+  if (data === null) return { state: "missing" };
+  const text = data[BUNDLE_DATA_KEY];
+  if (text === undefined) return { state: "missing" };
+  try {
+    return { state: "ok", bundle: parseBundle(text) };
+  } catch (err) {
+    if (err instanceof BundleError) return { state: "corrupt", why: `${err.code} at ${err.field}` };
+    throw err;
+  }
+}
+
+/** The policy as the bundle carries it, or why it cannot (the verifier's own validation decides). */
+function checkPolicy(tenant: string, p: AccessPolicyInput): BundlePolicy | string {
+  const policy: BundlePolicy = {
+    rules: p.spec.rules.map((r) => ({ effect: r.effect ?? "Allow", methods: [...r.methods], paths: [...r.paths] })),
+  };
+  try {
+    validateBundle({
+      apiVersion: BUNDLE_API_VERSION,
+      tenant,
+      issuer: "x",
+      generation: 0,
+      generatedAt: "1970-01-01T00:00:00Z",
+      keys: [],
+      apiKeys: {},
+      policies: { [p.name]: policy },
+      revoked: [],
+    });
+    return policy;
+  } catch (err) {
+    if (err instanceof BundleError) return err.message;
+    throw err;
+  }
+}
+
+function earliestNotAfter(keys: readonly BundleKey[]): Date | null {
+  let best: Date | null = null;
+  for (const k of keys) {
+    const at = k.notAfter === null ? null : parseTime(k.notAfter);
+    if (at !== null && (best === null || at.getTime() < best.getTime())) best = at;
+  }
+  return best;
+}

@@ -1,0 +1,362 @@
+// config/ rendered with a real kustomize: every kustomization builds, and what it builds keeps
+// keyward's promises: restricted pods, least-privilege RBAC without wildcards, readers who cannot
+// read Secrets, two controller replicas with leader election and a disruption budget, and a
+// verifier sidecar whose flags the verifier itself accepts.
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseVerifierArgs } from "../../src/verifier/config.ts";
+import {
+  expandArg,
+  grants,
+  grantTriples,
+  portNumber,
+  restrictedProblems,
+  type Binding,
+  type Container,
+  type Deployment,
+  type PolicyRule,
+  type Role,
+} from "./support/k8s.ts";
+import { findKustomizations, KUSTOMIZE_BUILD_TIMEOUT_MS, kustomizeBinary, kustomizeBuild, one, packageVersion, type Manifest } from "./support/kustomize.ts";
+
+const NAMESPACE = "keyward-system";
+const IMAGE = `ghcr.io/keyward/keyward:${packageVersion()}`;
+const KEYWARD_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies", "clusterrotationpolicies"];
+const NAMESPACED_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies"];
+/** Kustomizations that use the verifier Components (a Component is rendered through one). */
+const VERIFIER_EXAMPLES = { configmap: "test/e2e/echo/configmap", file: "test/e2e/echo/file" } as const;
+
+let rendered: Map<string, Manifest[]>;
+
+beforeAll(() => {
+  kustomizeBinary();
+  rendered = new Map();
+  for (const k of [...findKustomizations("config"), ...findKustomizations("test/e2e")]) {
+    if (k.kind === "Kustomization") rendered.set(k.dir, kustomizeBuild(k.dir));
+  }
+}, KUSTOMIZE_BUILD_TIMEOUT_MS);
+
+function build(dir: string): Manifest[] {
+  const out = rendered.get(dir);
+  if (out === undefined) throw new Error(`${dir} was not rendered (rendered: ${[...rendered.keys()].join(", ")})`);
+  return out;
+}
+
+const controllerDeployment = (): Deployment => one<Deployment>(build("config/default"), "Deployment", "keyward-controller");
+const controllerContainer = (): Container => {
+  const c = controllerDeployment().spec.template.spec.containers.find((x) => x.name === "controller");
+  if (c === undefined) throw new Error("the controller Deployment has no container named controller");
+  return c;
+};
+const clusterRole = (name: string): Role => one<Role>(build("config/default"), "ClusterRole", name);
+
+describe("every kustomization", () => {
+  it("builds, and every Component is used by a kustomization that builds", () => {
+    const all = [...findKustomizations("config"), ...findKustomizations("test/e2e")];
+    expect(all.filter((k) => k.kind === "Kustomization").map((k) => k.dir)).toEqual(expect.arrayContaining([
+      "config/crd", "config/default", "config/manager", "config/rbac", "config/samples", ...Object.values(VERIFIER_EXAMPLES),
+    ]));
+    expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/verifier", "config/verifier/common", "config/verifier/file"]);
+    for (const [dir, manifests] of rendered) expect(manifests.length, dir).toBeGreaterThan(0);
+  });
+
+  it("uses only the keyward image of this version, pulled only when absent", () => {
+    for (const [dir, manifests] of rendered) {
+      for (const d of manifests.filter((m): m is Deployment => m.kind === "Deployment")) {
+        for (const c of d.spec.template.spec.containers) {
+          expect(c.image, `${dir}: ${d.metadata.name}/${c.name}`).toBe(IMAGE);
+          expect((c as { imagePullPolicy?: string }).imagePullPolicy, `${dir}: ${d.metadata.name}/${c.name}`).toBe("IfNotPresent");
+        }
+      }
+    }
+  });
+});
+
+describe("config/default", () => {
+  it("installs the five CRDs, the namespace keyward-system and everything namespaced into it", () => {
+    const manifests = build("config/default");
+    expect(manifests.filter((m) => m.kind === "CustomResourceDefinition").map((m) => m.metadata.name).sort()).toEqual(
+      KEYWARD_KINDS.map((k) => `${k}.keyward.dev`).sort(),
+    );
+    const clusterScoped = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"]);
+    for (const m of manifests.filter((x) => !clusterScoped.has(x.kind))) {
+      expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe(NAMESPACE);
+    }
+    for (const m of manifests.filter((x) => clusterScoped.has(x.kind))) {
+      expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBeUndefined();
+    }
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual(expect.arrayContaining([
+      "Namespace/keyward-system",
+      "ServiceAccount/keyward-controller",
+      "ClusterRole/keyward-controller",
+      "ClusterRoleBinding/keyward-controller",
+      "Role/keyward-leader-election",
+      "RoleBinding/keyward-leader-election",
+      "ClusterRole/keyward-admin",
+      "ClusterRole/keyward-editor",
+      "ClusterRole/keyward-viewer",
+      "ClusterRole/keyward-clusterrotationpolicy-admin",
+      "Deployment/keyward-controller",
+      "PodDisruptionBudget/keyward-controller",
+      "Service/keyward-controller-metrics",
+    ]));
+  });
+
+  it("labels every object with the version of package.json", () => {
+    for (const m of build("config/default")) {
+      expect(m.metadata.labels?.["app.kubernetes.io/version"], `${m.kind}/${m.metadata.name}`).toBe(packageVersion());
+      expect(m.metadata.labels?.["app.kubernetes.io/part-of"], `${m.kind}/${m.metadata.name}`).toBe("keyward");
+    }
+  });
+
+  it("has Pod Security Admission enforce the restricted profile on its namespace", () => {
+    const labels = one(build("config/default"), "Namespace", NAMESPACE).metadata.labels ?? {};
+    expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect(labels["pod-security.kubernetes.io/warn"]).toBe("restricted");
+  });
+});
+
+describe("the controller Deployment", () => {
+  it("runs two replicas with leader election and the pod's name and namespace from the downward API", () => {
+    const d = controllerDeployment();
+    expect(d.spec.replicas).toBe(2);
+    const c = controllerContainer();
+    expect(c.args?.[0]).toBe("controller");
+    expect(c.args).toContain("--leader-elect");
+    const fromField = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+    expect(fromField).toMatchObject({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace" });
+    expect(d.spec.template.spec.serviceAccountName).toBe("keyward-controller");
+  });
+
+  it("meets the restricted Pod Security Standard, with a read-only root filesystem and resource limits", () => {
+    const pod = controllerDeployment().spec.template.spec;
+    expect(restrictedProblems(pod)).toEqual([]);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } });
+  });
+
+  it("probes /healthz and /readyz on the health port 8081 and serves metrics on 8080", () => {
+    const c = controllerContainer();
+    expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
+    expect(c.readinessProbe?.httpGet?.path).toBe("/readyz");
+    expect(portNumber(c, c.livenessProbe!.httpGet!.port)).toBe(8081);
+    expect(portNumber(c, c.readinessProbe!.httpGet!.port)).toBe(8081);
+    expect(portNumber(c, "metrics")).toBe(8080);
+    expect(c.args).toEqual(expect.arrayContaining(["--health-listen=0.0.0.0:8081", "--metrics-listen=0.0.0.0:8080"]));
+  });
+
+  it("spreads its replicas across nodes", () => {
+    const d = controllerDeployment();
+    const pod = d.spec.template.spec;
+    const podLabels = d.spec.template.metadata.labels;
+    const spread = (pod.topologySpreadConstraints ?? []).find((t) => t.topologyKey === "kubernetes.io/hostname");
+    expect(spread?.maxSkew).toBe(1);
+    expect(spread?.labelSelector?.matchLabels).toEqual(d.spec.selector.matchLabels);
+    const anti = pod.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.podAffinityTerm;
+    expect(anti?.topologyKey).toBe("kubernetes.io/hostname");
+    expect(podLabels).toMatchObject(anti?.labelSelector?.matchLabels ?? { missing: "selector" });
+  });
+
+  it("keeps one replica through voluntary disruptions (a PodDisruptionBudget selecting its pods)", () => {
+    const pdb = one<Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } }>(
+      build("config/default"),
+      "PodDisruptionBudget",
+      "keyward-controller",
+    );
+    expect(pdb.spec.minAvailable).toBe(1);
+    expect(controllerDeployment().spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+  });
+
+  it("has a metrics Service that selects its pods and reaches the metrics port", () => {
+    const svc = one<Manifest & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string | number }[] } }>(
+      build("config/default"),
+      "Service",
+      "keyward-controller-metrics",
+    );
+    expect(controllerDeployment().spec.template.metadata.labels).toMatchObject(svc.spec.selector);
+    expect(svc.spec.ports).toHaveLength(1);
+    expect(portNumber(controllerContainer(), svc.spec.ports[0]!.targetPort)).toBe(8080);
+  });
+});
+
+describe("the controller's RBAC", () => {
+  it("grants exactly the verbs the controller needs, with no wildcard anywhere", () => {
+    const role = clusterRole("keyward-controller");
+    for (const rule of role.rules) {
+      expect(rule.apiGroups).not.toContain("*");
+      expect(rule.resources).not.toContain("*");
+      expect(rule.verbs).not.toContain("*");
+      expect(rule.nonResourceURLs).toBeUndefined();
+    }
+    const expected: string[] = [];
+    const add = (group: string, resources: string[], verbs: string[]): void => {
+      for (const r of resources) for (const v of verbs) expected.push(`${group}/${r}:${v}`);
+    };
+    add("keyward.dev", KEYWARD_KINDS, ["get", "list", "watch"]);
+    add("keyward.dev", ["apikeys", "accesstokens"], ["update", "patch"]);
+    add("keyward.dev", ["apikeys/finalizers", "accesstokens/finalizers"], ["update"]);
+    add("keyward.dev", KEYWARD_KINDS.map((k) => `${k}/status`), ["update", "patch"]);
+    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "patch", "delete"]);
+    add("core", ["configmaps"], ["get", "list", "watch", "create", "update", "patch"]);
+    add("core", ["events"], ["create", "patch"]);
+    add("events.k8s.io", ["events"], ["create", "patch"]);
+    expect(grantTriples(role.rules)).toEqual([...new Set(expected)].sort());
+  });
+
+  it("never lets the controller create or delete the user's keyward objects, or escalate", () => {
+    const rules = clusterRole("keyward-controller").rules;
+    for (const kind of KEYWARD_KINDS) {
+      expect(grants(rules, "keyward.dev", kind, "create"), kind).toBe(false);
+      expect(grants(rules, "keyward.dev", kind, "delete"), kind).toBe(false);
+    }
+    for (const verb of ["escalate", "bind", "impersonate"]) {
+      expect(rules.some((r) => r.verbs.includes(verb)), verb).toBe(false);
+    }
+  });
+
+  it("binds the ClusterRole and the leader-election Role to the controller's ServiceAccount", () => {
+    const manifests = build("config/default");
+    const subject = { kind: "ServiceAccount", name: "keyward-controller", namespace: NAMESPACE };
+    const crb = one<Binding>(manifests, "ClusterRoleBinding", "keyward-controller");
+    expect(crb.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "keyward-controller" });
+    expect(crb.subjects).toEqual([subject]);
+    const rb = one<Binding>(manifests, "RoleBinding", "keyward-leader-election");
+    expect(rb.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "keyward-leader-election" });
+    expect(rb.subjects).toEqual([subject]);
+  });
+
+  it("allows only get, create and update on Leases, in the controller's own namespace", () => {
+    const role = one<Role>(build("config/default"), "Role", "keyward-leader-election");
+    expect(role.metadata.namespace).toBe(NAMESPACE);
+    expect(grantTriples(role.rules)).toEqual(["coordination.k8s.io/leases:create", "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:update"]);
+  });
+});
+
+describe("the roles for people", () => {
+  const aggregation = (role: Role): string[] =>
+    Object.entries(role.metadata.labels ?? {})
+      .filter(([k, v]) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-") && v === "true")
+      .map(([k]) => k.slice("rbac.authorization.k8s.io/aggregate-to-".length));
+
+  it("aggregate keyward-viewer into view, keyward-editor into edit and keyward-admin into admin", () => {
+    expect(aggregation(clusterRole("keyward-viewer"))).toEqual(["view"]);
+    expect(aggregation(clusterRole("keyward-editor"))).toEqual(["edit"]);
+    expect(aggregation(clusterRole("keyward-admin"))).toEqual(["admin"]);
+    expect(aggregation(clusterRole("keyward-clusterrotationpolicy-admin"))).toEqual([]);
+  });
+
+  it("let the viewer read every keyward kind and its status, and nothing else", () => {
+    const rules = clusterRole("keyward-viewer").rules;
+    const reads = ["get", "list", "watch"];
+    const expected = KEYWARD_KINDS.flatMap((k) => [k, `${k}/status`]).flatMap((r) => reads.map((v) => `keyward.dev/${r}:${v}`));
+    expect(grantTriples(rules)).toEqual(expected.sort());
+  });
+
+  it("give no Secret access to anyone but the controller", () => {
+    for (const [dir, manifests] of rendered) {
+      for (const role of manifests.filter((m): m is Role => m.kind === "ClusterRole" || m.kind === "Role")) {
+        if (role.metadata.name === "keyward-controller") continue;
+        for (const verb of ["get", "list", "watch"]) {
+          expect(grants(role.rules, "", "secrets", verb), `${dir}: ${role.kind}/${role.metadata.name} ${verb} secrets`).toBe(false);
+        }
+      }
+    }
+  });
+
+  it("let the editor and the admin manage the namespaced kinds but not their status or ClusterRotationPolicies", () => {
+    for (const name of ["keyward-editor", "keyward-admin"]) {
+      const rules = clusterRole(name).rules;
+      for (const kind of NAMESPACED_KINDS) {
+        for (const verb of ["get", "list", "watch", "create", "update", "patch", "delete"]) {
+          expect(grants(rules, "keyward.dev", kind, verb), `${name} ${verb} ${kind}`).toBe(true);
+        }
+        expect(grants(rules, "keyward.dev", `${kind}/status`, "update"), `${name} update ${kind}/status`).toBe(false);
+        expect(grants(rules, "keyward.dev", `${kind}/status`, "patch"), `${name} patch ${kind}/status`).toBe(false);
+      }
+      expect(grants(rules, "keyward.dev", "clusterrotationpolicies", "create"), `${name} create clusterrotationpolicies`).toBe(false);
+      expect(rules.every((r) => !r.verbs.includes("*") && !(r.resources ?? []).includes("*"))).toBe(true);
+    }
+  });
+
+  it("keep ClusterRotationPolicies to a role of their own", () => {
+    const rules: PolicyRule[] = clusterRole("keyward-clusterrotationpolicy-admin").rules;
+    for (const verb of ["create", "update", "patch", "delete"]) expect(grants(rules, "keyward.dev", "clusterrotationpolicies", verb), verb).toBe(true);
+    expect(grantTriples(rules).every((t) => t.startsWith("keyward.dev/clusterrotationpolicies"))).toBe(true);
+    expect(grants(rules, "keyward.dev", "clusterrotationpolicies/status", "update")).toBe(false);
+  });
+});
+
+describe("the verifier Component", () => {
+  const sidecarOf = (d: Deployment): Container => {
+    const c = d.spec.template.spec.containers.find((x) => x.name === "keyward-verifier");
+    if (c === undefined) throw new Error(`Deployment ${d.metadata.name} has no keyward-verifier container`);
+    return c;
+  };
+  const deployment = (mode: keyof typeof VERIFIER_EXAMPLES): Deployment => one<Deployment>(build(VERIFIER_EXAMPLES[mode]), "Deployment", "echo");
+  const argsOf = (c: Container, namespace: string): string[] => (c.args ?? []).map((a) => expandArg(a, { POD_NAMESPACE: namespace }));
+
+  for (const mode of ["configmap", "file"] as const) {
+    it(`adds a ${mode}-mode sidecar whose flags the verifier accepts, next to the workload's own container`, () => {
+      const d = deployment(mode);
+      expect(d.spec.template.spec.containers.map((c) => c.name).sort()).toEqual(["echo", "keyward-verifier"]);
+      const c = sidecarOf(d);
+      expect(c.args?.[0]).toBe("verifier");
+      const config = parseVerifierArgs(argsOf(c, "acme").slice(1), { POD_NAMESPACE: "acme" });
+      expect(config.mode).toBe("proxy");
+      expect(config.listen).toEqual({ host: "0.0.0.0", port: 8443 });
+      expect(config.upstream?.href).toBe("http://127.0.0.1:8080/");
+      expect(config.tenant).toBe("acme");
+      expect(c.env?.find((e) => e.name === "POD_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+      if (mode === "configmap") {
+        expect(config.bundle).toMatchObject({ kind: "configmap", namespace: "acme", name: "keyward-bundle" });
+      } else {
+        expect(config.bundle).toMatchObject({ kind: "file", path: "/etc/keyward/bundle" });
+        const mount = c.volumeMounts?.find((m) => m.mountPath === "/etc/keyward/bundle");
+        expect(mount?.readOnly).toBe(true);
+        const volume = d.spec.template.spec.volumes?.find((v) => v.name === mount?.name);
+        expect(volume?.configMap).toEqual({ name: "keyward-bundle", optional: true });
+      }
+      expect(portNumber(c, "keyward")).toBe(config.listen.port);
+      expect(portNumber(c, c.readinessProbe!.httpGet!.port)).toBe(config.metricsListen?.port);
+      expect(portNumber(c, c.livenessProbe!.httpGet!.port)).toBe(config.metricsListen?.port);
+      expect(c.readinessProbe?.httpGet?.path).toBe("/readyz");
+      expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
+    });
+
+    it(`keeps the ${mode}-mode pod within the restricted Pod Security Standard`, () => {
+      expect(restrictedProblems(deployment(mode).spec.template.spec)).toEqual([]);
+    });
+
+    it(`points the labelled Service at the verifier and lets ingress reach only the verifier's ports (${mode} mode)`, () => {
+      const manifests = build(VERIFIER_EXAMPLES[mode]);
+      const d = deployment(mode);
+      const c = sidecarOf(d);
+      const svc = one<Manifest & { spec: { ports: { targetPort: string | number }[] } }>(manifests, "Service", "echo");
+      expect(portNumber(c, svc.spec.ports[0]!.targetPort)).toBe(8443);
+      const np = one<Manifest & { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: { ports: { port: number }[] }[] } }>(
+        manifests,
+        "NetworkPolicy",
+        "keyward-verifier",
+      );
+      expect(d.spec.template.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
+      expect(np.spec.ingress.flatMap((i) => i.ports.map((p) => p.port)).sort()).toEqual([8443, 9090]);
+    });
+  }
+
+  it("lets the pod read the bundle ConfigMap keyward-bundle of its namespace and no other object", () => {
+    const manifests = build(VERIFIER_EXAMPLES.configmap);
+    const role = one<Role>(manifests, "Role", "keyward-verifier");
+    expect(role.metadata.namespace).toBe("acme");
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] }]);
+    expect(grants(role.rules, "", "configmaps", "get", "keyward-bundle")).toBe(true);
+    expect(grants(role.rules, "", "configmaps", "get", "other")).toBe(false);
+    const binding = one<Binding>(manifests, "RoleBinding", "keyward-verifier");
+    expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "keyward-verifier" });
+    const sa = deployment("configmap").spec.template.spec.serviceAccountName ?? "default";
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: sa, namespace: "acme" }]);
+  });
+
+  it("needs no RBAC in file mode", () => {
+    const kinds = build(VERIFIER_EXAMPLES.file).map((m) => m.kind);
+    expect(kinds).not.toContain("Role");
+    expect(kinds).not.toContain("RoleBinding");
+  });
+});

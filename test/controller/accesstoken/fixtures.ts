@@ -1,0 +1,71 @@
+// Shared fixtures of the AccessToken tests: an ApiKey with real keys, and a small
+// simulated controller keeping the AccessToken's status and Secret between
+// reconciles, written in the order the reconciler asks for.
+
+import type { AccessToken, AccessTokenSpec } from "../../../src/api/types.generated.ts";
+import type { SecretObject } from "../../../src/controller/apikey/secret.ts";
+import type { ApiKeyForToken } from "../../../src/controller/accesstoken/plan.ts";
+import { reconcileAccessToken, type AccessTokenOutcome } from "../../../src/controller/accesstoken/reconcile.ts";
+import type { ResolvedRotationPolicy } from "../../../src/controller/policy/types.ts";
+import type { Bundle, PrivateJwk } from "../../../src/token/types.ts";
+import { policyOf } from "../apikey/fixtures.ts";
+
+export const H = 3_600_000;
+export const M = 60_000;
+export const S = 1000;
+export const NOW = new Date("2026-03-01T00:00:00Z");
+export const ISSUER = "https://keyward.example";
+export const after = (ms: number): Date => new Date(NOW.getTime() + ms);
+
+export function accessToken(spec: Partial<AccessTokenSpec> = {}): AccessToken {
+  return {
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "AccessToken",
+    metadata: { name: "ci", namespace: "acme", uid: "5a0d3b9c-3333-4e1f-a2b4-000000000003", generation: 1 },
+    spec: { apiKeyName: "reporting", ...spec },
+  };
+}
+
+export function apiKeyView(active: PrivateJwk, over: Partial<ApiKeyForToken> = {}, policy: ResolvedRotationPolicy = policyOf()): ApiKeyForToken {
+  return { name: "reporting", suspended: false, activeKey: active, kids: [active.kid], revokedBefore: null, policy, ...over };
+}
+
+/** The AccessToken, its Secret and its ApiKey as the API server would keep them between reconciles. */
+export class SimulatedAccessToken {
+  accessToken: AccessToken;
+  secret: SecretObject | null = null;
+  apiKey: ApiKeyForToken | null;
+  bundle: Bundle | null = null;
+  readonly outcomes: AccessTokenOutcome[] = [];
+
+  constructor(accessToken: AccessToken, apiKey: ApiKeyForToken | null) {
+    this.accessToken = accessToken;
+    this.apiKey = apiKey;
+  }
+
+  reconcile(now: Date): AccessTokenOutcome {
+    const outcome = reconcileAccessToken({
+      now,
+      accessToken: this.accessToken,
+      secret: this.secret,
+      apiKey: this.apiKey,
+      issuer: ISSUER,
+      bundle: this.bundle,
+    });
+    this.accessToken = { ...this.accessToken, status: outcome.status };
+    if (outcome.secret !== null) this.secret = outcome.secret;
+    this.outcomes.push(outcome);
+    return outcome;
+  }
+
+  setSpec(spec: Partial<AccessTokenSpec>): void {
+    this.accessToken = { ...this.accessToken, spec: { ...this.accessToken.spec, ...spec } };
+  }
+
+  /** The JWT in the Secret. */
+  token(): string {
+    const encoded = this.secret?.data?.token;
+    if (encoded === undefined) throw new Error("the Secret holds no token");
+    return Buffer.from(encoded, "base64").toString("utf8");
+  }
+}

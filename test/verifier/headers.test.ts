@@ -1,0 +1,79 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { Identity } from "../../src/token/index.ts";
+import { clientResponseHeaders, targetPath, upstreamRequestHeaders } from "../../src/verifier/headers.ts";
+
+const identity: Identity = { apiKey: "reporting", tenant: "acme", jti: "abc", kid: "k1", rule: { policy: "read", index: 0, effect: "Allow" }, issuedAt: 1, expiresAt: null };
+const opts = { forwardAuthorization: false, identity, clientAddress: "10.0.0.9", proto: "http", upgrade: false };
+
+function names(raw: string[]): string[] {
+  return raw.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+}
+
+/** Random case of a header name: x-keyward-api-key → X-kEyWaRd-API-key. */
+const anyCase = (name: string): fc.Arbitrary<string> =>
+  fc.array(fc.boolean(), { minLength: name.length, maxLength: name.length }).map((upper) => Array.from({ length: name.length }, (_, i) => (upper[i] ? name.charAt(i).toUpperCase() : name.charAt(i))).join(""));
+
+describe("upstreamRequestHeaders", () => {
+  it("never passes on a client's X-Keyward-* header, whatever its case, and adds the identity once", () => {
+    const spoof = fc.oneof(
+      fc.constantFrom("x-keyward-api-key", "x-keyward-tenant", "x-keyward-token-id", "x-keyward-admin").chain(anyCase),
+      fc.stringMatching(/^[a-z]{1,8}$/).map((s) => `x-keyward-${s}`).chain(anyCase),
+    );
+    const header = fc.oneof(fc.tuple(spoof, fc.string()), fc.tuple(fc.stringMatching(/^x-[a-z]{1,10}$/), fc.stringMatching(/^[ -~]{0,20}$/)));
+    fc.assert(
+      fc.property(fc.array(header, { maxLength: 12 }), (pairs) => {
+        const out = upstreamRequestHeaders(pairs.flat(), opts);
+        const keyward = names(out).filter((n) => n.startsWith("x-keyward-"));
+        expect(keyward.sort()).toEqual(["x-keyward-api-key", "x-keyward-tenant", "x-keyward-token-id"]);
+        expect(out[out.indexOf("x-keyward-api-key") + 1]).toBe("reporting");
+      }),
+    );
+  });
+
+  it("removes hop-by-hop headers, Proxy-* and whatever Connection names", () => {
+    const out = upstreamRequestHeaders(
+      ["Host", "svc", "Connection", "close, X-Private", "X-Private", "1", "Keep-Alive", "5", "TE", "trailers", "Trailer", "x", "Transfer-Encoding", "chunked", "Upgrade", "h2c", "Proxy-Authorization", "Basic x", "Proxy-Connection", "keep-alive", "X-Kept", "yes"],
+      opts,
+    );
+    expect(names(out)).toEqual(["host", "x-kept", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-keyward-api-key", "x-keyward-tenant", "x-keyward-token-id"]);
+  });
+
+  it("keeps Upgrade and Connection: upgrade on the upgrade path only", () => {
+    const raw = ["Host", "svc", "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Key", "k"];
+    expect(names(upstreamRequestHeaders(raw, opts))).not.toContain("upgrade");
+    const up = upstreamRequestHeaders(raw, { ...opts, upgrade: true });
+    expect(up).toEqual(expect.arrayContaining(["connection", "upgrade", "upgrade", "websocket", "Sec-WebSocket-Key", "k"]));
+  });
+
+  it("drops Authorization unless told to forward it", () => {
+    const raw = ["Host", "svc", "Authorization", "Bearer t"];
+    expect(names(upstreamRequestHeaders(raw, opts))).not.toContain("authorization");
+    expect(upstreamRequestHeaders(raw, { ...opts, forwardAuthorization: true })).toContain("Bearer t");
+  });
+
+  it("appends the client to X-Forwarded-For and replaces X-Forwarded-Proto and -Host", () => {
+    const out = upstreamRequestHeaders(["Host", "api.example", "X-Forwarded-For", "1.1.1.1", "x-forwarded-for", "2.2.2.2", "X-Forwarded-Proto", "https", "X-Forwarded-Host", "evil"], opts);
+    const get = (n: string): string[] => out.filter((_, i) => i % 2 === 1 && out[i - 1]!.toLowerCase() === n);
+    expect(get("x-forwarded-for")).toEqual(["1.1.1.1, 2.2.2.2, 10.0.0.9"]);
+    expect(get("x-forwarded-proto")).toEqual(["http"]);
+    expect(get("x-forwarded-host")).toEqual(["api.example"]);
+  });
+});
+
+describe("clientResponseHeaders", () => {
+  it("removes hop-by-hop headers and keeps repeated end-to-end ones in order", () => {
+    const out = clientResponseHeaders(["Set-Cookie", "a=1", "Connection", "x-debug", "X-Debug", "1", "Transfer-Encoding", "chunked", "Set-Cookie", "b=2"]);
+    expect(out).toEqual(["Set-Cookie", "a=1", "Set-Cookie", "b=2"]);
+  });
+});
+
+describe("targetPath", () => {
+  it("takes the path of an origin-form target and refuses any other form", () => {
+    expect(targetPath("/a/b?x=1#f")).toBe("/a/b");
+    expect(targetPath("/a#f?x")).toBe("/a");
+    expect(targetPath("http://h/a")).toBeNull();
+    expect(targetPath("*")).toBeNull();
+    expect(targetPath(undefined)).toBeNull();
+  });
+});
