@@ -7,21 +7,26 @@
 //
 // Closed loop (N connections, each sending its next request when the answer is in) for:
 //   direct     the upstream alone
-//   bare       the proxy with the check turned off (an internal option, no flag)
+//   minimal    a ten-line node:http reverse proxy, for reference: the cost of proxying in Node
+//   bare       the verifier's proxy with the check turned off (an internal option, no flag)
 //   warm       the verifier in proxy mode, a small set of tokens (all cached)
 //   cold       the verifier in proxy mode, a new token on every request (signature checked)
 //   authz      the verifier in authz mode (Envoy convention), warm tokens, no upstream
-// then open loop at a fixed rate, half of the bare proxy's peak, for bare and warm:
+// then open loop at a fixed rate, half of the bare proxy's peak, for direct, bare and warm:
 // latency measured from each request's scheduled time, so queueing counts.
 //
+// The machine may be shared: scenarios run interleaved, in rounds (each scenario for a
+// slice of every round), so a burst of background load spreads over all of them instead
+// of falling on one. The load average before the run is reported with the figures.
+//
 // Writes the section "Verifier" of docs/benchmarks.md unless run with --no-write.
-// Options: --duration SECONDS (default 5), --connections N (default 32).
+// Options: --rounds N (default 5), --slice SECONDS (default 2), --connections N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { Agent, createServer, request as httpRequest } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
-import { tmpdir, totalmem } from "node:os";
+import { loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
@@ -52,6 +57,23 @@ async function runUpstream(): Promise<void> {
       res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
       res.end(body);
     });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, "127.0.0.1", () => {
+    process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
+  });
+  await new Promise(() => undefined);
+}
+
+/** The smallest node:http reverse proxy: no checks, no header rewriting, no error handling. */
+async function runMinimalProxy(upstreamPort: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4096, maxFreeSockets: 256, scheduling: "lifo" });
+  const server = createServer((req, res) => {
+    const up = httpRequest({ agent, host: "127.0.0.1", port: upstreamPort, method: req.method, path: req.url, headers: req.rawHeaders, setHost: false }, (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.rawHeaders);
+      ures.pipe(res);
+    });
+    req.pipe(up);
   });
   server.keepAliveTimeout = 60_000;
   server.listen(0, "127.0.0.1", () => {
@@ -185,6 +207,17 @@ interface Result {
   p99: number;
 }
 
+/** Requests, errors, time and latencies of one scenario, summed over the rounds. */
+class Tally {
+  readonly lat = new Latencies();
+  errors = 0;
+  seconds = 0;
+  result(): Result {
+    const requests = this.lat.count;
+    return { requests, errors: this.errors, seconds: this.seconds, rate: requests / this.seconds, p50: this.lat.percentile(50), p99: this.lat.percentile(99) };
+  }
+}
+
 class Latencies {
   #values = new Float64Array(1 << 16);
   #n = 0;
@@ -206,14 +239,12 @@ class Latencies {
 }
 
 /** Closed loop: `connections` senders, each sending the next request when the answer is in. */
-async function closedLoop(port: number, requests: Buffer[], connections: number, durationMs: number): Promise<Result> {
+async function closedLoop(port: number, requests: Buffer[], connections: number, durationMs: number, tally: Tally, cursor: { next: number }): Promise<void> {
   const conns = Array.from({ length: connections }, () => new Connection(port));
-  let next = 0;
-  const nextRequest = (): Buffer => requests[next++ % requests.length]!;
+  const nextRequest = (): Buffer => requests[cursor.next++ % requests.length]!;
   let measuring = false;
   let stop = false;
-  const lat = new Latencies();
-  let errors = 0;
+  const lat = tally.lat;
   const loops = conns.map(async (c) => {
     while (!stop) {
       const t0 = performance.now();
@@ -225,7 +256,7 @@ async function closedLoop(port: number, requests: Buffer[], connections: number,
       }
       if (!measuring) continue;
       lat.add(performance.now() - t0);
-      if (status !== 200) errors++;
+      if (status !== 200) tally.errors++;
     }
   });
   await sleep(WARMUP_MS);
@@ -233,11 +264,10 @@ async function closedLoop(port: number, requests: Buffer[], connections: number,
   const started = performance.now();
   await sleep(durationMs);
   measuring = false;
-  const seconds = (performance.now() - started) / 1000;
+  tally.seconds += (performance.now() - started) / 1000;
   stop = true;
   await Promise.all(loops);
   for (const c of conns) c.close();
-  return { requests: lat.count, errors, seconds, rate: lat.count / seconds, p50: lat.percentile(50), p99: lat.percentile(99) };
 }
 
 /**
@@ -245,11 +275,10 @@ async function closedLoop(port: number, requests: Buffer[], connections: number,
  * ones have been answered; each waits for a free connection, and its latency runs from
  * the time it was due.
  */
-async function openLoop(port: number, requests: Buffer[], rate: number, connections: number, durationMs: number): Promise<Result> {
+async function openLoop(port: number, requests: Buffer[], rate: number, connections: number, durationMs: number, tally: Tally): Promise<void> {
   const idle = Array.from({ length: connections }, () => new Connection(port));
   const queue: number[] = [];
-  const lat = new Latencies();
-  let errors = 0;
+  const lat = tally.lat;
   let next = 0;
   let measuring = false;
   let inFlight = 0;
@@ -261,11 +290,11 @@ async function openLoop(port: number, requests: Buffer[], rate: number, connecti
       (status) => {
         if (measured) {
           lat.add(performance.now() - due);
-          if (status !== 200) errors++;
+          if (status !== 200) tally.errors++;
         }
       },
       () => {
-        if (measured) errors++;
+        if (measured) tally.errors++;
       },
     ).finally(() => {
       inFlight--;
@@ -287,13 +316,13 @@ async function openLoop(port: number, requests: Buffer[], rate: number, connecti
       else fire(due, c);
       due += interval;
     }
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // A timer tick, not a busy loop: the generator must not take a core from the servers.
+    await sleep(1);
   }
   measuring = false;
   while (inFlight > 0 || queue.length > 0) await sleep(5);
   for (const c of idle) c.close();
-  const seconds = durationMs / 1000;
-  return { requests: lat.count, errors, seconds, rate: lat.count / seconds, p50: lat.percentile(50), p99: lat.percentile(99) };
+  tally.seconds += durationMs / 1000;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -333,7 +362,12 @@ function makeBundle(key: PrivateJwk, others: PrivateJwk[], nowMs: number): Bundl
 interface Scenario {
   name: string;
   what: string;
-  result: Result;
+  port: number;
+  requests: Buffer[];
+  /** Compared with the proxies (false for authz, which has no upstream). */
+  proxied: boolean;
+  tally: Tally;
+  cursor: { next: number };
 }
 
 function ms(v: number): string {
@@ -341,9 +375,11 @@ function ms(v: number): string {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { "no-write": { type: "boolean" }, duration: { type: "string" }, connections: { type: "string" } } });
-  const durationMs = Number(values.duration ?? "5") * 1000;
+  const { values } = parseArgs({ options: { "no-write": { type: "boolean" }, rounds: { type: "string" }, slice: { type: "string" }, connections: { type: "string" } } });
+  const rounds = Number(values.rounds ?? "5");
+  const sliceMs = Number(values.slice ?? "2") * 1000;
   const connections = Number(values.connections ?? "32");
+  const load = loadavg().map((l) => l.toFixed(2)).join(", ");
   const dir = mkdtempSync(join(tmpdir(), "keyward-bench-"));
   const children: Child[] = [];
   try {
@@ -357,68 +393,82 @@ async function main(): Promise<void> {
     process.stderr.write(`issuing ${COLD_TOKENS} tokens for the cold run…\n`);
     const cold = Array.from({ length: COLD_TOKENS }, () => request(issue()));
 
-    const upstream = await spawnChild(["--role", "upstream"]);
-    children.push(upstream);
-    const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-    const start = async (mode: string, unchecked: boolean): Promise<Child> => {
-      const c = await spawnChild(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+    const spawnTracked = async (args: string[]): Promise<Child> => {
+      const c = await spawnChild(args);
       children.push(c);
       return c;
     };
-    const bare = await start("proxy", true);
-    const proxy = await start("proxy", false);
-    const authz = await start("authz", false);
+    const upstream = await spawnTracked(["--role", "upstream"]);
+    const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+    const minimal = await spawnTracked(["--role", "minimal-proxy", String(upstream.port)]);
+    const verifier = (mode: string, unchecked: boolean): Promise<Child> =>
+      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+    const bare = await verifier("proxy", true);
+    const proxy = await verifier("proxy", false);
+    const authz = await verifier("authz", false);
 
-    const scenarios: Scenario[] = [];
-    const run = async (name: string, what: string, port: number, reqs: Buffer[]): Promise<Result> => {
-      process.stderr.write(`${name}: ${connections} connections, ${durationMs / 1000}s…\n`);
-      const result = await closedLoop(port, reqs, connections, durationMs);
-      scenarios.push({ name, what, result });
-      return result;
-    };
-    const direct = await run("direct", "upstream alone", upstream.port, warm);
-    const bareResult = await run("bare proxy", "proxy, check off", bare.port, warm);
-    const warmResult = await run("verifier, warm tokens", `proxy mode, ${WARM_TOKENS} tokens cycled (cached)`, proxy.port, warm);
-    await run("verifier, every token new", "proxy mode, a new token per request", proxy.port, cold);
-    const authzResult = await run("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz.port, warm);
+    const scenario = (name: string, what: string, port: number, requests: Buffer[], proxied = true): Scenario =>
+      ({ name, what, port, requests, proxied, tally: new Tally(), cursor: { next: 0 } });
+    const direct = scenario("direct", "the upstream alone", upstream.port, warm);
+    const minimalProxy = scenario("minimal node:http proxy", "reference: 10 lines, no checks, no header handling", minimal.port, warm);
+    const bareProxy = scenario("bare proxy", "the verifier's proxy, check off", bare.port, warm);
+    const warmRun = scenario("verifier, warm tokens", `proxy mode, ${WARM_TOKENS} tokens cycled (cached)`, proxy.port, warm);
+    const coldRun = scenario("verifier, every token new", "proxy mode, a new token per request", proxy.port, cold);
+    const authzRun = scenario("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz.port, warm, false);
+    const closed = [direct, minimalProxy, bareProxy, warmRun, coldRun, authzRun];
 
-    const openRate = Math.max(100, Math.round(bareResult.rate / 2 / 100) * 100);
-    process.stderr.write(`open loop at ${openRate} req/s…\n`);
+    for (let r = 1; r <= rounds; r++) {
+      process.stderr.write(`closed loop, round ${r}/${rounds}…\n`);
+      for (const sc of closed) await closedLoop(sc.port, sc.requests, connections, sliceMs, sc.tally, sc.cursor);
+    }
+    const results = new Map(closed.map((sc) => [sc, sc.tally.result()]));
+    const res = (sc: Scenario): Result => results.get(sc)!;
+
+    const openRate = Math.max(100, Math.round(res(bareProxy).rate / 2 / 100) * 100);
     const openConnections = 64;
-    const openDirect = await openLoop(upstream.port, warm, openRate, openConnections, durationMs);
-    const openBare = await openLoop(bare.port, warm, openRate, openConnections, durationMs);
-    const openWarm = await openLoop(proxy.port, warm, openRate, openConnections, durationMs);
+    const open = [scenario("direct", "", upstream.port, warm), scenario("bare proxy", "", bare.port, warm), scenario("verifier, warm tokens", "", proxy.port, warm)];
+    for (let r = 1; r <= rounds; r++) {
+      process.stderr.write(`open loop at ${openRate} req/s, round ${r}/${rounds}…\n`);
+      for (const sc of open) await openLoop(sc.port, sc.requests, openRate, openConnections, sliceMs, sc.tally);
+    }
+    const [openDirect, openBare, openWarm] = open.map((sc) => sc.tally.result()) as [Result, Result, Result];
 
     const m = machine();
-    const errors = scenarios.reduce((n, s) => n + s.result.errors, 0) + openDirect.errors + openBare.errors + openWarm.errors;
-    const rows = scenarios.map((s) => [
-      s.name, s.what, formatRate(s.result.rate), ms(s.result.p50), ms(s.result.p99),
-      s.name === "authz, warm tokens" ? "—" : formatRatio(s.result.rate / bareResult.rate),
-      s.name === "authz, warm tokens" ? "—" : formatRatio(s.result.rate / direct.rate),
-    ]);
+    const errors = closed.reduce((n, sc) => n + res(sc).errors, 0) + openDirect.errors + openBare.errors + openWarm.errors;
+    const rows = closed.map((sc) => {
+      const r = res(sc);
+      return [sc.name, sc.what, formatRate(r.rate), ms(r.p50), ms(r.p99), sc.proxied ? formatRatio(r.rate / res(bareProxy).rate) : "—", sc.proxied ? formatRatio(r.rate / res(direct).rate) : "—"];
+    });
+    const warmRatio = res(warmRun).rate / res(bareProxy).rate;
+    const bareRatio = res(bareProxy).rate / res(direct).rate;
     const added = openWarm.p99 - openBare.p99;
     const targets = [
-      [`verifier (warm) ≥ 0.85× bare proxy`, formatRatio(warmResult.rate / bareResult.rate), warmResult.rate / bareResult.rate >= 0.85],
-      [`p99 added ≤ 1 ms at half the bare proxy's peak`, `${ms(added)} ms`, added <= 1],
-      [`bare proxy ≥ 0.5× direct`, formatRatio(bareResult.rate / direct.rate), bareResult.rate / direct.rate >= 0.5],
-      [`authz ≥ 10,000 decisions/s (warm)`, formatRate(authzResult.rate), authzResult.rate >= 10_000],
+      ["verifier (warm) ≥ 0.85× bare proxy", formatRatio(warmRatio), warmRatio >= 0.85],
+      ["p99 added ≤ 1 ms at half the bare proxy's peak", `${ms(added)} ms`, added <= 1],
+      ["bare proxy ≥ 0.5× direct", formatRatio(bareRatio), bareRatio >= 0.5],
+      ["authz ≥ 10,000 decisions/s (warm)", formatRate(res(authzRun).rate), res(authzRun).rate >= 10_000],
     ] as const;
     const body = [
-      "`npm run bench:verifier` (node bench/verifier.bench.ts): an upstream (node:http, 23-byte JSON body) and",
-      "the verifier in child processes, driven from the bench process by its own load generator (keep-alive",
-      "raw-socket HTTP/1.1 connections). **The load generator shares the machine's CPUs with the servers**:",
-      `on ${m.nproc} cores the generator, the verifier and the upstream all compete, so absolute figures are`,
-      "lower than on a machine where the generator runs elsewhere, and ratios understate the verifier's headroom.",
+      "`npm run bench:verifier` (node bench/verifier.bench.ts): an upstream (node:http answering a 23-byte JSON",
+      "body), a minimal node:http proxy for reference, and the verifier (bare proxy, proxy mode, authz mode) in",
+      "child processes, driven from the bench process by its own load generator (keep-alive raw-socket HTTP/1.1",
+      "connections).",
+      "",
+      `**The load generator shares the machine's ${m.nproc} cores with the servers**: the generator, the proxy and the`,
+      "upstream all compete for them, so absolute figures are lower than with the generator on another machine, and",
+      "each extra process in the path (the proxy) also takes CPU from the generator and the upstream. The machine may",
+      `also be shared with other work: load average before the run was ${load}. Scenarios run interleaved in`,
+      `${rounds} rounds of ${sliceMs / 1000} s each (after a ${WARMUP_MS / 1000} s warm-up per slice), so background load spreads over all of them.`,
       "",
       `Machine: ${m.nproc} × ${m.cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${m.node}. Bundle: 10 ApiKeys, 21 policies,`,
       `1000 revoked tokens, EdDSA keys. Request: \`GET ${PATH}\` with a bearer token.`,
       "",
-      `Closed loop, ${connections} connections, ${durationMs / 1000} s after a ${WARMUP_MS / 1000} s warm-up; latency in ms:`,
+      `Closed loop, ${connections} connections; latency in ms:`,
       "",
       table(["scenario", "setup", "req/s", "p50", "p99", "× bare proxy", "× direct"], rows),
       "",
       `Open loop at ${formatRate(openRate)} req/s (half the bare proxy's peak), ${openConnections} connections, latency from each`,
-      "request's scheduled time:",
+      "request's scheduled time (queueing included):",
       "",
       table(["target", "req/s", "p50", "p99"], [
         ["direct", formatRate(openDirect.rate), ms(openDirect.p50), ms(openDirect.p99)],
@@ -449,6 +499,7 @@ if (role >= 0) {
   const name = process.argv[role + 1];
   const rest = process.argv.slice(role + 2);
   if (name === "upstream") await runUpstream();
+  else if (name === "minimal-proxy") await runMinimalProxy(Number(rest[0]));
   else if (name === "verifier") await runVerifier(rest);
   else throw new Error(`unknown bench role ${String(name)}`);
 } else {

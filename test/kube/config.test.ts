@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { KubeConfigError, SERVICE_ACCOUNT_DIR, loadKubeConfig } from "../../src/kube/config.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "keyward-kubeconfig-test-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 function kubeconfig(file: string, server: string, context = "main", extraContexts: string[] = []): string {
   const path = join(dir, file);

@@ -215,7 +215,7 @@ export class LeaderElector {
 
   async #holdUntil(work: Promise<void>, lastRenew: number): Promise<void> {
     const finished = new AbortController();
-    void work.finally(() => finished.abort());
+    void work.finally(() => { finished.abort(); });
     const signal = finished.signal;
     const isFinished = (): boolean => signal.aborted;
     while (!isFinished()) {

@@ -256,7 +256,7 @@ describe("Controller", () => {
     c.start();
     await settle();
     seen.length = 0;
-    clusterPolicies.add({ metadata: { name: "default" } } as KubeObject);
+    clusterPolicies.add({ metadata: { name: "default" } });
     await settle();
     expect(seen.sort()).toEqual(["one/k1", "two/k2"]);
   });

@@ -222,7 +222,7 @@ describe("LeaderElector", () => {
     const clock = new ManualClock();
     const lock = new MemoryLeaseLock();
     let elector!: LeaderElector;
-    const a = candidate(lock, clock, "a", { onStoppedLeading: () => elector.keepLease() });
+    const a = candidate(lock, clock, "a", { onStoppedLeading: () => { elector.keepLease(); } });
     elector = a.elector;
     await settle();
     await a.elector.stop();

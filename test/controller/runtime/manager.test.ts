@@ -168,7 +168,7 @@ describe("Manager", () => {
   it("stops being ready and stops informers and servers on shutdown", async () => {
     const clock = new ManualClock();
     const m = manager(clock, { health: { port: 0, host: "127.0.0.1" } });
-    const inf = m.informer<KubeObject>(Resources.configMaps, { namespace: namespace() });
+    const inf = m.informer(Resources.configMaps, { namespace: namespace() });
     await m.start();
     const port = m.healthAddress!.port;
     await m.shutdown();

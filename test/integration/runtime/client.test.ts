@@ -110,7 +110,7 @@ describe("KubeClient against the API server", () => {
     const first = await kube.create(Resources.configMaps, { metadata: ref });
     await kube.delete(Resources.configMaps, ref);
     await kube.create(Resources.configMaps, { metadata: ref });
-    await expect(kube.delete(Resources.configMaps, ref, { preconditions: { uid: first.metadata!.uid! } })).rejects.toBeInstanceOf(ConflictError);
+    await expect(kube.delete(Resources.configMaps, ref, { preconditions: { uid: first.metadata.uid! } })).rejects.toBeInstanceOf(ConflictError);
     expect(await kube.delete(Resources.configMaps, ref)).toBe(true);
     expect(await kube.delete(Resources.configMaps, ref, { ignoreNotFound: true })).toBe(false);
   });

@@ -50,7 +50,7 @@ async function configMap(suite: string, name: string): Promise<void> {
 }
 
 async function labelOf(name: string): Promise<string | undefined> {
-  return (await admin.get<KubeObject>(Resources.configMaps, { namespace: ns.name, name })).metadata?.labels?.labelled;
+  return (await admin.get(Resources.configMaps, { namespace: ns.name, name })).metadata?.labels?.labelled;
 }
 
 describe("Manager on a real control plane", () => {

@@ -149,7 +149,7 @@ export class FakeApiServer {
   async stop(): Promise<void> {
     this.closeWatches();
     await new Promise<void>((resolve) => {
-      this.#server.close(() => resolve());
+      this.#server.close(() => { resolve(); });
       this.#server.closeAllConnections();
     });
   }
@@ -408,7 +408,7 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => { resolve(Buffer.concat(chunks).toString("utf8")); });
     req.on("error", reject);
   });
 }
