@@ -207,14 +207,27 @@ interface Result {
   p99: number;
 }
 
-/** Requests, errors, time and latencies of one scenario, summed over the rounds. */
+/**
+ * Requests, errors, time and latencies of one scenario over the rounds. Its rate is the
+ * median of the rounds' rates: a round slowed by background load does not drag it down.
+ */
 class Tally {
   readonly lat = new Latencies();
+  readonly rates: number[] = [];
   errors = 0;
   seconds = 0;
+  #counted = 0;
+  /** Closes a round that ran for `seconds`. */
+  round(seconds: number): void {
+    this.rates.push((this.lat.count - this.#counted) / seconds);
+    this.#counted = this.lat.count;
+    this.seconds += seconds;
+  }
   result(): Result {
-    const requests = this.lat.count;
-    return { requests, errors: this.errors, seconds: this.seconds, rate: requests / this.seconds, p50: this.lat.percentile(50), p99: this.lat.percentile(99) };
+    const sorted = [...this.rates].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    const rate = sorted.length === 0 ? NaN : sorted.length % 2 === 1 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return { requests: this.lat.count, errors: this.errors, seconds: this.seconds, rate, p50: this.lat.percentile(50), p99: this.lat.percentile(99) };
   }
 }
 
@@ -264,7 +277,7 @@ async function closedLoop(port: number, requests: Buffer[], connections: number,
   const started = performance.now();
   await sleep(durationMs);
   measuring = false;
-  tally.seconds += (performance.now() - started) / 1000;
+  tally.round((performance.now() - started) / 1000);
   stop = true;
   await Promise.all(loops);
   for (const c of conns) c.close();
@@ -322,7 +335,7 @@ async function openLoop(port: number, requests: Buffer[], rate: number, connecti
   measuring = false;
   while (inFlight > 0 || queue.length > 0) await sleep(5);
   for (const c of idle) c.close();
-  tally.seconds += durationMs / 1000;
+  tally.round(durationMs / 1000);
 }
 
 function sleep(ms: number): Promise<void> {
@@ -458,7 +471,8 @@ async function main(): Promise<void> {
       "upstream all compete for them, so absolute figures are lower than with the generator on another machine, and",
       "each extra process in the path (the proxy) also takes CPU from the generator and the upstream. The machine may",
       `also be shared with other work: load average before the run was ${load}. Scenarios run interleaved in`,
-      `${rounds} rounds of ${sliceMs / 1000} s each (after a ${WARMUP_MS / 1000} s warm-up per slice), so background load spreads over all of them.`,
+      `${rounds} rounds of ${sliceMs / 1000} s each (after a ${WARMUP_MS / 1000} s warm-up per slice), so background load spreads over all of them;`,
+      "req/s is the median of the rounds, latencies are percentiles of all requests of all rounds.",
       "",
       `Machine: ${m.nproc} × ${m.cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${m.node}. Bundle: 10 ApiKeys, 21 policies,`,
       `1000 revoked tokens, EdDSA keys. Request: \`GET ${PATH}\` with a bearer token.`,

@@ -129,7 +129,7 @@ export const Reasons = {
     kind: "ApiKey",
     conditions: [["AccessPoliciesResolved", "False"]],
     event: "Warning",
-    doc: "spec.policies names AccessPolicies that do not exist. The bundle lists only the existing ones, so the missing ones grant nothing.",
+    doc: "spec.policies names AccessPolicies that do not exist, or that the verifier would refuse. The bundle lists only the usable ones, so the others grant nothing.",
   },
 
   // ApiKey: Published

@@ -187,7 +187,7 @@ export class KubeClient {
     return { ...last, metadata: { resourceVersion: last.metadata.resourceVersion }, items };
   }
 
-  async create<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async create<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T & KubeObject> {
     const namespace = this.#namespaceFor(resource, obj.metadata?.namespace, "create", obj.metadata?.name ?? obj.metadata?.generateName);
     return this.#json<T>({
       method: "POST",
@@ -205,12 +205,12 @@ export class KubeClient {
    * PUT the whole object. It must carry metadata.resourceVersion: a stale one
    * fails with ConflictError instead of overwriting someone else's change.
    */
-  async replace<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async replace<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T & KubeObject> {
     return this.#put(resource, obj, undefined, opts);
   }
 
   /** PUT the status subresource (spec changes in `obj` are ignored by the server). */
-  async replaceStatus<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T> {
+  async replaceStatus<T extends KubeObject>(resource: Resource, obj: T, opts: WriteOptions = {}): Promise<T & KubeObject> {
     return this.#put(resource, obj, "status", opts);
   }
 
@@ -253,12 +253,12 @@ export class KubeClient {
    * Server-side apply: `obj` is the full intent of this field manager (fields it
    * applied before and leaves out are removed). apiVersion and kind are filled in.
    */
-  async apply<T extends KubeObject>(resource: Resource, obj: T, opts: ApplyOptions = {}): Promise<T> {
+  async apply<T extends KubeObject>(resource: Resource, obj: T, opts: ApplyOptions = {}): Promise<T & KubeObject> {
     return this.#apply(resource, obj, undefined, opts);
   }
 
   /** Server-side apply of the status subresource. */
-  async applyStatus<T extends KubeObject>(resource: Resource, obj: T, opts: ApplyOptions = {}): Promise<T> {
+  async applyStatus<T extends KubeObject>(resource: Resource, obj: T, opts: ApplyOptions = {}): Promise<T & KubeObject> {
     return this.#apply(resource, obj, "status", opts);
   }
 
@@ -343,7 +343,7 @@ export class KubeClient {
     }
   }
 
-  async #put<T extends KubeObject>(resource: Resource, obj: T, subresource: "status" | undefined, opts: WriteOptions): Promise<T> {
+  async #put<T extends KubeObject>(resource: Resource, obj: T, subresource: "status" | undefined, opts: WriteOptions): Promise<T & KubeObject> {
     const name = obj.metadata?.name;
     const verb = subresource === undefined ? "replace" : "replace status of";
     if (name === undefined || name === "") {
@@ -388,7 +388,7 @@ export class KubeClient {
     });
   }
 
-  async #apply<T extends KubeObject>(resource: Resource, obj: T, subresource: "status" | undefined, opts: ApplyOptions): Promise<T> {
+  async #apply<T extends KubeObject>(resource: Resource, obj: T, subresource: "status" | undefined, opts: ApplyOptions): Promise<T & KubeObject> {
     const name = obj.metadata?.name;
     if (name === undefined || name === "") {
       throw new KubeError("ERR_KUBE_CLIENT_INPUT", `apply ${resourceName(resource, subresource)}: metadata.name is required`);

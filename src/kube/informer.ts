@@ -281,8 +281,9 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (!received) await this.#backoffSleep(++failures, signal);
       } catch (err) {
         if (stopped()) return;
-        if (err instanceof GoneError) {
-          // The resourceVersion was compacted: relist now (a failing list backs off below).
+        if (err instanceof GoneError && !needList) {
+          // The resourceVersion was compacted: relist now. (A 410 answering the list itself,
+          // an expired continue token, backs off below like any failed list.)
           this.#restarted("gone", err);
           this.#log.info({ informer: this.description, resourceVersion: this.#resourceVersion }, "resourceVersion expired, relisting");
           needList = true;

@@ -46,6 +46,10 @@ export interface UpstreamHeaderOptions {
  * The headers of a request as the workload gets them: hop-by-hop headers removed, every
  * incoming X-Keyward-* removed, Authorization removed unless forwarded, X-Forwarded-For
  * appended to, X-Forwarded-Proto and X-Forwarded-Host set, and the identity added.
+ *
+ * The body's framing is always kept, whatever Connection names: Content-Length as
+ * received, or Transfer-Encoding (the client re-chunks the body). A body sent without
+ * framing would be read by the workload as further requests that were never checked.
  */
 export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHeaderOptions): string[] {
   const listed = connectionListed(raw);
@@ -53,10 +57,25 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHea
   let forwardedFor: string | null = null;
   let host: string | null = null;
   let upgradeValue: string | null = null;
+  let contentLength: string | null = null;
+  const transferEncoding: string[] = [];
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
     const lower = name.toLowerCase();
+    if (lower === "content-length") {
+      contentLength ??= value;
+      continue;
+    }
+    if (lower === "transfer-encoding") {
+      transferEncoding.push(value);
+      continue;
+    }
+    if (lower === "host") {
+      host ??= value;
+      out.push(name, value);
+      continue;
+    }
     if (lower.startsWith("x-keyward-")) continue;
     if (lower === "upgrade" && opts.upgrade) {
       upgradeValue = value;
@@ -69,9 +88,10 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHea
       continue;
     }
     if (lower === "x-forwarded-proto" || lower === "x-forwarded-host" || lower === "expect") continue;
-    if (lower === "host") host = value;
     out.push(name, value);
   }
+  if (transferEncoding.length > 0) out.push("transfer-encoding", transferEncoding.join(", "));
+  else if (contentLength !== null) out.push("content-length", contentLength);
   if (opts.clientAddress !== undefined) {
     forwardedFor = forwardedFor === null ? opts.clientAddress : `${forwardedFor}, ${opts.clientAddress}`;
   }

@@ -3,7 +3,7 @@ import { ManualClock, settle } from "../../src/kube/clock.ts";
 import { ForbiddenError } from "../../src/kube/errors.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import type { KubeObject } from "../../src/kube/types.ts";
-import { MemorySource, obj } from "./support/memory-source.ts";
+import { MemorySource, gone, obj } from "./support/memory-source.ts";
 
 type Seen = Array<[string, string, string?]>;
 
@@ -146,6 +146,19 @@ describe("Informer", () => {
     await clock.advance(200);
     expect(inf.hasSynced()).toBe(true);
     expect(src.listCalls).toHaveLength(3);
+  });
+
+  it("backs off when the list itself answers 410 Gone instead of relisting in a hot loop", async () => {
+    const { src, clock, inf } = setup();
+    src.failLists(gone(), gone());
+    inf.start();
+    await settle();
+    expect(src.listCalls).toHaveLength(1);
+    await clock.advance(100);
+    expect(src.listCalls).toHaveLength(2);
+    await clock.advance(200);
+    expect(src.listCalls).toHaveLength(3);
+    expect(inf.hasSynced()).toBe(true);
   });
 
   it("updates the resourceVersion on bookmarks without calling handlers", async () => {

@@ -36,7 +36,15 @@ describe("upstreamRequestHeaders", () => {
       ["Host", "svc", "Connection", "close, X-Private", "X-Private", "1", "Keep-Alive", "5", "TE", "trailers", "Trailer", "x", "Transfer-Encoding", "chunked", "Upgrade", "h2c", "Proxy-Authorization", "Basic x", "Proxy-Connection", "keep-alive", "X-Kept", "yes"],
       opts,
     );
-    expect(names(out)).toEqual(["host", "x-kept", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-keyward-api-key", "x-keyward-tenant", "x-keyward-token-id"]);
+    expect(names(out)).toEqual(["host", "x-kept", "transfer-encoding", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-keyward-api-key", "x-keyward-tenant", "x-keyward-token-id"]);
+  });
+
+  it("keeps the body's framing whatever Connection names", () => {
+    const withLength = upstreamRequestHeaders(["Host", "svc", "Connection", "Content-Length, Transfer-Encoding, Host", "Content-Length", "42"], opts);
+    expect(withLength).toEqual(expect.arrayContaining(["Host", "svc", "content-length", "42"]));
+    const chunked = upstreamRequestHeaders(["Host", "svc", "Connection", "transfer-encoding", "Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked"], opts);
+    expect(chunked).toEqual(expect.arrayContaining(["transfer-encoding", "gzip, chunked"]));
+    expect(names(chunked)).not.toContain("content-length");
   });
 
   it("keeps Upgrade and Connection: upgrade on the upgrade path only", () => {

@@ -2,10 +2,10 @@
 
 import { createHash } from "node:crypto";
 import { createServer, request as httpRequest, type IncomingMessage } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { forgedToken, ISSUER, makeFixture, T0, TENANT, TestClock, type Fixture } from "./support/fixture.ts";
-import { bearer, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "./support/http.ts";
+import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "./support/http.ts";
 
 let fx: Fixture;
 let upstream: Upstream;
@@ -156,6 +156,43 @@ describe("proxy mode: access policies", () => {
     expect(upstream.seen).toHaveLength(0);
   });
 
+  it("refuses an upload that expects 100-continue without sending 100 Continue", async () => {
+    const outcome = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = httpRequest({ host: "127.0.0.1", port: v.port, method: "POST", path: "/api/v0/items", headers: { expect: "100-continue", "content-length": "1000000" }, agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on("continue", () => {
+        continued = true;
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    expect(outcome).toEqual({ status: 401, continued: false });
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it("sends 100 Continue to an allowed upload and streams its body", async () => {
+    const token = await fx.token();
+    const r = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = httpRequest({ host: "127.0.0.1", port: v.port, method: "POST", path: "/api/v0/items", headers: { ...bearer(token), expect: "100-continue", "content-length": "5" }, agent: false }, (res) => {
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, continued }));
+      });
+      req.on("continue", () => {
+        continued = true;
+        req.end("hello");
+      });
+      req.on("error", reject);
+      req.flushHeaders();
+    });
+    expect(r).toEqual({ status: 200, continued: true });
+    expect(upstream.seen[0]!.body).toBe("hello");
+    expect(upstream.seen[0]!.headers.expect).toBeUndefined();
+  });
+
   it("answers a denied HEAD without a body", async () => {
     const r = await send(v.port, { method: "HEAD" });
     expect(r.status).toBe(401);
@@ -215,6 +252,46 @@ describe("proxy mode: headers", () => {
     expect(h["x-forwarded-proto"]).toBe("http");
     expect(h["x-forwarded-host"]).toBe(`127.0.0.1:${v.port}`);
     expect(h.host).toBe(`127.0.0.1:${v.port}`);
+  });
+
+  /** Writes a raw request and resolves with the first complete answer. */
+  function rawExchange(text: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const socket = connect(v.port, "127.0.0.1");
+      let got = "";
+      socket.on("data", (c: Buffer) => {
+        got += c.toString();
+        const end = got.indexOf("\r\n\r\n");
+        const length = /content-length: (\d+)/i.exec(got);
+        const complete = length !== null ? got.length >= end + 4 + Number(length[1]) : got.endsWith("\r\n0\r\n\r\n");
+        if (end >= 0 && complete) {
+          socket.destroy();
+          resolve(got);
+        }
+      });
+      socket.on("error", reject);
+      socket.write(text);
+    });
+  }
+
+  const smuggled = "GET /api/v0/admin/users HTTP/1.1\r\nHost: x\r\nX-Keyward-Api-Key: admin\r\n\r\n";
+
+  it("keeps the body of a chunked GET framed, so it cannot be read as a second, unchecked request", async () => {
+    const chunk = `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+    const answer = await rawExchange(`GET /api/v0/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await fx.token()}\r\nTransfer-Encoding: chunked\r\n\r\n${chunk}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    await eventually(() => upstream.seen.length > 0, "the request to arrive");
+    expect(upstream.seen.map((r) => r.url)).toEqual(["/api/v0/items"]);
+    expect(upstream.seen[0]!.body).toBe(smuggled);
+  });
+
+  it("keeps Content-Length even when Connection names it", async () => {
+    const answer = await rawExchange(`GET /api/v0/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await fx.token()}\r\nConnection: keep-alive, Content-Length, Transfer-Encoding, Host\r\nContent-Length: ${smuggled.length}\r\n\r\n${smuggled}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    await eventually(() => upstream.seen.length > 0, "the request to arrive");
+    expect(upstream.seen.map((r) => r.url)).toEqual(["/api/v0/items"]);
+    expect(upstream.seen[0]!.body).toBe(smuggled);
+    expect(upstream.seen[0]!.headers.host).toBe("x");
   });
 
   it("answers 400 to a request with two Authorization headers", async () => {

@@ -4,7 +4,7 @@
 // token is on record in status.issued before anyone can read it.
 
 import type { AccessToken, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
-import type { PrivateJwk, RevokedEntry } from "../../token/types.ts";
+import { REVOKED_RETENTION_SECONDS, type PrivateJwk, type RevokedEntry } from "../../token/index.ts";
 import type { SigningKeyDocument } from "../apikey/document.ts";
 import type { SecretObject } from "../apikey/secret.ts";
 import type { PolicyResolution } from "../policy/resolve.ts";
@@ -13,7 +13,6 @@ import type { ResolvedRotationPolicy } from "../policy/types.ts";
 import { isRevoking, liveIssued, MAX_ISSUED, revocationsOf } from "./revocations.ts";
 import { inspectTokenSecret, tokenSecretName } from "./secret.ts";
 import { checkTokenSpec } from "./spec.ts";
-import { REVOKED_RETENTION_SECONDS } from "../../token/bundle/prune.ts";
 
 /** What the AccessToken needs to know about its ApiKey. */
 export interface ApiKeyForToken {
@@ -21,8 +20,8 @@ export interface ApiKeyForToken {
   suspended: boolean;
   /** The key that signs new tokens; null while the ApiKey has none. */
   activeKey: PrivateJwk | null;
-  /** Every kid the ApiKey has (prepared, active, deposed). */
-  kids: readonly string[];
+  /** Every kid the ApiKey has (prepared, active, deposed); null while its signing-key Secret cannot be read. */
+  kids: readonly string[] | null;
   /** RFC 3339: tokens issued before it are refused. */
   revokedBefore: string | null;
   /** Null while the ApiKey's rotation policy cannot be used. */
@@ -40,7 +39,7 @@ export function apiKeyForToken(
     name: apiKey.metadata.name ?? "",
     suspended: apiKey.spec?.suspended === true,
     activeKey: document?.keys.find((k) => k.state === "active")?.jwk ?? null,
-    kids: document?.keys.map((k) => k.jwk.kid) ?? [],
+    kids: document === null ? null : document.keys.map((k) => k.jwk.kid),
     revokedBefore: document?.revokedBefore ?? null,
     policy: policy?.ok === true ? policy.policy : null,
   };
@@ -118,7 +117,8 @@ export function planToken(input: PlanTokenInput): TokenPlan {
   const ns = accessToken.metadata.namespace ?? "";
   const who = `AccessToken ${ns}/${accessToken.metadata.name ?? ""}`;
   const apiKeyName = accessToken.spec.apiKeyName;
-  const kids = apiKey === null ? null : new Set(apiKey.kids);
+  // Entries signed by keys the ApiKey no longer has are dropped only when its keys are known.
+  const kids = apiKey?.kids == null ? null : new Set(apiKey.kids);
   const live = liveIssued(status.issued ?? [], now, kids);
   const pruneWake = earliestPrune(live);
 

@@ -5,8 +5,7 @@
 // requeueAt.
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
-import { issueAccessTokenSync } from "../../token/jwt/issue.ts";
-import type { Bundle, RevokedEntry } from "../../token/types.ts";
+import { issueAccessTokenSync, type Bundle, type RevokedEntry } from "../../token/index.ts";
 import type { SecretObject } from "../apikey/secret.ts";
 import { floorToSecond, formatTime } from "../policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "../reasons.ts";

@@ -3,8 +3,7 @@
 // accept. status.issued is the record of those tokens.
 
 import type { AccessToken, AccessTokenStatusIssued } from "../../api/types.generated.ts";
-import { REVOKED_RETENTION_SECONDS } from "../../token/bundle/prune.ts";
-import type { Bundle, RevokedEntry } from "../../token/types.ts";
+import { REVOKED_RETENTION_SECONDS, type Bundle, type RevokedEntry } from "../../token/index.ts";
 import { parseTime } from "../policy/time.ts";
 
 /** Kept on AccessTokens that issued tokens, until their revocations are in the tenant bundle. */

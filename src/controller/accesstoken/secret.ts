@@ -5,7 +5,7 @@
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { AccessToken } from "../../api/types.generated.ts";
-import { decodeUnverified } from "../../token/jwt/decode.ts";
+import { decodeUnverified } from "../../token/index.ts";
 import { API_KEY_LABEL, controllerRef, isControlledBy, MANAGED_BY, MANAGED_BY_LABEL, type SecretObject } from "../apikey/secret.ts";
 
 export const ACCESS_TOKEN_SECRET_TYPE = "keyward.dev/access-token";

@@ -6,9 +6,7 @@
 // neither repeats nor misses a rotation: the Secret is the source of truth and the
 // status mirrors it. docs/conditions.md describes the layout.
 
-import { KeywardError } from "../../token/errors.ts";
-import { jwkThumbprint } from "../../token/keys/thumbprint.ts";
-import { ALGORITHMS, KEY_STATES, type Algorithm, type KeyState, type PrivateJwk } from "../../token/types.ts";
+import { ALGORITHMS, KEY_STATES, KeywardError, jwkThumbprint, type Algorithm, type KeyState, type PrivateJwk } from "../../token/index.ts";
 import { parseTime } from "../policy/time.ts";
 
 export const SIGNING_KEY_DOCUMENT_VERSION = 1;

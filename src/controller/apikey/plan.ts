@@ -5,7 +5,7 @@
 //   prepared --(activatesAt)--> active --(next activation)--> deposed --(notAfter, or dropped)--> gone
 
 import type { ApiKeyStatus } from "../../api/types.generated.ts";
-import type { Algorithm, PrivateJwk } from "../../token/types.ts";
+import type { Algorithm, PrivateJwk } from "../../token/index.ts";
 import { nextRotation } from "../policy/schedule.ts";
 import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
 import type { ResolvedRotationPolicy } from "../policy/types.ts";

@@ -30,7 +30,8 @@ export interface ApiKeyOutcome {
   events: PlannedEvent[];
   /** When to reconcile again for scheduled work; null when only a change can matter. */
   requeueAt: Date | null;
-  policy: PolicyResolution;
+  /** Null for an ApiKey being deleted. */
+  policy: PolicyResolution | null;
   plan: KeyPlan | null;
 }
 
@@ -48,6 +49,10 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     conditions = setCondition(conditions, generation === undefined ? c : { ...c, observedGeneration: generation }, now);
   };
   const events: PlannedEvent[] = [];
+  if (apiKey.metadata.deletionTimestamp !== undefined) {
+    // Being deleted: its Secret goes with it (owner reference) and the bundle drops it. Nothing to write.
+    return { secret: null, status: previous, events, requeueAt: null, policy: null, plan: null };
+  }
   const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(name) };
   if (generation !== undefined) base.observedGeneration = generation;
 

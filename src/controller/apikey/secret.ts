@@ -5,8 +5,7 @@
 
 import type { ObjectMeta, OwnerReference } from "../../api/types.generated.ts";
 import { API_VERSION } from "../../api/types.generated.ts";
-import { publicJwkOf } from "../../token/keys/public.ts";
-import type { BundleKey, PrivateJwk } from "../../token/types.ts";
+import { publicJwkOf, type BundleKey, type PrivateJwk } from "../../token/index.ts";
 import { parseSigningKeys, serializeSigningKeys, SigningKeyDocumentError, type SigningKeyDocument } from "./document.ts";
 
 export const SIGNING_KEY_SECRET_TYPE = "keyward.dev/signing-key";

@@ -12,3 +12,4 @@ export { BUNDLE_GENERATION_ANNOTATION, bundleConfigMap } from "./configmap.ts";
 export type { ConfigMapObject } from "./configmap.ts";
 export { apiKeyBundleReport } from "./conditions.ts";
 export type { ApiKeyBundleReport } from "./conditions.ts";
+export { bundleApiKeyInput } from "./inputs.ts";

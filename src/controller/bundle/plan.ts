@@ -13,14 +13,22 @@
 // generation a verifier may still hold from before.
 
 import type { AccessPolicySpec } from "../../api/types.generated.ts";
-import { BundleError } from "../../token/errors.ts";
-import { buildBundle } from "../../token/bundle/build.ts";
-import { parseBundle } from "../../token/bundle/parse.ts";
-import { pruneRevoked } from "../../token/bundle/prune.ts";
-import { serializeBundle } from "../../token/bundle/serialize.ts";
-import { validateBundle } from "../../token/bundle/validate.ts";
-import { jwkSetOf } from "../../token/keys/jwk-set.ts";
-import { BUNDLE_API_VERSION, type Bundle, type BundleApiKey, type BundleKey, type BundlePolicy, type JwkSet, type RevokedEntry } from "../../token/types.ts";
+import {
+  BUNDLE_API_VERSION,
+  BundleError,
+  buildBundle,
+  jwkSetOf,
+  parseBundle,
+  pruneRevoked,
+  serializeBundle,
+  validateBundle,
+  type Bundle,
+  type BundleApiKey,
+  type BundleKey,
+  type BundlePolicy,
+  type JwkSet,
+  type RevokedEntry,
+} from "../../token/index.ts";
 import { floorToSecond, formatTime, parseTime } from "../policy/time.ts";
 import { eventOf, type PlannedEvent } from "../reasons.ts";
 
@@ -40,7 +48,7 @@ export interface BundleApiKeyInput {
   suspended: boolean;
   /** spec.policies. */
   policies: readonly string[];
-  /** The effective revocation cut-off (RFC 3339), from the signing-key Secret. */
+  /** The revocation cut-off (RFC 3339) from the signing-key Secret; the bundle's own never moves earlier for the same uid. */
   revokedBefore: string | null;
   /** The rotation policy's allowNeverExpires; null while the policy cannot be resolved (the bundle's value is kept). */
   allowNonExpiring: boolean | null;
@@ -149,7 +157,7 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
       uid: a.uid,
       policies: attached,
       suspended: a.suspended,
-      revokedBefore: a.revokedBefore,
+      revokedBefore: laterCutoff(a.revokedBefore, before?.uid === a.uid ? before.revokedBefore : null),
       allowNonExpiring: a.allowNonExpiring ?? before?.allowNonExpiring ?? false,
     };
     const own = a.keys ?? previous?.keys.filter((k) => k.apiKey === a.name) ?? [];
@@ -219,6 +227,17 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     changed: !unchanged,
     nextWakeAt: earliestNotAfter(bundle.keys),
   };
+}
+
+/** Revocation is irreversible: the bundle's cut-off for the same ApiKey (same uid) never moves earlier. */
+function laterCutoff(wanted: string | null, published: string | null): string | null {
+  if (published === null) return wanted;
+  if (wanted === null) return published;
+  const a = parseTime(wanted);
+  const b = parseTime(published);
+  if (a === null) return published;
+  if (b === null) return wanted;
+  return a.getTime() >= b.getTime() ? wanted : published;
 }
 
 function jwksText(bundle: Bundle): string {

@@ -4,7 +4,7 @@
 // say which field is wrong and how to fix it rather than rotate on a guess.
 
 import { CronExpressionParser } from "cron-parser";
-import { ALGORITHMS, type Algorithm } from "../../token/types.ts";
+import { ALGORITHMS, type Algorithm } from "../../token/index.ts";
 import { parseDuration as parseApiDuration } from "../../api/duration.ts";
 import type { PolicyProblem, PolicySource, ResolvedRotationPolicy, RotationPolicySpecInput, Schedule } from "./types.ts";
 

@@ -2,7 +2,7 @@
 // ClusterRotationPolicy, validated, with defaults applied and durations in
 // milliseconds.
 
-import type { Algorithm } from "../../token/types.ts";
+import type { Algorithm } from "../../token/index.ts";
 
 /** The spec of a RotationPolicy or ClusterRotationPolicy as read from the API (both kinds share it). */
 export interface RotationPolicySpecInput {

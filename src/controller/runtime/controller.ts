@@ -37,9 +37,9 @@ export type WatchEventKind = "add" | "update" | "delete";
 export interface WatchSpec<T extends KubeObject = KubeObject> {
   informer: Informer<T>;
   /** Keys to reconcile when an object changes. Default: the object's own key. On update, both old and new are mapped. */
-  map?: MapFunc<T>;
+  map?(obj: T): Iterable<string>;
   /** Drops events that need no reconcile (e.g. an update that changed only status). Default: keep all. */
-  filter?: (kind: WatchEventKind, obj: T, old?: T) => boolean;
+  filter?(kind: WatchEventKind, obj: T, old?: T): boolean;
 }
 
 /** Observes reconciles; RuntimeMetrics implements it. */
@@ -53,9 +53,11 @@ export interface ControllerOptions {
   reconcile: ReconcileFunc;
   /** What to do after a failed reconcile. Default "backoff" (per-key exponential). */
   errorPolicy?: (key: string, error: unknown) => ErrorPolicyResult;
-  // Heterogeneous informers: each spec is consistent with its own object type.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  watches: ReadonlyArray<WatchSpec<any>>;
+  /**
+   * The informers whose changes trigger reconciles. A spec over a narrower
+   * object type (Informer<ApiKey> with map(k: ApiKey)) fits here as it is.
+   */
+  watches: readonly WatchSpec[];
   /** Keys reconciled at once (never the same key twice). Default 1. */
   workers?: number;
   backoff?: QueueBackoff;
@@ -143,8 +145,8 @@ export class Controller {
   }
 
   #handlersFor<T extends KubeObject>(w: WatchSpec<T>, queue: WorkQueue): InformerHandlers<T> {
-    const map = w.map ?? ((obj: T) => [objectKey(obj)]);
-    const keep = w.filter ?? (() => true);
+    const map = (obj: T): Iterable<string> => (w.map === undefined ? [objectKey(obj)] : w.map(obj));
+    const keep = (kind: WatchEventKind, obj: T, old?: T): boolean => w.filter === undefined || w.filter(kind, obj, old);
     const enqueue = (objs: T[]): void => {
       const keys = new Set<string>();
       for (const obj of objs) for (const key of map(obj)) keys.add(key);

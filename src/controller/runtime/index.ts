@@ -34,3 +34,5 @@ export { RuntimeMetrics } from "./metrics.ts";
 export type { RuntimeMetricsOptions } from "./metrics.ts";
 export { WorkQueue } from "./queue.ts";
 export type { QueueBackoff, ShutDownOptions, WorkQueueOptions } from "./queue.ts";
+export { REDACTED_PATHS, createLogger } from "./logging.ts";
+export type { CreateLoggerOptions } from "./logging.ts";

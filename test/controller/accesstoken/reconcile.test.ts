@@ -142,6 +142,15 @@ describe("reconcileAccessToken issues", () => {
         sim.secret!.metadata.annotations = { ...sim.secret!.metadata.annotations, [Annotations.tokenSha256]: tokenSha256(other.token) };
       },
     ],
+    [
+      "its token's claims edited in place, keeping jti and kid",
+      (sim) => {
+        const [header, payload, signature] = sim.token().split(".");
+        const claims = JSON.parse(Buffer.from(payload ?? "", "base64url").toString("utf8")) as Record<string, unknown>;
+        const edited = Buffer.from(JSON.stringify({ ...claims, exp: 4_102_444_800 })).toString("base64url");
+        sim.secret!.data = { token: Buffer.from(`${header ?? ""}.${edited}.${signature ?? ""}`).toString("base64") };
+      },
+    ],
     ["its jti annotation edited", (sim) => (sim.secret!.metadata.annotations = { ...sim.secret!.metadata.annotations, [Annotations.jti]: "x" })],
     ["its kid annotation edited", (sim) => (sim.secret!.metadata.annotations = { ...sim.secret!.metadata.annotations, [Annotations.kid]: "x" })],
     ["its token removed", (sim) => (sim.secret!.data = {})],
@@ -322,5 +331,25 @@ describe("reconcileAccessToken revokes", () => {
     const sim = issuedSim();
     sim.accessToken = { ...sim.accessToken, metadata: { ...sim.accessToken.metadata, deletionTimestamp: iso(after(25 * H)) } };
     expect(sim.reconcile(after(25 * H)).finalizer).toBe("remove");
+  });
+});
+
+describe("reconcileAccessToken keeps its record of issued tokens", () => {
+  it("while the ApiKey's signing keys cannot be read", () => {
+    const sim = issuedSim();
+    const issued = sim.accessToken.status?.issued;
+    sim.apiKey = apiKeyView(k1, { activeKey: null, kids: null });
+    const outcome = sim.reconcile(after(H));
+    expect(outcome.plan).toMatchObject({ action: "fail", reason: "ApiKeyNotReady" });
+    expect(sim.accessToken.status?.issued).toEqual(issued);
+    sim.setSpec({ revoked: true });
+    expect(sim.reconcile(after(2 * H)).revocations.map((r) => r.jti)).toEqual(issued?.map((e) => e.jti));
+  });
+
+  it("while the ApiKey is missing", () => {
+    const sim = issuedSim();
+    sim.apiKey = null;
+    sim.setSpec({ revoked: true });
+    expect(sim.reconcile(after(H)).revocations).toHaveLength(1);
   });
 });

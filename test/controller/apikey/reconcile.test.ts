@@ -159,4 +159,11 @@ describe("reconcileApiKey", () => {
     expect(resync.events).toEqual([]);
     expect(resync.status).toEqual(created.status);
   });
+
+  it("leaves an ApiKey being deleted alone", async () => {
+    const deleting = apiKey();
+    deleting.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
+    const outcome = await reconcileApiKey(input({ apiKey: deleting }));
+    expect(outcome).toMatchObject({ secret: null, events: [], requeueAt: null, plan: null });
+  });
 });

@@ -151,6 +151,18 @@ describe("planBundle builds", () => {
     expect(plan.bundle.apiKeys.reporting).toMatchObject({ suspended: true, revokedBefore: "2026-02-01T00:00:00Z", allowNonExpiring: false });
   });
 
+  it("never moving an ApiKey's revocation cut-off earlier, unless the ApiKey was re-created", () => {
+    const first = planBundle(input({ apiKeys: [reporting({ revokedBefore: "2026-02-01T00:00:00Z" }), ingest()] }));
+    const unread = ok(planBundle(input({ apiKeys: [reporting({ revokedBefore: null, keys: null }), ingest()], current: written(first) })));
+    expect(unread.bundle.apiKeys.reporting?.revokedBefore).toBe("2026-02-01T00:00:00Z");
+    const earlier = ok(planBundle(input({ apiKeys: [reporting({ revokedBefore: "2026-01-01T00:00:00Z" }), ingest()], current: written(first) })));
+    expect(earlier.bundle.apiKeys.reporting?.revokedBefore).toBe("2026-02-01T00:00:00Z");
+    const later = ok(planBundle(input({ apiKeys: [reporting({ revokedBefore: "2026-02-15T00:00:00Z" }), ingest()], current: written(first) })));
+    expect(later.bundle.apiKeys.reporting?.revokedBefore).toBe("2026-02-15T00:00:00Z");
+    const recreated = ok(planBundle(input({ apiKeys: [reporting({ uid: "uid-new", revokedBefore: null }), ingest()], current: written(first) })));
+    expect(recreated.bundle.apiKeys.reporting?.revokedBefore).toBeNull();
+  });
+
   it("keeping an ApiKey's published keys while its Secret cannot be read", () => {
     const first = planBundle(input());
     const plan = ok(planBundle(input({ apiKeys: [reporting({ keys: null, allowNonExpiring: null }), ingest({ allowNonExpiring: null })], current: written(first) })));

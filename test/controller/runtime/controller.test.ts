@@ -1,8 +1,8 @@
+/* eslint-disable @typescript-eslint/require-await -- reconcile functions are async by contract; the ones in these tests do no I/O. */
 import { afterEach, describe, expect, it } from "vitest";
 import { Controller, mapByIndex, mapToAll, mapToOwner, type ControllerOptions } from "../../../src/controller/runtime/controller.ts";
 import { ManualClock, settle } from "../../../src/kube/clock.ts";
 import { Informer } from "../../../src/kube/informer.ts";
-import type { KubeObject } from "../../../src/kube/types.ts";
 import { MemorySource, obj } from "../../kube/support/memory-source.ts";
 
 interface Deferred {

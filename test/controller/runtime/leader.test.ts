@@ -221,9 +221,13 @@ describe("LeaderElector", () => {
   it("leaves the Lease to expire when asked to keep it", async () => {
     const clock = new ManualClock();
     const lock = new MemoryLeaseLock();
-    let elector!: LeaderElector;
-    const a = candidate(lock, clock, "a", { onStoppedLeading: () => { elector.keepLease(); } });
-    elector = a.elector;
+    const holder: { elector?: LeaderElector } = {};
+    const a = candidate(lock, clock, "a", {
+      onStoppedLeading: () => {
+        holder.elector?.keepLease();
+      },
+    });
+    holder.elector = a.elector;
     await settle();
     await a.elector.stop();
     expect(lock.holder).toBe("a");

@@ -4,7 +4,7 @@ import { RuntimeMetrics } from "../../../src/controller/runtime/metrics.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
 import { Resources } from "../../../src/kube/resources.ts";
-import { parseKey, type KubeObject } from "../../../src/kube/types.ts";
+import { parseKey } from "../../../src/kube/types.ts";
 import { FakeApiServer, status } from "../../kube/support/fake-apiserver.ts";
 
 let api: FakeApiServer;

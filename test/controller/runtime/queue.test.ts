@@ -73,7 +73,7 @@ describe("WorkQueue", () => {
     );
   });
 
-  it("grows the backoff of a failing key exponentially up to the maximum and resets it on forget", async () => {
+  it("grows the backoff of a failing key exponentially up to the maximum and resets it on forget", () => {
     const { q } = queue({ baseMs: 10, maxMs: 100 });
     expect([q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a"), q.addRateLimited("a")]).toEqual([10, 20, 40, 80, 100]);
     expect(q.numRequeues("a")).toBe(5);

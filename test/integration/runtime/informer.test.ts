@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Informer, listWatch, type ListWatchSource } from "../../../src/kube/informer.ts";
 import { Resources } from "../../../src/kube/resources.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { client, eventually, gadgets, installGadgetCrd, useTestNamespace } from "./support.ts";
+import { client, waitFor, gadgets, installGadgetCrd, useTestNamespace } from "./support.ts";
 
 const kube = client();
 const ns = useTestNamespace(kube, "rt-informer");
@@ -51,7 +51,7 @@ describe("Informer against the API server", () => {
     await kube.mergePatch(Resources.configMaps, { namespace: ns.name, name: "after" }, { data: { v: "2" } });
     await kube.delete(Resources.configMaps, { namespace: ns.name, name: "before" });
     await kube.create(Resources.configMaps, configMap("unlabelled", {}));
-    await eventually("the delete to arrive", async () => log.events.includes("delete before"));
+    await waitFor("the delete to arrive", () => log.events.includes("delete before"));
     expect(log.events).toEqual(["add before", "add after", "update after 2", "delete before"]);
     expect(inf.keys()).toEqual([`${ns.name}/after`]);
   });
@@ -62,10 +62,10 @@ describe("Informer against the API server", () => {
     await inf.waitForSync();
     for (let i = 0; i < 3; i++) {
       const ended = inf.stats.restarts["watch-ended"];
-      await eventually("the server to end the watch", async () => inf.stats.restarts["watch-ended"] > ended);
+      await waitFor("the server to end the watch", () => inf.stats.restarts["watch-ended"] > ended);
       await kube.create(Resources.configMaps, configMap(`c${i}`, labels));
     }
-    await eventually("every add", async () => log.events.length === 3);
+    await waitFor("every add", () => log.events.length === 3);
     expect(log.events).toEqual(["add c0", "add c1", "add c2"]);
     expect(inf.stats.lists).toBe(1);
     expect(inf.stats.restarts.gone).toBe(0);
@@ -93,8 +93,8 @@ describe("Informer against the API server", () => {
     expireNext = true;
     await kube.create(gadgets, { metadata: { namespace: ns.name, name: "missed" } });
     await kube.delete(gadgets, { namespace: ns.name, name: "old" });
-    await eventually("the relist after 410 Gone", async () => inf.stats.restarts.gone >= 1 && inf.stats.lists >= 2);
-    await eventually("the missed changes", async () => log.events.includes("add missed") && log.events.includes("delete old"));
+    await waitFor("the relist after 410 Gone", () => inf.stats.restarts.gone >= 1 && inf.stats.lists >= 2);
+    await waitFor("the missed changes", () => log.events.includes("add missed") && log.events.includes("delete old"));
     expect(inf.keys()).toEqual([`${ns.name}/missed`]);
   });
 
@@ -103,7 +103,7 @@ describe("Informer against the API server", () => {
     const { inf, log } = start(listWatch(kube, Resources.configMaps, { labelSelector: "suite=wide" }));
     await inf.waitForSync();
     await kube.create(Resources.configMaps, configMap("anywhere", labels));
-    await eventually("the add", async () => log.events.includes("add anywhere"));
+    await waitFor("the add", () => log.events.includes("add anywhere"));
     expect(inf.get(`${ns.name}/anywhere`)).toBeDefined();
   });
 });

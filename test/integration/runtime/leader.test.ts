@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { LeaderElector, leaseLock } from "../../../src/controller/runtime/leader.ts";
 import { Resources } from "../../../src/kube/resources.ts";
 import type { Lease } from "../../../src/kube/types.ts";
-import { client, eventually, useTestNamespace } from "./support.ts";
+import { client, waitFor, useTestNamespace } from "./support.ts";
 
 const kube = client("keyward-leader-test");
 const ns = useTestNamespace(kube, "rt-leader");
@@ -49,10 +49,10 @@ describe("leader election on a real Lease", () => {
   it("lets exactly one of two candidates lead, through many renewals", async () => {
     const a = candidate("one-leader", "a");
     const b = candidate("one-leader", "b");
-    const leader = await eventually("a leader", async () => (a.elector.isLeader() ? a : b.elector.isLeader() ? b : undefined));
+    const leader = await waitFor("a leader", () => (a.elector.isLeader() ? a : b.elector.isLeader() ? b : undefined));
     const follower = leader === a ? b : a;
     const first = await lease("one-leader");
-    await eventually("several renewals", async () => ms((await lease("one-leader")).renewTime) >= ms(first.renewTime) + 4 * timings.retryPeriodMs);
+    await waitFor("several renewals", async () => ms((await lease("one-leader")).renewTime) >= ms(first.renewTime) + 4 * timings.retryPeriodMs);
     expect(leader.elector.isLeader()).toBe(true);
     expect(follower.elector.isLeader()).toBe(false);
     expect(follower.started).toBe(0);
@@ -64,14 +64,14 @@ describe("leader election on a real Lease", () => {
 
   it("hands over at once when the leader releases the Lease on stop", async () => {
     const a = candidate("handover", "a");
-    await eventually("a to lead", async () => a.elector.isLeader());
+    await waitFor("a to lead", () => a.elector.isLeader());
     const b = candidate("handover", "b");
-    await eventually("b to see a as holder", async () => b.elector.observedHolder === "a");
+    await waitFor("b to see a as holder", () => b.elector.observedHolder === "a");
     const before = await lease("handover");
     await a.elector.stop();
     expect(a.stopped).toEqual(["stopping"]);
     expect((await lease("handover")).holderIdentity).toBe("");
-    await eventually("b to lead", async () => b.elector.isLeader());
+    await waitFor("b to lead", () => b.elector.isLeader());
     const after = await lease("handover");
     expect(after.holderIdentity).toBe("b");
     expect(after.leaseTransitions).toBe(1);
@@ -81,13 +81,13 @@ describe("leader election on a real Lease", () => {
 
   it("replaces a leader that stopped without releasing only after the lease duration", async () => {
     const a = candidate("expiry", "a");
-    await eventually("a to lead", async () => a.elector.isLeader());
+    await waitFor("a to lead", () => a.elector.isLeader());
     const b = candidate("expiry", "b");
-    await eventually("b to see a as holder", async () => b.elector.observedHolder === "a");
+    await waitFor("b to see a as holder", () => b.elector.observedHolder === "a");
     await a.elector.stop({ release: false });
     const abandoned = await lease("expiry");
     expect(abandoned.holderIdentity).toBe("a");
-    await eventually("b to lead", async () => b.elector.isLeader(), { timeoutMs: 20_000 });
+    await waitFor("b to lead", () => b.elector.isLeader(), { timeoutMs: 20_000 });
     const after = await lease("expiry");
     expect(after.holderIdentity).toBe("b");
     expect(ms(after.acquireTime) - ms(abandoned.renewTime)).toBeGreaterThanOrEqual(timings.leaseDurationMs);
@@ -95,10 +95,10 @@ describe("leader election on a real Lease", () => {
 
   it("stops leading when another holder takes the Lease", async () => {
     const a = candidate("taken", "a");
-    await eventually("a to lead", async () => a.elector.isLeader());
+    await waitFor("a to lead", () => a.elector.isLeader());
     const current = await kube.get<Lease>(Resources.leases, { namespace: ns.name, name: "taken" });
     await kube.replace(Resources.leases, { ...current, spec: { ...current.spec, holderIdentity: "intruder" } });
-    await eventually("a to step down", async () => !a.elector.isLeader());
+    await waitFor("a to step down", () => !a.elector.isLeader());
     expect(a.stopped).toEqual(["lost"]);
   });
 });

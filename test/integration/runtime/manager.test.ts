@@ -5,7 +5,7 @@ import { RuntimeMetrics } from "../../../src/controller/runtime/metrics.ts";
 import { Resources } from "../../../src/kube/resources.ts";
 import { parseKey, type CoreEvent, type KubeObject, type Lease } from "../../../src/kube/types.ts";
 import { WriteCounter } from "../../../src/kube/writes.ts";
-import { client, eventually, useTestNamespace } from "./support.ts";
+import { client, waitFor, useTestNamespace } from "./support.ts";
 
 const admin = client("keyward-manager-test");
 const ns = useTestNamespace(admin, "rt-manager");
@@ -59,17 +59,17 @@ describe("Manager on a real control plane", () => {
     const one = replica("one", "ha");
     const two = replica("two", "ha");
     await Promise.all([one.manager.start(), two.manager.start()]);
-    const leader = await eventually("a leader", async () => (one.manager.isLeader() ? one : two.manager.isLeader() ? two : undefined));
+    const leader = await waitFor("a leader", () => (one.manager.isLeader() ? one : two.manager.isLeader() ? two : undefined));
     const follower = leader === one ? two : one;
-    await eventually("the leader to label the ConfigMap", async () => (await labelOf("first")) === leader.manager.identity);
+    await waitFor("the leader to label the ConfigMap", async () => (await labelOf("first")) === leader.manager.identity);
     expect(follower.reconciled).toEqual([]);
     expect(follower.manager.client.writes.count((_v, resource) => resource !== "leases.coordination.k8s.io")).toBe(0);
 
     await leader.manager.shutdown();
     const released = (await admin.get<Lease>(Resources.leases, { namespace: ns.name, name: "lease-ha" })).spec;
-    await eventually("the follower to take over", async () => follower.manager.isLeader());
+    await waitFor("the follower to take over", () => follower.manager.isLeader());
     await configMap("ha", "second");
-    await eventually("the new leader to label", async () => (await labelOf("second")) === follower.manager.identity);
+    await waitFor("the new leader to label", async () => (await labelOf("second")) === follower.manager.identity);
     expect(["", follower.manager.identity]).toContain(released?.holderIdentity);
   });
 
@@ -78,12 +78,12 @@ describe("Manager on a real control plane", () => {
     await configMap("resync", "b");
     const r = replica("solo", "resync", { resyncPeriodMs: 500, election: false });
     await r.manager.start();
-    await eventually("both labelled", async () => (await labelOf("a")) === "solo" && (await labelOf("b")) === "solo");
+    await waitFor("both labelled", async () => (await labelOf("a")) === "solo" && (await labelOf("b")) === "solo");
     const informer = r.manager.informer(Resources.configMaps, { namespace: ns.name, labelSelector: "suite=resync" });
-    await eventually("the label updates to come back through the watch", async () => r.reconciled.length >= 4);
+    await waitFor("the label updates to come back through the watch", () => r.reconciled.length >= 4);
     const writes = r.manager.client.writes.count();
     const resyncs = informer.stats.resyncs;
-    await eventually("two more resyncs", async () => informer.stats.resyncs >= resyncs + 2 && r.reconciled.length >= 8);
+    await waitFor("two more resyncs", () => informer.stats.resyncs >= resyncs + 2 && r.reconciled.length >= 8);
     expect(r.manager.client.writes.count()).toBe(writes);
   });
 

@@ -88,3 +88,8 @@ export function useTestNamespace(c: KubeClient, prefix: string): { readonly name
     },
   };
 }
+
+/** Polls a probe that may be synchronous until it yields something (see the harness's eventually). */
+export function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, opts?: { timeoutMs?: number }): Promise<T> {
+  return eventually(what, async () => await probe(), opts);
+}

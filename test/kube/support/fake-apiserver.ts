@@ -299,7 +299,7 @@ export class FakeApiServer {
     this.#rv++;
     obj.metadata.resourceVersion = String(this.#rv);
     let items = this.#store.get(collection);
-    if (items === undefined) this.#store.set(collection, (items = new Map()));
+    if (items === undefined) this.#store.set(collection, (items = new Map<string, Obj>()));
     items.set(keyOf(obj.metadata.namespace as string | undefined, obj.metadata.name as string), obj);
     this.#emit({ rv: this.#rv, type, collection, object: structuredClone(obj) });
     return obj;
@@ -398,7 +398,7 @@ function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== "object" || Array.isArray(patch)) return patch;
   const out: Record<string, unknown> = target !== null && typeof target === "object" && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
-    if (v === null) delete out[k];
+    if (v === null) Reflect.deleteProperty(out, k);
     else out[k] = mergePatch(out[k], v);
   }
   return out;

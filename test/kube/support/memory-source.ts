@@ -21,11 +21,11 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ListWatc
   #items = new Map<string, T>();
   #rv = 1;
   #channel: Channel<T> | undefined;
-  #listFailures: unknown[] = [];
+  #listFailures: Error[] = [];
   #watchFailures: unknown[] = [];
 
   /** The next list calls fail with these errors, in order. */
-  failLists(...errors: unknown[]): void {
+  failLists(...errors: Error[]): void {
     this.#listFailures.push(...errors);
   }
 
@@ -92,7 +92,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ListWatc
   async list(signal: AbortSignal): Promise<KubeList<T>> {
     this.listCalls.push(String(this.#rv));
     await Promise.resolve();
-    if (signal.aborted) throw signal.reason;
+    signal.throwIfAborted();
     const failure = this.#listFailures.shift();
     if (failure !== undefined) throw failure;
     return { metadata: { resourceVersion: String(this.#rv) }, items: [...this.#items.values()].map((o) => structuredClone(o)) };
@@ -109,7 +109,10 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ListWatc
       channel.wake?.();
     };
     signal.addEventListener("abort", onAbort, { once: true });
-    const self = this;
+    const close = (): void => {
+      signal.removeEventListener("abort", onAbort);
+      if (this.#channel === channel) this.#channel = undefined;
+    };
     return {
       async *[Symbol.asyncIterator]() {
         try {
@@ -125,8 +128,7 @@ export class MemorySource<T extends KubeObject = KubeObject> implements ListWatc
             yield next;
           }
         } finally {
-          signal.removeEventListener("abort", onAbort);
-          if (self.#channel === channel) self.#channel = undefined;
+          close();
         }
       },
     };

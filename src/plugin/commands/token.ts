@@ -1,0 +1,77 @@
+// kubectl keyward token ACCESSTOKEN: prints the current token from the AccessToken's Secret
+// (status.secretName, else spec.secretName, else the AccessToken's name; key "token"). The token
+// goes to stdout and nowhere else.
+
+import type { AccessToken } from "../../api/index.ts";
+import { Resources, type KubeObject } from "../../kube/index.ts";
+import type { Invocation } from "../args.ts";
+import { explain, Hints, PluginError } from "../errors.ts";
+import type { CommandContext } from "./context.ts";
+
+export type TokenInvocation = Extract<Invocation, { command: "token" }>;
+
+export const ACCESS_TOKEN_SECRET_TYPE = "keyward.dev/access-token";
+export const TOKEN_KEY = "token";
+
+interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+/** The Secret an AccessToken's token is in. */
+export function tokenSecretName(accessToken: AccessToken): string {
+  return accessToken.status?.secretName ?? accessToken.spec.secretName ?? accessToken.metadata.name ?? "";
+}
+
+/** The token in `secret`, checked to be a keyward access-token Secret; throws saying what is wrong. */
+export function tokenFromSecret(secret: Secret, accessToken: string): string {
+  const name = secret.metadata?.name ?? "";
+  if (secret.type !== ACCESS_TOKEN_SECRET_TYPE) {
+    throw new PluginError(
+      "ERR_PLUGIN_NO_TOKEN",
+      `secret "${name}" of accesstoken "${accessToken}" is of type ${secret.type ?? "Opaque"}, not ${ACCESS_TOKEN_SECRET_TYPE}: it is not one the controller wrote. Check spec.secretName (kubectl describe accesstoken ${accessToken})`,
+    );
+  }
+  const encoded = secret.data?.[TOKEN_KEY];
+  if (encoded === undefined || encoded === "") {
+    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" has no "${TOKEN_KEY}" key yet: the controller has not issued a token (kubectl describe accesstoken ${accessToken})`);
+  }
+  const token = Buffer.from(encoded, "base64").toString("utf8");
+  if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
+    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" holds no JWT under "${TOKEN_KEY}": kubectl describe accesstoken ${accessToken}`);
+  }
+  return token;
+}
+
+export async function runToken(inv: TokenInvocation, ctx: CommandContext): Promise<number> {
+  const { client, namespace } = ctx.connect(inv.common);
+  let accessToken: AccessToken;
+  try {
+    accessToken = await client.get<AccessToken>(Resources.accessTokens, { name: inv.accessToken, namespace });
+  } catch (err) {
+    throw explain(err, { kind: "accesstoken", resource: "accesstokens", name: inv.accessToken, namespace, verb: "get", permissionHint: Hints.readKeys });
+  }
+  if (accessToken.spec.revoked === true) {
+    throw new PluginError(
+      "ERR_PLUGIN_NO_TOKEN",
+      `accesstoken "${inv.accessToken}" in namespace "${namespace}" is revoked: verifiers refuse its tokens. Create a new AccessToken for apikey "${accessToken.spec.apiKeyName}"`,
+    );
+  }
+  const secretName = tokenSecretName(accessToken);
+  let secret: Secret;
+  try {
+    secret = await client.get<Secret>(Resources.secrets, { name: secretName, namespace });
+  } catch (err) {
+    const e = explain(err, { kind: "secret", resource: "secrets", name: secretName, namespace, verb: "get", permissionHint: Hints.readToken });
+    if (e.code === "ERR_PLUGIN_NOT_FOUND") {
+      throw new PluginError(
+        "ERR_PLUGIN_NO_TOKEN",
+        `secret "${secretName}" of accesstoken "${inv.accessToken}" does not exist (yet): the controller writes it once it has issued a token (kubectl describe accesstoken ${inv.accessToken} -n ${namespace})`,
+        { cause: err },
+      );
+    }
+    throw e;
+  }
+  ctx.io.stdout.write(`${tokenFromSecret(secret, inv.accessToken)}\n`);
+  return 0;
+}
