@@ -96,7 +96,11 @@ export function explain(err: unknown, subject: Subject): PluginError {
       case "ERR_KUBE_INVALID":
         return new PluginError("ERR_PLUGIN_INVALID", `the API server refused the change to ${describeSubject(subject)}: ${server}`, { cause: err });
       case "ERR_KUBE_UNAVAILABLE":
-        return new PluginError("ERR_PLUGIN_CONNECTION", `${err.message}: check --kubeconfig and --context, and that the cluster is up`, { cause: err });
+        return new PluginError(
+          "ERR_PLUGIN_CONNECTION",
+          `${err.message} (to ${subject.verb} ${describeSubject(subject)}): check --kubeconfig and --context, and that the cluster is up`,
+          { cause: err },
+        );
       default:
         return new PluginError("ERR_PLUGIN_REFUSED", `${subject.verb} ${describeSubject(subject)}: ${server}`, { cause: err });
     }

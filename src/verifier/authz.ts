@@ -9,8 +9,9 @@
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Decider } from "./decide.ts";
+import { badRequestAnswer } from "./answers.ts";
 import { countHeader, firstHeader, identityHeaders, targetPath } from "./headers.ts";
-import { answerFor, badRequestAnswer, sendAnswer } from "./respond.ts";
+import { answerFor, sendAnswer } from "./respond.ts";
 
 export interface AuthzOptions {
   decider: Decider;

@@ -142,13 +142,13 @@ export function countHeader(raw: readonly string[], lower: string): number {
   return n;
 }
 
-/** The path of an origin-form request target ("/a/b?x" → "/a/b"), or null for other forms. */
+/**
+ * The path of an origin-form request target ("/a/b?x" → "/a/b"), or null for any other
+ * form, and for a target with a fragment: a request target never carries one (RFC 9112
+ * §3.2), and a workload might not cut the path there as the check would.
+ */
 export function targetPath(url: string | undefined): string | null {
-  if (url === undefined || !url.startsWith("/")) return null;
+  if (url === undefined || !url.startsWith("/") || url.includes("#")) return null;
   const q = url.indexOf("?");
-  const h = url.indexOf("#");
-  let end = url.length;
-  if (q >= 0) end = q;
-  if (h >= 0 && h < end) end = h;
-  return url.slice(0, end);
+  return q >= 0 ? url.slice(0, q) : url;
 }

@@ -6,12 +6,12 @@ import { request as httpRequest, STATUS_CODES, type Agent, type ClientRequest, t
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Identity } from "../token/index.ts";
-import { upstreamAnswer } from "./answers.ts";
+import { badRequestAnswer, upstreamAnswer } from "./answers.ts";
 import type { Decider } from "./decide.ts";
 import { clientResponseHeaders, countHeader, targetPath, upstreamRequestHeaders } from "./headers.ts";
 import type { Logger } from "./log.ts";
 import type { VerifierMetrics } from "./metrics.ts";
-import { answerFor, badRequestAnswer, sendAnswer, sendAnswerOnSocket } from "./respond.ts";
+import { answerFor, sendAnswer, sendAnswerOnSocket } from "./respond.ts";
 
 export interface ProxyOptions {
   upstream: URL;
@@ -45,6 +45,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
     const path = targetPath(req.url);
     if (path === null) return { ok: false, answer: badRequestAnswer("the request target must be an absolute path such as /api/v0/items") };
     if (countHeader(req.rawHeaders, "authorization") > 1) return { ok: false, answer: badRequestAnswer("send a single Authorization header") };
+    if (countHeader(req.rawHeaders, "host") > 1) return { ok: false, answer: badRequestAnswer("send a single Host header") };
     if (opts.decider === null) return { ok: true, identity: null };
     const d = opts.decider.decide({ method: req.method ?? "GET", path, authorization: req.headers.authorization });
     if (d.outcome !== "allow") return { ok: false, answer: answerFor(d) };
@@ -108,7 +109,6 @@ export function createProxy(opts: ProxyOptions): Proxy {
       if (!res.writableFinished) up.destroy();
     });
     req.on("error", () => up.destroy());
-    if (opts.draining()) res.shouldKeepAlive = false;
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     req.pipe(up);
   }

@@ -2,16 +2,13 @@
 
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import type { Answer } from "./answers.ts";
-import { badRequestAnswer, denyAnswer, unavailableAnswer } from "./answers.ts";
+import { denyAnswer, unavailableAnswer, type Answer } from "./answers.ts";
 import type { Decision } from "./decide.ts";
 
 /** The answer to a decision that does not let the request through. */
 export function answerFor(d: Exclude<Decision, { outcome: "allow" }>): Answer {
   return d.outcome === "deny" ? denyAnswer(d.error) : unavailableAnswer(d.code);
 }
-
-export { badRequestAnswer };
 
 /** True while the request may still have body bytes on the wire. */
 function bodyPending(req: IncomingMessage): boolean {

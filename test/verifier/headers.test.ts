@@ -78,8 +78,11 @@ describe("clientResponseHeaders", () => {
 
 describe("targetPath", () => {
   it("takes the path of an origin-form target and refuses any other form", () => {
-    expect(targetPath("/a/b?x=1#f")).toBe("/a/b");
-    expect(targetPath("/a#f?x")).toBe("/a");
+    expect(targetPath("/a/b?x=1")).toBe("/a/b");
+    expect(targetPath("/a/b")).toBe("/a/b");
+    expect(targetPath("/a/b?")).toBe("/a/b");
+    expect(targetPath("/a#/../../admin")).toBeNull();
+    expect(targetPath("/a?x#f")).toBeNull();
     expect(targetPath("http://h/a")).toBeNull();
     expect(targetPath("*")).toBeNull();
     expect(targetPath(undefined)).toBeNull();

@@ -161,7 +161,7 @@ describe("proxy mode: access policies", () => {
       let continued = false;
       const req = httpRequest({ host: "127.0.0.1", port: v.port, method: "POST", path: "/api/v0/items", headers: { expect: "100-continue", "content-length": "1000000" }, agent: false }, (res) => {
         res.resume();
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, continued }));
+        res.on("end", () => { resolve({ status: res.statusCode ?? 0, continued }); });
       });
       req.on("continue", () => {
         continued = true;
@@ -179,7 +179,7 @@ describe("proxy mode: access policies", () => {
       let continued = false;
       const req = httpRequest({ host: "127.0.0.1", port: v.port, method: "POST", path: "/api/v0/items", headers: { ...bearer(token), expect: "100-continue", "content-length": "5" }, agent: false }, (res) => {
         res.resume();
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, continued }));
+        res.on("end", () => { resolve({ status: res.statusCode ?? 0, continued }); });
       });
       req.on("continue", () => {
         continued = true;
@@ -299,6 +299,12 @@ describe("proxy mode: headers", () => {
     const r = await send(v.port, { headers: ["Host", `127.0.0.1:${v.port}`, "Authorization", `Bearer ${token}`, "Authorization", "Bearer other"] });
     expect(r.status).toBe(400);
     expect(r.body).toContain("single Authorization header");
+    expect(upstream.seen).toHaveLength(0);
+  });
+
+  it("answers 400 to a request with two Host headers", async () => {
+    const r = await send(v.port, { headers: ["Host", "a.example", "Host", "b.example", "Authorization", `Bearer ${await fx.token()}`] });
+    expect(r.status).toBe(400);
     expect(upstream.seen).toHaveLength(0);
   });
 

@@ -33,7 +33,7 @@ export interface ApiKeyRequests {
 }
 
 /** What the ApiKey's status says; used only when the signing-key Secret is missing. */
-export type ApiKeyStatusInput = Pick<ApiKeyStatus, "keys" | "activeKid" | "lastRotationTime" | "nextRotationTime" | "observedRequests">;
+export type ApiKeyStatusInput = Pick<ApiKeyStatus, "keys" | "activeKid" | "lastRotationTime" | "observedRequests">;
 
 export type KeyFactory = (algorithm: Algorithm) => Promise<PrivateJwk>;
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   parseSigningKeys,
@@ -119,5 +120,27 @@ describe("the signing-key document", () => {
   it("drops members that do not belong to the key type", () => {
     const parsed = parseSigningKeys(edited((_r, k) => (k(1).jwk.n = "AQAB")));
     expect(parsed.keys[1]?.jwk).toEqual(ed);
+  });
+
+  it("answers any JSON with a document or a SigningKeyDocumentError, nothing else", () => {
+    const valid = JSON.parse(serializeSigningKeys(doc())) as Record<string, unknown>;
+    const anyDocument = fc.oneof(
+      fc.jsonValue(),
+      fc.record({ version: fc.constant(1), keys: fc.array(fc.jsonValue(), { maxLength: 4 }), lastRotationTime: fc.jsonValue() }),
+      fc.dictionary(fc.constantFrom("version", "keys", "lastRotationTime", "observedRequests", "revokedBefore"), fc.jsonValue()).map((edit) => ({
+        ...valid,
+        ...edit,
+      })),
+    );
+    fc.assert(
+      fc.property(anyDocument, (value) => {
+        try {
+          const parsed = parseSigningKeys(JSON.stringify(value));
+          expect(parsed.keys.filter((k) => k.state === "active")).toHaveLength(1);
+        } catch (err) {
+          expect(err).toBeInstanceOf(SigningKeyDocumentError);
+        }
+      }),
+    );
   });
 });

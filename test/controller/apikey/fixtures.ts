@@ -2,7 +2,8 @@
 // order, a policy, and a small simulated controller that keeps a Secret and a
 // status between reconciles the way the API server would.
 
-import { planKeys, type ApiKeyRequests, type ApiKeyStatusInput, type KeyFactory, type KeyPlan } from "../../../src/controller/apikey/plan.ts";
+import type { ApiKeyStatus } from "../../../src/api/types.generated.ts";
+import { planKeys, type ApiKeyRequests, type KeyFactory, type KeyPlan } from "../../../src/controller/apikey/plan.ts";
 import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
 import { compileRotationPolicy } from "../../../src/controller/policy/compile.ts";
 import type { ResolvedRotationPolicy, RotationPolicySpecInput } from "../../../src/controller/policy/types.ts";
@@ -57,7 +58,7 @@ export const APIKEY = { namespace: "acme", name: "reporting" };
 /** The state the API server keeps between reconciles: the Secret's document and the ApiKey's status. */
 export class SimulatedApiKey {
   document: SigningKeyDocument | null = null;
-  status: ApiKeyStatusInput = {};
+  status: ApiKeyStatus = {};
   spec: ApiKeyRequests = {};
   readonly policy: ResolvedRotationPolicy;
   readonly pool: KeyPool;
