@@ -15,13 +15,15 @@ export const ACCESS_TOKEN_KIND = "AccessToken";
 export const ACCESS_TOKEN_PLURAL = "accesstokens";
 export const API_KEY_KIND = "ApiKey";
 export const API_KEY_PLURAL = "apikeys";
+export const ISSUED_TOKEN_KIND = "IssuedToken";
+export const ISSUED_TOKEN_PLURAL = "issuedtokens";
 export const ROTATION_POLICY_KIND = "RotationPolicy";
 export const ROTATION_POLICY_PLURAL = "rotationpolicies";
 export const CLUSTER_ROTATION_POLICY_KIND = "ClusterRotationPolicy";
 export const CLUSTER_ROTATION_POLICY_PLURAL = "clusterrotationpolicies";
 
 /** Every keyward kind. */
-export const KINDS = ["AccessPolicy", "AccessToken", "ApiKey", "RotationPolicy", "ClusterRotationPolicy"] as const;
+export const KINDS = ["AccessPolicy", "AccessToken", "ApiKey", "IssuedToken", "RotationPolicy", "ClusterRotationPolicy"] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** The REST names of a kind. */
@@ -59,6 +61,14 @@ export const RESOURCES: { readonly [K in Kind]: ResourceInfo & { readonly kind: 
     singular: "apikey",
     namespaced: true,
     shortNames: ["ak"],
+  },
+  IssuedToken: {
+    kind: "IssuedToken",
+    listKind: "IssuedTokenList",
+    plural: "issuedtokens",
+    singular: "issuedtoken",
+    namespaced: true,
+    shortNames: ["it"],
   },
   RotationPolicy: {
     kind: "RotationPolicy",
@@ -192,6 +202,34 @@ export interface ApiKeyList {
 }
 
 /**
+ * IssuedToken is the record of one access token issued through the keyward token service (the
+ * issuer API or OAuth 2.0 client credentials). It never holds the token itself. Set spec.revoked
+ * to true to revoke the token: its jti goes on the tenant's revocation list until the token
+ * expires. The token service creates it, owned by the ApiKey, before it hands out the token; the
+ * controller deletes it once the token has expired.
+ */
+export interface IssuedToken {
+  apiVersion: typeof API_VERSION;
+  kind: "IssuedToken";
+  metadata: ObjectMeta;
+  /** The issued token's identity (never the token) and whether it is revoked. */
+  spec: IssuedTokenSpec;
+  /**
+   * The observed state of the record, written by the keyward controller. Never contains the token
+   * itself.
+   */
+  status?: IssuedTokenStatus;
+}
+
+/** A list of IssuedToken objects. */
+export interface IssuedTokenList {
+  apiVersion: typeof API_VERSION;
+  kind: "IssuedTokenList";
+  metadata: ListMeta;
+  items: IssuedToken[];
+}
+
+/**
  * RotationPolicy says how the signing keys of ApiKeys are generated and rotated and bounds the
  * lifetime of their access tokens. It is namespaced and serves the ApiKeys of its own namespace.
  * An ApiKey names it in spec.rotationPolicyRef.
@@ -239,7 +277,7 @@ export interface ClusterRotationPolicyList {
 }
 
 /** Any keyward object. */
-export type KeywardObject = AccessPolicy | AccessToken | ApiKey | RotationPolicy | ClusterRotationPolicy;
+export type KeywardObject = AccessPolicy | AccessToken | ApiKey | IssuedToken | RotationPolicy | ClusterRotationPolicy;
 
 /** One rule; it matches a request when the method and the path both match. */
 export interface AccessPolicyRule {
@@ -530,6 +568,53 @@ export interface ApiKeyStatus {
   observedRequests?: ApiKeyStatusObservedRequests;
   /** The generation of the tenant bundle that last included this key's current state. */
   bundleGeneration?: number;
+  /** Standard conditions, one per type (docs/api.md lists the types and reasons). */
+  conditions?: Condition[];
+}
+
+/** The issued token's identity (never the token) and whether it is revoked. */
+export interface IssuedTokenSpec {
+  /** The ApiKey in this namespace the token was issued for (its sub). Cannot be changed. */
+  apiKeyName: string;
+  /** The token's jti (token id). Cannot be changed. */
+  jti: string;
+  /** The kid of the signing key that signed the token. Cannot be changed. */
+  kid: string;
+  /**
+   * The token's iat (RFC 3339). Cannot be changed.
+   * Format: date-time.
+   */
+  issuedAt: string;
+  /**
+   * The token's exp (RFC 3339); absent for a token that never expires. Cannot be changed.
+   * Format: date-time.
+   */
+  expiresAt?: string;
+  /**
+   * Who asked for the token: "ApiKey <namespace>/<name>" for the issuer API, or "oauth2-client
+   * <namespace>/<name>" for the client credentials grant. Cannot be changed.
+   */
+  issuedBy: string;
+  /**
+   * Revoke the token: verifiers refuse it until it expires. Once true it cannot be set back to
+   * false. Default false.
+   * @default false
+   */
+  revoked?: boolean;
+}
+
+/**
+ * The observed state of the record, written by the keyward controller. Never contains the token
+ * itself.
+ */
+export interface IssuedTokenStatus {
+  /** The metadata.generation the controller last acted on. */
+  observedGeneration?: number;
+  /**
+   * When the controller put the token on the tenant's revocation list.
+   * Format: date-time.
+   */
+  revokedAt?: string;
   /** Standard conditions, one per type (docs/api.md lists the types and reasons). */
   conditions?: Condition[];
 }

@@ -1,5 +1,6 @@
 // The keyward command. Subcommands are a table: a new one is one entry in COMMANDS.
 
+import { CONTROLLER_COMMAND_SUMMARY, runControllerCommand } from "../controller/main.ts";
 import { tokenVerifyCommand } from "./token-verify.ts";
 import { EXIT_USAGE, processIO, type CliIO, type Command } from "./io.ts";
 import { verifierCommand } from "./verifier.ts";
@@ -7,6 +8,7 @@ import { verifierCommand } from "./verifier.ts";
 export type { CliIO, Command } from "./io.ts";
 
 export const COMMANDS: readonly Command[] = [
+  { name: "controller", summary: CONTROLLER_COMMAND_SUMMARY, run: runControllerCommand },
   verifierCommand,
   tokenVerifyCommand,
 ];

@@ -8,3 +8,8 @@ export type { InstallCrdsOptions, InstalledCrd } from "./crds.ts";
 export { StartupError } from "./health.ts";
 export { KubeApiError, kubeJson, kubeRequest, loadKubeConfig } from "./kubeclient.ts";
 export type { KubeRequest, KubeResponse } from "./kubeclient.ts";
+export { startProcess, tailFile } from "./process.ts";
+export type { ManagedProcess, ProcessExit, StartProcessOptions } from "./process.ts";
+export { freePorts } from "./ports.ts";
+export { startReaper } from "./reaper.ts";
+export type { Reaper } from "./reaper.ts";

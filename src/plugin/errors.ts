@@ -63,7 +63,7 @@ export function describeSubject(s: Pick<Subject, "kind" | "name" | "namespace">)
 export function explain(err: unknown, subject: Subject): PluginError {
   if (err instanceof PluginError) return err;
   if (err instanceof KubeConfigError) {
-    return new PluginError("ERR_PLUGIN_CONNECTION", `${err.message}. Pass --kubeconfig FILE (and --context NAME), or set KUBECONFIG`, { cause: err });
+    return new PluginError("ERR_PLUGIN_CONNECTION", `${err.message}. Point --kubeconfig (or KUBECONFIG) at a kubeconfig that exists, and --context at one of its contexts`, { cause: err });
   }
   if (err instanceof KubeApiError) {
     const server = err.serverMessage ?? `HTTP ${err.status}`;

@@ -56,3 +56,8 @@ export async function main(argv: readonly string[], io: PluginIO = processIO()):
     return EXIT_FAILURE;
   }
 }
+
+// `node src/plugin/main.ts …` in a checkout, without building.
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2));
+}

@@ -2,8 +2,12 @@
 // keyward's promises: restricted pods, least-privilege RBAC without wildcards, readers who cannot
 // read Secrets, two controller replicas with leader election and a disruption budget, and a
 // verifier sidecar whose flags the verifier itself accepts.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parseControllerArgs } from "../../src/controller/options.ts";
 import { parseVerifierArgs } from "../../src/verifier/config.ts";
+import { readCrdFiles } from "../integration/harness/crd-files.ts";
 import {
   expandArg,
   grants,
@@ -16,12 +20,18 @@ import {
   type PolicyRule,
   type Role,
 } from "./support/k8s.ts";
-import { findKustomizations, KUSTOMIZE_BUILD_TIMEOUT_MS, kustomizeBinary, kustomizeBuild, one, packageVersion, type Manifest } from "./support/kustomize.ts";
+import { findKustomizations, KUSTOMIZE_BUILD_TIMEOUT_MS, kustomizeBinary, kustomizeBuild, one, packageVersion, REPO_ROOT, type Manifest } from "./support/kustomize.ts";
 
 const NAMESPACE = "keyward-system";
 const IMAGE = `ghcr.io/keyward/keyward:${packageVersion()}`;
-const KEYWARD_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies", "clusterrotationpolicies"];
-const NAMESPACED_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies"];
+/** The controller's ClusterRole covers these kinds, as the controller uses them. */
+const CONTROLLER_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies", "clusterrotationpolicies"];
+/** The kinds people create by hand (an IssuedToken is a record the token service writes). */
+const AUTHORED_KINDS = ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies"];
+/** Every kind of crds/: people's roles must cover each one. */
+const CRDS = readCrdFiles();
+const ALL_KINDS = CRDS.map((c) => c.plural).sort();
+const NAMESPACED_KINDS = CRDS.filter((c) => c.scope === "Namespaced").map((c) => c.plural).sort();
 /** Kustomizations that use the verifier Components (a Component is rendered through one). */
 const VERIFIER_EXAMPLES = { configmap: "test/e2e/echo/configmap", file: "test/e2e/echo/file" } as const;
 
@@ -53,7 +63,7 @@ describe("every kustomization", () => {
   it("builds, and every Component is used by a kustomization that builds", () => {
     const all = [...findKustomizations("config"), ...findKustomizations("test/e2e")];
     expect(all.filter((k) => k.kind === "Kustomization").map((k) => k.dir)).toEqual(expect.arrayContaining([
-      "config/crd", "config/default", "config/manager", "config/rbac", "config/samples", ...Object.values(VERIFIER_EXAMPLES),
+      "config/crd", "config/default", "config/manager", "config/prometheus", "config/rbac", "config/samples", ...Object.values(VERIFIER_EXAMPLES),
     ]));
     expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/verifier", "config/verifier/common", "config/verifier/file"]);
     for (const [dir, manifests] of rendered) expect(manifests.length, dir).toBeGreaterThan(0);
@@ -72,10 +82,10 @@ describe("every kustomization", () => {
 });
 
 describe("config/default", () => {
-  it("installs the five CRDs, the namespace keyward-system and everything namespaced into it", () => {
+  it("installs every CRD of crds/, the namespace keyward-system and everything namespaced into it", () => {
     const manifests = build("config/default");
     expect(manifests.filter((m) => m.kind === "CustomResourceDefinition").map((m) => m.metadata.name).sort()).toEqual(
-      KEYWARD_KINDS.map((k) => `${k}.keyward.dev`).sort(),
+      ALL_KINDS.map((k) => `${k}.keyward.dev`),
     );
     const clusterScoped = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"]);
     for (const m of manifests.filter((x) => !clusterScoped.has(x.kind))) {
@@ -133,6 +143,15 @@ describe("the controller Deployment", () => {
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } });
   });
 
+  it("passes flags the controller accepts: leader election in its own namespace, health on 8081, metrics on 8080", () => {
+    const c = controllerContainer();
+    const config = parseControllerArgs(c.args!.slice(1), { POD_NAMESPACE: NAMESPACE, POD_NAME: "keyward-controller-0" });
+    expect(config.leaderElect).toBe(true);
+    expect(config.leaderElectionNamespace).toBe(NAMESPACE);
+    expect(config.health).toEqual({ host: "0.0.0.0", port: 8081 });
+    expect(config.metrics).toEqual({ host: "0.0.0.0", port: 8080 });
+  });
+
   it("probes /healthz and /readyz on the health port 8081 and serves metrics on 8080", () => {
     const c = controllerContainer();
     expect(c.livenessProbe?.httpGet?.path).toBe("/healthz");
@@ -140,7 +159,7 @@ describe("the controller Deployment", () => {
     expect(portNumber(c, c.livenessProbe!.httpGet!.port)).toBe(8081);
     expect(portNumber(c, c.readinessProbe!.httpGet!.port)).toBe(8081);
     expect(portNumber(c, "metrics")).toBe(8080);
-    expect(c.args).toEqual(expect.arrayContaining(["--health-listen=0.0.0.0:8081", "--metrics-listen=0.0.0.0:8080"]));
+    expect(c.args).toEqual(expect.arrayContaining(["--health-probe-bind-address=0.0.0.0:8081", "--metrics-bind-address=0.0.0.0:8080"]));
   });
 
   it("spreads its replicas across nodes", () => {
@@ -190,10 +209,10 @@ describe("the controller's RBAC", () => {
     const add = (group: string, resources: string[], verbs: string[]): void => {
       for (const r of resources) for (const v of verbs) expected.push(`${group}/${r}:${v}`);
     };
-    add("keyward.dev", KEYWARD_KINDS, ["get", "list", "watch"]);
+    add("keyward.dev", CONTROLLER_KINDS, ["get", "list", "watch"]);
     add("keyward.dev", ["apikeys", "accesstokens"], ["update", "patch"]);
     add("keyward.dev", ["apikeys/finalizers", "accesstokens/finalizers"], ["update"]);
-    add("keyward.dev", KEYWARD_KINDS.map((k) => `${k}/status`), ["update", "patch"]);
+    add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["update", "patch"]);
     add("core", ["secrets"], ["get", "list", "watch", "create", "update", "patch", "delete"]);
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update", "patch"]);
     add("core", ["events"], ["create", "patch"]);
@@ -203,7 +222,7 @@ describe("the controller's RBAC", () => {
 
   it("never lets the controller create or delete the user's keyward objects, or escalate", () => {
     const rules = clusterRole("keyward-controller").rules;
-    for (const kind of KEYWARD_KINDS) {
+    for (const kind of AUTHORED_KINDS) {
       expect(grants(rules, "keyward.dev", kind, "create"), kind).toBe(false);
       expect(grants(rules, "keyward.dev", kind, "delete"), kind).toBe(false);
     }
@@ -223,10 +242,13 @@ describe("the controller's RBAC", () => {
     expect(rb.subjects).toEqual([subject]);
   });
 
-  it("allows only get, create and update on Leases, in the controller's own namespace", () => {
+  it("allows only get, create and update on Leases, in the controller's own namespace, and reading and renewing only its Lease", () => {
     const role = one<Role>(build("config/default"), "Role", "keyward-leader-election");
     expect(role.metadata.namespace).toBe(NAMESPACE);
     expect(grantTriples(role.rules)).toEqual(["coordination.k8s.io/leases:create", "coordination.k8s.io/leases:get", "coordination.k8s.io/leases:update"]);
+    const lease = parseControllerArgs(controllerContainer().args!.slice(1), { POD_NAMESPACE: NAMESPACE }).leaseName;
+    expect(grants(role.rules, "coordination.k8s.io", "leases", "update", lease)).toBe(true);
+    expect(grants(role.rules, "coordination.k8s.io", "leases", "update", "another-lease")).toBe(false);
   });
 });
 
@@ -246,7 +268,7 @@ describe("the roles for people", () => {
   it("let the viewer read every keyward kind and its status, and nothing else", () => {
     const rules = clusterRole("keyward-viewer").rules;
     const reads = ["get", "list", "watch"];
-    const expected = KEYWARD_KINDS.flatMap((k) => [k, `${k}/status`]).flatMap((r) => reads.map((v) => `keyward.dev/${r}:${v}`));
+    const expected = ALL_KINDS.flatMap((k) => [k, `${k}/status`]).flatMap((r) => reads.map((v) => `keyward.dev/${r}:${v}`));
     expect(grantTriples(rules)).toEqual(expected.sort());
   });
 
@@ -261,11 +283,12 @@ describe("the roles for people", () => {
     }
   });
 
-  it("let the editor and the admin manage the namespaced kinds but not their status or ClusterRotationPolicies", () => {
+  it("let the editor and the admin manage the namespaced kinds (revoke IssuedTokens, not create them) but not their status or ClusterRotationPolicies", () => {
     for (const name of ["keyward-editor", "keyward-admin"]) {
       const rules = clusterRole(name).rules;
       for (const kind of NAMESPACED_KINDS) {
-        for (const verb of ["get", "list", "watch", "create", "update", "patch", "delete"]) {
+        const verbs = ["get", "list", "watch", "update", "patch", "delete", ...(AUTHORED_KINDS.includes(kind) ? ["create"] : [])];
+        for (const verb of verbs) {
           expect(grants(rules, "keyward.dev", kind, verb), `${name} ${verb} ${kind}`).toBe(true);
         }
         expect(grants(rules, "keyward.dev", `${kind}/status`, "update"), `${name} update ${kind}/status`).toBe(false);
@@ -358,5 +381,46 @@ describe("the verifier Component", () => {
     const kinds = build(VERIFIER_EXAMPLES.file).map((m) => m.kind);
     expect(kinds).not.toContain("Role");
     expect(kinds).not.toContain("RoleBinding");
+  });
+});
+
+describe("config/prometheus", () => {
+  /** Every metric name the keyward sources define (`name: "keyward_…"`). */
+  function definedMetrics(): Set<string> {
+    const names = new Set<string>();
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith(".ts")) for (const m of readFileSync(path, "utf8").matchAll(/name: "(keyward_[a-z0-9_]+)"/g)) names.add(m[1]!);
+      }
+    };
+    walk(join(REPO_ROOT, "src"));
+    return names;
+  }
+
+  it("alerts only on metrics that keyward exports", () => {
+    const defined = definedMetrics();
+    const rule = one<Manifest & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>(build("config/prometheus"), "PrometheusRule", "keyward");
+    const alerts = rule.spec.groups.flatMap((g) => g.rules);
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const a of alerts) {
+      const used = [...a.expr.matchAll(/keyward_[a-z0-9_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ""));
+      expect(used.length, a.alert).toBeGreaterThan(0);
+      for (const metric of used) expect(defined.has(metric), `${a.alert}: ${metric}`).toBe(true);
+    }
+  });
+
+  it("scrapes the controller's metrics Service and the verifier sidecars' admin port", () => {
+    const manifests = build("config/prometheus");
+    const sm = one<Manifest & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string }[] } }>(manifests, "ServiceMonitor", "keyward-controller");
+    const svc = one<Manifest & { spec: { ports: { name: string }[] } }>(build("config/default"), "Service", "keyward-controller-metrics");
+    expect(svc.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(svc.spec.ports.map((p) => p.name)).toContain(sm.spec.endpoints[0]!.port);
+    const pm = one<Manifest & { spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string }[] } }>(manifests, "PodMonitor", "keyward-verifier");
+    const d = one<Deployment>(build(VERIFIER_EXAMPLES.configmap), "Deployment", "echo");
+    expect(d.spec.template.metadata.labels).toMatchObject(pm.spec.selector.matchLabels);
+    const sidecar = d.spec.template.spec.containers.find((c) => c.name === "keyward-verifier")!;
+    expect(portNumber(sidecar, pm.spec.podMetricsEndpoints[0]!.port)).toBe(9090);
   });
 });

@@ -22,6 +22,7 @@ const EXPECTED = [
   { kind: "AccessToken", plural: "accesstokens", scope: "Namespaced", shortNames: ["at"], columns: ["ApiKey", "Ready", "Expires", "Renews", "Revoked", "Age"] },
   { kind: "ApiKey", plural: "apikeys", scope: "Namespaced", shortNames: ["ak"], columns: ["Ready", "Active Key", "Next Rotation", "Suspended", "Age"] },
   { kind: "ClusterRotationPolicy", plural: "clusterrotationpolicies", scope: "Cluster", shortNames: ["crp"], columns: ["Algorithm", "Schedule", "Grace", "Age"] },
+  { kind: "IssuedToken", plural: "issuedtokens", scope: "Namespaced", shortNames: ["it"], columns: ["ApiKey", "Issued By", "Expires", "Revoked", "Age"] },
   { kind: "RotationPolicy", plural: "rotationpolicies", scope: "Namespaced", shortNames: ["rp"], columns: ["Algorithm", "Schedule", "Grace", "Age"] },
 ] as const;
 

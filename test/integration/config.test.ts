@@ -26,7 +26,7 @@ afterAll(async () => {
   for (const obj of createdForReal.reverse()) await kube.delete(obj);
 });
 
-const asObject = (m: Manifest): KubeObject => structuredClone(m) as KubeObject;
+const asObject = (m: Manifest): KubeObject => structuredClone<KubeObject>(m);
 
 /**
  * Server-side apply for real. Objects that were not there before are deleted after the file; an
@@ -272,6 +272,7 @@ describe("the controller's RBAC on a real API server", () => {
   it("may take the leader Lease in its own namespace only", async () => {
     await eventually("the leader-election RoleBinding to take effect", () => can({ verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "keyward-system" }));
     expect(await can({ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "keyward-system", name: "keyward-controller" })).toBe(true);
+    expect(await can({ verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: "keyward-system", name: "kube-scheduler" })).toBe(false);
     expect(await can({ verb: "delete", group: "coordination.k8s.io", resource: "leases", namespace: "keyward-system" })).toBe(false);
     expect(await can({ verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: tenant })).toBe(false);
   });

@@ -163,25 +163,37 @@ describe("kubectl keyward revoke-token", () => {
 });
 
 describe("kubectl keyward token", () => {
-  async function tokenSecret(name: string, type = "keyward.dev/access-token"): Promise<void> {
-    await kube.create({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: ns.name }, type, data: { token: Buffer.from(JWT).toString("base64") } });
+  /** A token Secret as the controller writes it: controlled by `owner`. */
+  async function tokenSecret(name: string, owner: KubeObject, type = "keyward.dev/access-token"): Promise<void> {
+    await kube.create({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name, namespace: ns.name, ownerReferences: [{ apiVersion: API, kind: "AccessToken", name: owner.metadata.name, uid: owner.metadata.uid!, controller: true }] },
+      type,
+      data: { token: Buffer.from(JWT).toString("base64") },
+    });
   }
 
   it("prints the token of the Secret named in the AccessToken's status, and only the token", async () => {
     const at = await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "ingest", namespace: ns.name }, spec: { apiKeyName: "ingest", secretName: "ingest-spec" } });
-    await tokenSecret("ingest-status");
+    await tokenSecret("ingest-status", at);
     await kube.mergePatch(at, { status: { secretName: "ingest-status" } }, { subresource: "status" });
     const r = await plugin(["token", "ingest"]);
     expect(r).toEqual({ code: 0, stdout: `${JWT}\n`, stderr: "" });
   });
 
   it("falls back to spec.secretName, and refuses a Secret the controller did not write", async () => {
-    await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "foreign", namespace: ns.name }, spec: { apiKeyName: "x", secretName: "foreign-secret" } });
-    await tokenSecret("foreign-secret", "Opaque");
+    const foreign = await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "foreign", namespace: ns.name }, spec: { apiKeyName: "x", secretName: "foreign-secret" } });
+    await tokenSecret("foreign-secret", foreign, "Opaque");
     const r = await plugin(["token", "foreign"]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
     expect(r.stderr).toContain('secret "foreign-secret" of accesstoken "foreign" is of type Opaque, not keyward.dev/access-token');
+    const other = await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "other", namespace: ns.name }, spec: { apiKeyName: "x", secretName: "ingest-status" } });
+    const notOwned = await plugin(["token", other.metadata.name]);
+    expect(notOwned.code).toBe(1);
+    expect(notOwned.stdout).toBe("");
+    expect(notOwned.stderr).toContain('secret "ingest-status" is not controlled by accesstoken "other"');
   });
 
   it("says when no token was issued yet, and refuses a revoked AccessToken", async () => {
@@ -189,8 +201,8 @@ describe("kubectl keyward token", () => {
     const pending = await plugin(["token", "pending"]);
     expect(pending.code).toBe(1);
     expect(pending.stderr).toContain('secret "pending" of accesstoken "pending" does not exist (yet)');
-    await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "gone", namespace: ns.name }, spec: { apiKeyName: "x", revoked: true } });
-    await tokenSecret("gone");
+    const gone = await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "gone", namespace: ns.name }, spec: { apiKeyName: "x", revoked: true } });
+    await tokenSecret("gone", gone);
     const revoked = await plugin(["token", "gone"]);
     expect(revoked.code).toBe(1);
     expect(revoked.stdout).toBe("");
@@ -258,7 +270,6 @@ describe("kubectl keyward without the permission it needs", () => {
     readerKubeconfig = writeKubeConfig(bearerKubeConfig(kube.kc, await serviceAccountToken(kube, ns.name, "reader")), scratch, "reader");
     await createApiKey("guarded");
     await kube.create({ apiVersion: API, kind: "AccessToken", metadata: { name: "guarded", namespace: ns.name }, spec: { apiKeyName: "guarded" } });
-    await kube.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "guarded", namespace: ns.name }, type: "keyward.dev/access-token", data: { token: Buffer.from(JWT).toString("base64") } });
   });
 
   it("refuses to rotate, naming the permission and the roles that grant it, and changes nothing", async () => {

@@ -33,7 +33,7 @@ describe("explain", () => {
 
   it("points at the kubeconfig when credentials are refused, none is found or the server is unreachable", () => {
     expect(explain(errorFromResponse(target, 401, { message: "Unauthorized" }), subject).message).toContain("log in again or choose another --context");
-    expect(explain(new KubeConfigError("no Kubernetes configuration found", ["KUBECONFIG is not set"]), subject).message).toContain("Pass --kubeconfig FILE");
+    expect(explain(new KubeConfigError("no Kubernetes configuration found", ["KUBECONFIG is not set"]), subject).message).toContain("Point --kubeconfig (or KUBECONFIG) at a kubeconfig");
     const down = new UnavailableError(target, 0, undefined, { message: "patch apikeys.keyward.dev: cannot reach the API server at https://127.0.0.1:1" });
     expect(explain(down, subject)).toMatchObject({ code: "ERR_PLUGIN_CONNECTION", message: expect.stringContaining("check --kubeconfig and --context") as unknown });
   });

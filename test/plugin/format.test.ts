@@ -18,7 +18,7 @@ describe("table", () => {
   });
 });
 
-describe("formatting helpers", () => {
+describe("shortKid and formatBytes", () => {
   it("shortens kids to 8 characters and sizes to B, KiB and MiB", () => {
     expect(shortKid(KID_A)).toBe("Ab3dEf9x");
     expect(shortKid("short")).toBe("short");

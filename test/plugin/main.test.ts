@@ -43,7 +43,7 @@ describe("kubectl keyward", () => {
     dir = mkdtempSync(join(tmpdir(), "kubectl-keyward-"));
     const r = await run(["status"], { env: { HOME: dir } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: no Kubernetes configuration found.*Pass --kubeconfig FILE/);
+    expect(r.stderr).toMatch(/^error: no Kubernetes configuration found.*Point --kubeconfig \(or KUBECONFIG\) at a kubeconfig/);
     const missing = await run(["status", "--kubeconfig", join(dir, "nope")], { env: {} });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain(`kubeconfig ${join(dir, "nope")} (from the kubeconfig path given) does not exist`);

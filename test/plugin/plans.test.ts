@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AccessToken, ApiKey, ApiKeyStatus } from "../../src/api/index.ts";
+import type { AccessToken, ApiKey, ApiKeyStatus, OwnerReference } from "../../src/api/index.ts";
 import { PluginError, planRevoke, planRevokeToken, planRotate, tokenFromSecret, tokenSecretName } from "../../src/plugin/index.ts";
 
 const NOW = Date.parse("2026-11-29T12:00:00.000Z");
@@ -119,24 +119,36 @@ describe("planRevokeToken", () => {
 
 describe("the token Secret", () => {
   const jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJpbmdlc3QifQ.c2lnbmF0dXJl";
-  const secret = (type: string | undefined, data?: Record<string, string>): { metadata: { name: string }; type?: string; data?: Record<string, string> } => ({
-    metadata: { name: "ingest-token" },
+  const owner: AccessToken = {
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "AccessToken",
+    metadata: { name: "ingest", namespace: "acme", uid: "uid-1" },
+    spec: { apiKeyName: "ingest" },
+  };
+  const controlledBy = (uid: string, controller = true): { metadata: { name: string; ownerReferences: OwnerReference[] } } => ({
+    metadata: { name: "ingest-token", ownerReferences: [{ apiVersion: "keyward.dev/v1alpha1", kind: "AccessToken", name: "ingest", uid, controller }] },
+  });
+  const secret = (type: string | undefined, data?: Record<string, string>, uid = "uid-1", controller = true): object => ({
+    ...controlledBy(uid, controller),
     ...(type === undefined ? {} : { type }),
     ...(data === undefined ? {} : { data }),
   });
+  const token = { token: Buffer.from(jwt).toString("base64") };
 
   it("is named by status.secretName, else spec.secretName, else the AccessToken's name", () => {
-    const base: AccessToken = { apiVersion: "keyward.dev/v1alpha1", kind: "AccessToken", metadata: { name: "ingest" }, spec: { apiKeyName: "ingest" } };
-    expect(tokenSecretName(base)).toBe("ingest");
-    expect(tokenSecretName({ ...base, spec: { ...base.spec, secretName: "spec-name" } })).toBe("spec-name");
-    expect(tokenSecretName({ ...base, spec: { ...base.spec, secretName: "spec-name" }, status: { secretName: "status-name" } })).toBe("status-name");
+    expect(tokenSecretName(owner)).toBe("ingest");
+    expect(tokenSecretName({ ...owner, spec: { ...owner.spec, secretName: "spec-name" } })).toBe("spec-name");
+    expect(tokenSecretName({ ...owner, spec: { ...owner.spec, secretName: "spec-name" }, status: { secretName: "status-name" } })).toBe("status-name");
   });
 
-  it("gives its token only when it is a keyward access-token Secret holding a JWT", () => {
-    expect(tokenFromSecret(secret("keyward.dev/access-token", { token: Buffer.from(jwt).toString("base64") }), "ingest")).toBe(jwt);
-    expect(() => tokenFromSecret(secret("Opaque", { token: Buffer.from(jwt).toString("base64") }), "ingest")).toThrow(/is of type Opaque, not keyward.dev\/access-token/);
-    expect(() => tokenFromSecret(secret(undefined), "ingest")).toThrow(/is of type Opaque/);
-    expect(() => tokenFromSecret(secret("keyward.dev/access-token", {}), "ingest")).toThrow(/has no "token" key yet/);
-    expect(() => tokenFromSecret(secret("keyward.dev/access-token", { token: Buffer.from("not a jwt").toString("base64") }), "ingest")).toThrow(/holds no JWT/);
+  it("gives its token only when it is the access-token Secret the controller wrote for that AccessToken, holding a JWT", () => {
+    expect(tokenFromSecret(secret("keyward.dev/access-token", token), owner)).toBe(jwt);
+    expect(() => tokenFromSecret(secret("Opaque", token), owner)).toThrow(/is of type Opaque, not keyward.dev\/access-token/);
+    expect(() => tokenFromSecret(secret(undefined), owner)).toThrow(/is of type Opaque/);
+    expect(() => tokenFromSecret(secret("keyward.dev/access-token", token, "uid-2"), owner)).toThrow(/is not controlled by accesstoken "ingest"/);
+    expect(() => tokenFromSecret(secret("keyward.dev/access-token", token, "uid-1", false), owner)).toThrow(/is not controlled by/);
+    expect(() => tokenFromSecret(secret("keyward.dev/access-token", token, ""), { ...owner, metadata: { ...owner.metadata, uid: "" } })).toThrow(/is not controlled by/);
+    expect(() => tokenFromSecret(secret("keyward.dev/access-token", {}), owner)).toThrow(/holds no token: the controller has not issued one yet/);
+    expect(() => tokenFromSecret(secret("keyward.dev/access-token", { token: Buffer.from("not a jwt").toString("base64") }), owner)).toThrow(/holds no JWT/);
   });
 });

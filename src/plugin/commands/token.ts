@@ -1,6 +1,7 @@
 // kubectl keyward token ACCESSTOKEN: prints the current token from the AccessToken's Secret
-// (status.secretName, else spec.secretName, else the AccessToken's name; key "token"). The token
-// goes to stdout and nowhere else.
+// (status.secretName, else spec.secretName, else the AccessToken's name; key "token"), once it
+// is sure the Secret is the one the controller wrote for that AccessToken. The token goes to
+// stdout and nowhere else.
 
 import type { AccessToken } from "../../api/index.ts";
 import { Resources, type KubeObject } from "../../kube/index.ts";
@@ -23,22 +24,36 @@ export function tokenSecretName(accessToken: AccessToken): string {
   return accessToken.status?.secretName ?? accessToken.spec.secretName ?? accessToken.metadata.name ?? "";
 }
 
-/** The token in `secret`, checked to be a keyward access-token Secret; throws saying what is wrong. */
-export function tokenFromSecret(secret: Secret, accessToken: string): string {
+/**
+ * The token in `secret`, checked to be the access-token Secret the controller wrote for
+ * `accessToken` (its type, and controlled by that AccessToken); throws saying what is wrong.
+ */
+export function tokenFromSecret(secret: Secret, accessToken: AccessToken): string {
   const name = secret.metadata?.name ?? "";
+  const at = accessToken.metadata.name ?? "";
+  const describe = `kubectl describe accesstoken ${at}${accessToken.metadata.namespace === undefined ? "" : ` -n ${accessToken.metadata.namespace}`}`;
   if (secret.type !== ACCESS_TOKEN_SECRET_TYPE) {
     throw new PluginError(
       "ERR_PLUGIN_NO_TOKEN",
-      `secret "${name}" of accesstoken "${accessToken}" is of type ${secret.type ?? "Opaque"}, not ${ACCESS_TOKEN_SECRET_TYPE}: it is not one the controller wrote. Check spec.secretName (kubectl describe accesstoken ${accessToken})`,
+      `secret "${name}" of accesstoken "${at}" is of type ${secret.type ?? "Opaque"}, not ${ACCESS_TOKEN_SECRET_TYPE}: it is not one the controller wrote. Check spec.secretName (${describe})`,
+    );
+  }
+  const controlled = (secret.metadata?.ownerReferences ?? []).some(
+    (r) => r.controller === true && r.kind === "AccessToken" && r.uid !== "" && r.uid === accessToken.metadata.uid,
+  );
+  if (!controlled) {
+    throw new PluginError(
+      "ERR_PLUGIN_NO_TOKEN",
+      `secret "${name}" is not controlled by accesstoken "${at}": it is not one the controller wrote for it (see the TokenSecretConflict reason: ${describe})`,
     );
   }
   const encoded = secret.data?.[TOKEN_KEY];
   if (encoded === undefined || encoded === "") {
-    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" has no "${TOKEN_KEY}" key yet: the controller has not issued a token (kubectl describe accesstoken ${accessToken})`);
+    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" holds no token: the controller has not issued one yet (${describe})`);
   }
   const token = Buffer.from(encoded, "base64").toString("utf8");
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(token)) {
-    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" holds no JWT under "${TOKEN_KEY}": kubectl describe accesstoken ${accessToken}`);
+    throw new PluginError("ERR_PLUGIN_NO_TOKEN", `secret "${name}" holds no JWT under "${TOKEN_KEY}" (${describe})`);
   }
   return token;
 }
@@ -72,6 +87,6 @@ export async function runToken(inv: TokenInvocation, ctx: CommandContext): Promi
     }
     throw e;
   }
-  ctx.io.stdout.write(`${tokenFromSecret(secret, inv.accessToken)}\n`);
+  ctx.io.stdout.write(`${tokenFromSecret(secret, accessToken)}\n`);
   return 0;
 }

@@ -44,7 +44,7 @@ export function kustomizeBuild(dir: string): Manifest[] {
     out = execFileSync(kustomizeBinary(), ["build", abs], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;
-    throw new Error(`kustomize build ${dir} failed: ${typeof stderr === "string" ? stderr.trim() : String(error)}`);
+    throw new Error(`kustomize build ${dir} failed: ${typeof stderr === "string" ? stderr.trim() : String(error)}`, { cause: error });
   }
   return parseAllDocuments(out)
     .map((d) => d.toJS() as Manifest | null)
@@ -75,7 +75,8 @@ export function findKustomizations(root: string): KustomizationFile[] {
   return found;
 }
 
-/** The one object of `kind` named `name`; throws naming what was there instead. */
+/** The one object of `kind` named `name` (typed by the caller); throws naming what was there instead. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the shape of the kind it asks for
 export function one<T extends Manifest = Manifest>(manifests: readonly Manifest[], kind: string, name: string): T {
   const matches = manifests.filter((m) => m.kind === kind && m.metadata.name === name);
   if (matches.length !== 1) {

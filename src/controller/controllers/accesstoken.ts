@@ -1,0 +1,162 @@
+// The AccessToken controller: issues each AccessToken's JWT into its Secret,
+// re-issues before expiry, after a rotation and when the Secret is deleted or
+// altered, and on revocation or deletion hands its tokens to the revocation list.
+// On issue the status (the new jti in status.issued) is written before the
+// Secret, so a token is on record, and revocable, before anything can read it.
+// The finalizer keyward.dev/revocation keeps a deleted AccessToken until the
+// tenant bundle lists its revocations.
+
+import type { AccessToken, AccessTokenStatus, ApiKey } from "../../api/types.generated.ts";
+import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
+import { Resources } from "../../kube/resources.ts";
+import { makeKey, objectKey, parseKey } from "../../kube/types.ts";
+import { reconcileAccessToken } from "../accesstoken/reconcile.ts";
+import { ACCESS_TOKEN_FINALIZER, isRevoking } from "../accesstoken/revocations.ts";
+import { ACCESS_TOKEN_SECRET_TYPE, tokenSecretName } from "../accesstoken/secret.ts";
+import { apiKeyForToken, type ApiKeyForToken } from "../accesstoken/plan.ts";
+import { API_KEY_LABEL, isControlledBy, readSigningKeySecret, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../bundle/plan.ts";
+import { resolveRotationPolicy } from "../policy/resolve.ts";
+import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
+import { bundleOf, ROTATION_POLICY_INDEX } from "./apikey.ts";
+import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
+import { newsworthy, record } from "./events.ts";
+import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
+
+export const ACCESS_TOKEN_STATUS_FIELDS = [
+  "observedGeneration",
+  "jti",
+  "kid",
+  "issuedAt",
+  "expiresAt",
+  "renewAt",
+  "secretName",
+  "revokedAt",
+  "issued",
+] as const;
+export const ACCESS_TOKEN_CONDITION_TYPES = ["Ready", "Revoked"] as const;
+
+/** Index of AccessTokens by "<namespace>/<spec.apiKeyName>". */
+export const API_KEY_INDEX = "apiKey";
+
+export function apiKeyIndexValue(at: AccessToken): string {
+  return makeKey(at.metadata.namespace, at.spec.apiKeyName);
+}
+
+export function accessTokenStatusPart(status: AccessTokenStatus): StatusPart {
+  const fields: Record<string, unknown> = {};
+  for (const f of ACCESS_TOKEN_STATUS_FIELDS) fields[f] = status[f];
+  return { fields, conditionTypes: ACCESS_TOKEN_CONDITION_TYPES, conditions: status.conditions ?? [] };
+}
+
+export function accessTokenWatches(stores: Stores): WatchSpec[] {
+  const toOwner = mapToOwner({ group: "keyward.dev", kind: "AccessToken" }, { controllerOnly: true });
+  const tokensOf = (namespace: string | undefined, apiKeyName: string): string[] =>
+    stores.accessTokens.byIndex(API_KEY_INDEX, makeKey(namespace, apiKeyName)).map(objectKey);
+  const tokensOfKeys = (keys: ApiKey[]): string[] => keys.flatMap((k) => tokensOf(k.metadata.namespace, k.metadata.name ?? ""));
+  return [
+    ...stores.accessTokens.watchSpecs(),
+    ...stores.apiKeys.watchSpecs((k) => tokensOf(k.metadata.namespace, k.metadata.name ?? "")),
+    ...stores.secrets.watchSpecs((s) => {
+      if (s.type === ACCESS_TOKEN_SECRET_TYPE) return toOwner(s);
+      if (s.type === SIGNING_KEY_SECRET_TYPE) {
+        const apiKeyName = s.metadata.labels?.[API_KEY_LABEL] ?? s.metadata.ownerReferences?.find((r) => r.kind === "ApiKey")?.name;
+        return apiKeyName === undefined ? [] : tokensOf(s.metadata.namespace, apiKeyName);
+      }
+      return [];
+    }),
+    // Rotation policies bound lifetimes.
+    ...stores.rotationPolicies.watchSpecs((p) =>
+      tokensOfKeys(stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `RotationPolicy/${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`)),
+    ),
+    ...stores.clusterRotationPolicies.watchSpecs((p) => tokensOfKeys(stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `ClusterRotationPolicy/${p.metadata.name ?? ""}`))),
+    // A bundle that lists their revocations lets deleted AccessTokens go.
+    ...stores.configMaps.watchSpecs((cm) =>
+      stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined).map(objectKey),
+    ),
+  ];
+}
+
+/** The ApiKey as its AccessTokens see it, from the caches. */
+export function apiKeyView(ctx: ControllerContext, namespace: string, apiKeyName: string): ApiKeyForToken | null {
+  const { stores } = ctx;
+  const apiKey = stores.apiKeys.get(namespace, apiKeyName) ?? null;
+  if (apiKey === null) return null;
+  const read = readSigningKeySecret(stores.secrets.get(namespace, signingKeySecretName(apiKeyName)) ?? null, {
+    namespace,
+    name: apiKeyName,
+    uid: apiKey.metadata.uid ?? "",
+  });
+  const policy = resolveRotationPolicy({
+    apiKey: { namespace, name: apiKeyName, rotationPolicyRef: apiKey.spec?.rotationPolicyRef },
+    ...policyLookups(stores),
+  });
+  return apiKeyForToken(apiKey, read.kind === "ok" ? read.document : null, policy);
+}
+
+export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
+  const { stores } = ctx;
+
+  return async (key): Promise<ReconcileResult | undefined> => {
+    let at = stores.accessTokens.getKey(key);
+    if (at === undefined) return undefined;
+    const deleting = at.metadata.deletionTimestamp !== undefined;
+    if (deleting && !hasFinalizer(at, ACCESS_TOKEN_FINALIZER)) return undefined;
+    const { namespace = "" } = parseKey(key);
+    const uid = at.metadata.uid ?? "";
+    const previous = at.status ?? {};
+
+    const secretName = tokenSecretName(at);
+    let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
+    if (secret === null && (previous.jti !== undefined || previous.conditions?.some((c) => c.reason === "TokenSecretConflict") === true)) {
+      // Only Secrets labelled as keyward's are cached: ask before concluding it is gone.
+      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+    }
+    const outcome = reconcileAccessToken({
+      now: now(ctx),
+      accessToken: at,
+      secret,
+      apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
+      issuer: ctx.issuer,
+      bundle: bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)),
+    });
+
+    const issuing = outcome.plan.action === "issue";
+    const holdsTokens = (outcome.status.issued ?? []).length > 0;
+    if (!deleting && outcome.finalizer === "ensure" && (issuing || holdsTokens)) {
+      at = await addFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
+    }
+    await applyStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus);
+
+    if (outcome.secret !== null) {
+      try {
+        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        const live = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+        if (live === null || live.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(live.metadata, uid)) throw err;
+        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, live);
+      }
+      if (issuing && outcome.plan.action === "issue") ctx.metrics.tokenIssued(outcome.plan.cause);
+    }
+    if (outcome.deleteSecret !== null) {
+      const stale = stores.secrets.get(namespace, outcome.deleteSecret);
+      if (stale !== undefined && stale.type === ACCESS_TOKEN_SECRET_TYPE && isControlledBy(stale.metadata, uid)) {
+        try {
+          await ctx.client.delete(Resources.secrets, { namespace, name: outcome.deleteSecret }, { preconditions: { uid: stale.metadata.uid ?? "" } });
+          await stores.secrets.waitFor(makeKey(namespace, outcome.deleteSecret), null);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+      }
+    }
+    if (outcome.finalizer === "remove") {
+      await removeFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
+    }
+    record(ctx.events, at, newsworthy(outcome.events, previous.conditions));
+    const after = delayUntil(ctx, outcome.requeueAt);
+    return after === undefined ? undefined : { requeueAfter: after };
+  };
+}
+
+export { isRevoking, BUNDLE_CONFIGMAP_NAME };

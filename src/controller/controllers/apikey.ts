@@ -1,0 +1,137 @@
+// The ApiKey controller: keeps each ApiKey's signing-key Secret as planned
+// (mint, rotate, activate, depose, drop), then its status. The Secret is written
+// before the status; it is the record that makes a restart neither miss nor
+// repeat a rotation. An ApiKey being deleted keeps the finalizer keyward.dev/bundle
+// until the tenant bundle no longer lists it, so verifiers stop accepting its
+// tokens before its Secret is garbage-collected.
+
+import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
+import { isAlreadyExists } from "../../kube/errors.ts";
+import { Resources } from "../../kube/resources.ts";
+import { makeKey, objectKey, parseKey } from "../../kube/types.ts";
+import { parseBundle, type Bundle } from "../../token/index.ts";
+import { reconcileApiKey, type ApiKeyOutcome } from "../apikey/reconcile.ts";
+import { isControlledBy, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY } from "../bundle/plan.ts";
+import type { ConfigMapObject } from "../bundle/configmap.ts";
+import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
+import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
+import { newsworthy, record } from "./events.ts";
+import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
+
+/** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
+export const API_KEY_FINALIZER = "keyward.dev/bundle";
+
+/** The status the ApiKey controller owns; the bundle controller owns bundleGeneration, AccessPoliciesResolved and Published. */
+export const API_KEY_STATUS_FIELDS = ["observedGeneration", "keys", "activeKid", "secretName", "lastRotationTime", "nextRotationTime", "observedRequests"] as const;
+export const API_KEY_CONDITION_TYPES = ["Ready", "RotationPolicyResolved", "Rotating"] as const;
+
+/** Index of ApiKeys by the rotation policy they use: "RotationPolicy/<ns>/<name>" or "ClusterRotationPolicy/<name>". */
+export const ROTATION_POLICY_INDEX = "rotationPolicy";
+
+export function rotationPolicyIndexValue(apiKey: ApiKey): string {
+  const ref = apiKey.spec?.rotationPolicyRef;
+  const kind = ref?.kind ?? "ClusterRotationPolicy";
+  const name = ref?.name ?? "default";
+  return kind === "RotationPolicy" ? `RotationPolicy/${apiKey.metadata.namespace ?? ""}/${name}` : `ClusterRotationPolicy/${name}`;
+}
+
+export function apiKeyStatusPart(status: ApiKeyStatus): StatusPart {
+  const fields: Record<string, unknown> = {};
+  for (const f of API_KEY_STATUS_FIELDS) fields[f] = status[f];
+  return { fields, conditionTypes: API_KEY_CONDITION_TYPES, conditions: status.conditions ?? [] };
+}
+
+/** The bundle a ConfigMap holds; null when it holds none or nothing readable. */
+export function bundleOf(cm: ConfigMapObject | undefined): Bundle | null {
+  const text = cm?.data?.[BUNDLE_DATA_KEY];
+  if (text === undefined) return null;
+  try {
+    return parseBundle(text);
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the tenant bundle still lists the ApiKey (by uid, or by keys under its name). */
+export function bundleLists(bundle: Bundle | null, apiKey: ApiKey): boolean {
+  if (bundle === null) return false;
+  const name = apiKey.metadata.name ?? "";
+  const entry = bundle.apiKeys[name];
+  return (entry !== undefined && entry.uid === apiKey.metadata.uid) || bundle.keys.some((k) => k.apiKey === name);
+}
+
+export function apiKeyWatches(stores: Stores): WatchSpec[] {
+  const toOwner = mapToOwner({ group: "keyward.dev", kind: "ApiKey" }, { controllerOnly: true });
+  return [
+    ...stores.apiKeys.watchSpecs(),
+    ...stores.secrets.watchSpecs((s) => (s.type === SIGNING_KEY_SECRET_TYPE ? toOwner(s) : [])),
+    ...stores.rotationPolicies.watchSpecs((p) =>
+      stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `RotationPolicy/${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`).map(objectKey),
+    ),
+    ...stores.clusterRotationPolicies.watchSpecs((p) =>
+      stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `ClusterRotationPolicy/${p.metadata.name ?? ""}`).map(objectKey),
+    ),
+    // A bundle written without a deleted ApiKey lets its finalizer go.
+    ...stores.configMaps.watchSpecs((cm) =>
+      stores.apiKeys.list(cm.metadata.namespace).filter((k) => k.metadata.deletionTimestamp !== undefined).map(objectKey),
+    ),
+  ];
+}
+
+export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
+  const lookups = policyLookups(ctx.stores);
+  const { stores } = ctx;
+
+  return async (key): Promise<ReconcileResult | undefined> => {
+    let apiKey = stores.apiKeys.getKey(key);
+    if (apiKey === undefined) return undefined;
+    const { namespace = "", name } = parseKey(key);
+    if (apiKey.metadata.deletionTimestamp !== undefined) {
+      if (hasFinalizer(apiKey, API_KEY_FINALIZER) && !bundleLists(bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)), apiKey)) {
+        await removeFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
+      }
+      return undefined;
+    }
+
+    const secretName = signingKeySecretName(name);
+    const uid = apiKey.metadata.uid ?? "";
+    let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
+    const previous = apiKey.status ?? {};
+    if (secret === null && ((previous.keys ?? []).length > 0 || previous.conditions?.some((c) => c.reason === "SigningKeySecretConflict") === true)) {
+      // The cache shows only Secrets labelled as keyward's: before concluding the
+      // Secret is gone, ask the API server.
+      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+    }
+    const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
+      reconcileApiKey({ now: now(ctx), apiKey: apiKey!, secret: s, ...lookups, mintKey: ctx.mintKey });
+    let outcome = await plan(secret);
+
+    const ours = secret !== null && secret.type === SIGNING_KEY_SECRET_TYPE && isControlledBy(secret.metadata, uid);
+    if (outcome.secret !== null || (ours && !hasFinalizer(apiKey, API_KEY_FINALIZER))) {
+      apiKey = await addFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
+    }
+    if (outcome.secret !== null) {
+      try {
+        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        // It exists, unseen by the cache (its labels were changed): plan again from what it holds.
+        secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+        outcome = await plan(secret);
+        if (outcome.secret !== null) await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+      }
+    }
+    for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+
+    await applyStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(outcome.status), FieldManagers.apiKeyStatus);
+    record(ctx.events, apiKey, newsworthy(outcome.events, previous.conditions));
+    const after = delayUntil(ctx, outcome.requeueAt);
+    return after === undefined ? undefined : { requeueAfter: after };
+  };
+}
+
+/** The key of an ApiKey's tenant bundle. */
+export function bundleKey(namespace: string): string {
+  return makeKey(namespace, BUNDLE_CONFIGMAP_NAME);
+}

@@ -1,0 +1,81 @@
+// What every reconciler of the controller shares: the client, the caches, the
+// clock, the issuer, the Event recorders and the metrics.
+
+import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, RotationPolicy } from "../../api/types.generated.ts";
+import type { KubeClient } from "../../kube/client.ts";
+import type { Clock } from "../../kube/clock.ts";
+import type { Logger } from "../../kube/logger.ts";
+import type { KeyFactory } from "../apikey/plan.ts";
+import type { SecretObject } from "../apikey/secret.ts";
+import type { ConfigMapObject } from "../bundle/configmap.ts";
+import type { RotationPolicySpecInput } from "../policy/types.ts";
+import type { Reason } from "../reasons.ts";
+import type { EventRecorder } from "../runtime/events.ts";
+import type { ControllerMetrics } from "./metrics.ts";
+import type { PolicyReason } from "./policy-reasons.ts";
+import type { Store } from "./store.ts";
+
+export interface Stores {
+  apiKeys: Store<ApiKey>;
+  accessTokens: Store<AccessToken>;
+  accessPolicies: Store<AccessPolicy>;
+  rotationPolicies: Store<RotationPolicy>;
+  clusterRotationPolicies: Store<ClusterRotationPolicy>;
+  /** Only Secrets labelled app.kubernetes.io/managed-by=keyward. */
+  secrets: Store<SecretObject>;
+  /** Only ConfigMaps named keyward-bundle. */
+  configMaps: Store<ConfigMapObject>;
+}
+
+/** The field managers of the controller's writes. Each status writer owns its own fields (server-side apply). */
+export const FieldManagers = {
+  /** Secrets, the bundle ConfigMap, finalizers. */
+  controller: "keyward-controller",
+  apiKeyStatus: "keyward-apikey",
+  bundleStatus: "keyward-bundle",
+  accessTokenStatus: "keyward-accesstoken",
+  policyStatus: "keyward-policy",
+} as const;
+
+export interface ControllerContext {
+  client: KubeClient;
+  stores: Stores;
+  clock: Clock;
+  issuer: string;
+  log: Logger;
+  events: EventRecorder<Reason>;
+  policyEvents: EventRecorder<PolicyReason>;
+  metrics: ControllerMetrics;
+  /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
+  bundleSizeLimit: number | undefined;
+  mintKey: KeyFactory;
+}
+
+/** The context's clock as a Date. */
+export function now(ctx: Pick<ControllerContext, "clock">): Date {
+  return new Date(ctx.clock.now());
+}
+
+/** The spec lookups the policy resolver takes, over the caches. */
+export function policyLookups(stores: Pick<Stores, "rotationPolicies" | "clusterRotationPolicies">): {
+  getRotationPolicy: (namespace: string, name: string) => RotationPolicySpecInput | undefined;
+  getClusterRotationPolicy: (name: string) => RotationPolicySpecInput | undefined;
+} {
+  return {
+    getRotationPolicy: (namespace, name) => stores.rotationPolicies.get(namespace, name)?.spec,
+    getClusterRotationPolicy: (name) => stores.clusterRotationPolicies.get(undefined, name)?.spec,
+  };
+}
+
+/** Milliseconds from now until `at`, at least 1; undefined for no time. */
+export function delayUntil(ctx: Pick<ControllerContext, "clock">, at: Date | null | undefined): number | undefined {
+  if (at === null || at === undefined) return undefined;
+  return Math.max(1, at.getTime() - ctx.clock.now());
+}
+
+/** The earliest requeue of several. */
+export function earliestDelay(...delays: (number | undefined)[]): number | undefined {
+  let best: number | undefined;
+  for (const d of delays) if (d !== undefined && (best === undefined || d < best)) best = d;
+  return best;
+}

@@ -1,0 +1,153 @@
+// The controller's writes, each followed by a wait until the cache shows it:
+// finalizers (merge patch guarded by resourceVersion; only our own finalizer is
+// added or removed), status (server-side apply of the fields one reconciler
+// owns, only when they differ), and the Secrets and ConfigMaps it owns (create,
+// or replace at the resourceVersion read).
+
+import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
+import type { Resource } from "../../kube/resources.ts";
+import { makeKey, type KubeObject, type ObjectMeta } from "../../kube/types.ts";
+import { conditionsEqual, jsonEqual, type Condition } from "../runtime/conditions.ts";
+import { FieldManagers, type ControllerContext } from "./context.ts";
+import type { Store } from "./store.ts";
+
+interface Named extends KubeObject {
+  metadata?: ObjectMeta;
+}
+
+function keyOf(obj: Named): string {
+  return makeKey(obj.metadata?.namespace, obj.metadata?.name ?? "");
+}
+
+function ref(obj: Named): { namespace: string | undefined; name: string } {
+  return { namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
+}
+
+export function hasFinalizer(obj: Named, finalizer: string): boolean {
+  return (obj.metadata?.finalizers ?? []).includes(finalizer);
+}
+
+/** Adds `finalizer` (if missing) and returns the object as written. */
+export async function addFinalizer<T extends Named>(ctx: ControllerContext, resource: Resource, store: Store<T>, obj: T, finalizer: string): Promise<T> {
+  if (hasFinalizer(obj, finalizer)) return obj;
+  const finalizers = [...(obj.metadata?.finalizers ?? []), finalizer];
+  const written = await ctx.client.mergePatch<T>(resource, ref(obj), { metadata: { finalizers } }, {
+    resourceVersion: obj.metadata?.resourceVersion,
+    fieldManager: FieldManagers.controller,
+  });
+  await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+  return written;
+}
+
+/** Removes `finalizer` (if present). Other finalizers stay as they are. */
+export async function removeFinalizer<T extends Named>(ctx: ControllerContext, resource: Resource, store: Store<T>, obj: T, finalizer: string): Promise<void> {
+  if (!hasFinalizer(obj, finalizer)) return;
+  const finalizers = (obj.metadata?.finalizers ?? []).filter((f) => f !== finalizer);
+  try {
+    const written = await ctx.client.mergePatch<T>(resource, ref(obj), { metadata: { finalizers: finalizers.length === 0 ? null : finalizers } }, {
+      resourceVersion: obj.metadata?.resourceVersion,
+      fieldManager: FieldManagers.controller,
+    });
+    // With no finalizer left, the object is gone once the API server has seen the patch.
+    await store.waitFor(keyOf(obj), finalizers.length === 0 && obj.metadata?.deletionTimestamp !== undefined ? null : (written.metadata?.resourceVersion ?? null));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
+
+/**
+ * The status fields one reconciler owns: plain fields, and the conditions of
+ * some types (the conditions list is a map keyed by type, so several field
+ * managers can each own their own entries).
+ */
+export interface StatusPart {
+  fields: Record<string, unknown>;
+  /** The condition types this writer owns. */
+  conditionTypes: readonly string[];
+  conditions: Condition[];
+}
+
+/** Whether the current status already says what `part` says. */
+export function statusHolds(current: Record<string, unknown> | undefined, part: StatusPart): boolean {
+  const status = current ?? {};
+  for (const [field, value] of Object.entries(part.fields)) {
+    if (!jsonEqual(status[field], value)) return false;
+  }
+  const existing = ((status.conditions ?? []) as Condition[]).filter((c) => part.conditionTypes.includes(c.type));
+  const wanted = part.conditions.filter((c) => part.conditionTypes.includes(c.type));
+  return conditionsEqual(existing, wanted);
+}
+
+/**
+ * Writes `part` through the status subresource (server-side apply as
+ * `fieldManager`) unless the status already holds it. Returns whether it wrote.
+ */
+export async function applyStatus<T extends Named & { status?: object }>(
+  ctx: ControllerContext,
+  resource: Resource,
+  store: Store<T>,
+  obj: T,
+  part: StatusPart,
+  fieldManager: string,
+): Promise<boolean> {
+  if (statusHolds(obj.status as Record<string, unknown> | undefined, part)) return false;
+  const fields: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(part.fields)) if (value !== undefined) fields[field] = value;
+  const body = {
+    metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace },
+    status: { ...fields, conditions: part.conditions.filter((c) => part.conditionTypes.includes(c.type)) },
+  } as KubeObject;
+  try {
+    const written = await ctx.client.applyStatus(resource, body, { fieldManager });
+    await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+  } catch (err) {
+    // The object went away meanwhile: nothing to report on.
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+  return true;
+}
+
+/** Objects whose data the controller owns outright: Secrets and ConfigMaps. */
+export interface OwnedObject extends Named {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+/** Annotations and labels under this prefix are the controller's: a replace sets them exactly. */
+const OWN_PREFIX = "keyward.dev/";
+
+/**
+ * Creates `desired`, or replaces `current` with it (at current's
+ * resourceVersion), keeping labels and annotations others added. Returns the
+ * written object. When the cache did not know an object that exists, throws the
+ * AlreadyExistsError: the caller reads it and decides.
+ */
+export async function upsert<T extends OwnedObject>(ctx: ControllerContext, resource: Resource, store: Store<T>, desired: T, current: T | null): Promise<T> {
+  let written: T;
+  if (current === null) {
+    written = await ctx.client.create<T>(resource, desired, { fieldManager: FieldManagers.controller });
+  } else {
+    const keep = (m: Record<string, string> | undefined): Record<string, string> =>
+      Object.fromEntries(Object.entries(m ?? {}).filter(([k]) => !k.startsWith(OWN_PREFIX)));
+    const labels = { ...keep(current.metadata?.labels), ...(desired.metadata?.labels ?? {}) };
+    const annotations = { ...keep(current.metadata?.annotations), ...(desired.metadata?.annotations ?? {}) };
+    const metadata: ObjectMeta = {
+      ...(desired.metadata ?? {}),
+      resourceVersion: current.metadata?.resourceVersion ?? "",
+      ...(Object.keys(labels).length > 0 ? { labels } : {}),
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+    };
+    if (current.metadata?.finalizers !== undefined) metadata.finalizers = current.metadata.finalizers;
+    written = await ctx.client.replace<T>(resource, { ...desired, metadata }, { fieldManager: FieldManagers.controller });
+  }
+  await store.waitFor(keyOf(desired), written.metadata?.resourceVersion ?? null);
+  return written;
+}
+
+/** Reads an object the cache does not have (a create answered AlreadyExists). */
+export async function readLive<T extends Named>(ctx: ControllerContext, resource: Resource, namespace: string, name: string): Promise<T | null> {
+  return (await ctx.client.find<T>(resource, { namespace, name })) ?? null;
+}
+
+export { isAlreadyExists };

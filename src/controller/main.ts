@@ -1,0 +1,308 @@
+// The keyward controller: the reconcilers wired onto the runtime.
+//
+//   startController(options)     in-process (tests, the demo)
+//   keyward controller [flags]   the command (runControllerCommand)
+//
+// Controllers and what wakes them:
+//   apikey         ApiKey; its signing-key Secret; the RotationPolicy or ClusterRotationPolicy it uses;
+//                  the tenant bundle (a deleted ApiKey waits for it)
+//   accesstoken    AccessToken; its ApiKey; the ApiKey's signing-key Secret; its token Secret;
+//                  rotation policies; the tenant bundle (a deleted AccessToken waits for it)
+//   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
+//                  the bundle ConfigMap itself, rotation policies
+//   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { DestinationStream } from "pino";
+import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
+import { KubeClient } from "../kube/client.ts";
+import { systemClock, type Clock } from "../kube/clock.ts";
+import { KubeConfigError, loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../kube/config.ts";
+import type { Informer, ListWatchOptions } from "../kube/informer.ts";
+import type { Logger } from "../kube/logger.ts";
+import { Resources, type Resource } from "../kube/resources.ts";
+import type { KubeObject } from "../kube/types.ts";
+import { WriteCounter } from "../kube/writes.ts";
+import { generateSigningKey } from "../token/index.ts";
+import type { KeyFactory } from "./apikey/plan.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL, type SecretObject } from "./apikey/secret.ts";
+import type { ConfigMapObject } from "./bundle/configmap.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "./bundle/plan.ts";
+import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "./controllers/accesstoken.ts";
+import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "./controllers/apikey.ts";
+import { bundleReconciler, bundleWatches } from "./controllers/bundle.ts";
+import type { ControllerContext, Stores } from "./controllers/context.ts";
+import { ControllerMetrics } from "./controllers/metrics.ts";
+import { accessPolicyReconciler, rotationPolicyReconciler } from "./controllers/policies.ts";
+import type { PolicyReason } from "./controllers/policy-reasons.ts";
+import { Store } from "./controllers/store.ts";
+import {
+  controllerHelp,
+  ControllerConfigError,
+  DEFAULT_ISSUER,
+  DEFAULT_LEASE_NAME,
+  parseControllerArgs,
+  type ControllerConfig,
+  type ListenAddress,
+  type LogLevel,
+} from "./options.ts";
+import type { Reason } from "./reasons.ts";
+import type { Controller } from "./runtime/controller.ts";
+import { createLogger } from "./runtime/logging.ts";
+import { Manager } from "./runtime/manager.ts";
+
+export interface LeaderElectionSettings {
+  /** Namespace of the Lease. */
+  namespace: string;
+  /** Lease name. Default keyward-controller. */
+  name?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface StartControllerOptions {
+  /** The cluster. Default: kubeconfigPath, else $KUBECONFIG, else in-cluster. */
+  kubeConfig?: KubeConfig;
+  kubeconfigPath?: string | null;
+  /** Environment for KUBECONFIG and in-cluster discovery. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Namespaces to watch; empty or absent: all. */
+  namespaces?: readonly string[];
+  /** `iss` of every token and `issuer` of every bundle. Default "keyward". */
+  issuer?: string;
+  /** Leader election on a Lease; false or absent: run at once (one replica). */
+  leaderElection?: LeaderElectionSettings | false;
+  /** /metrics; null or absent: off. */
+  metrics?: ListenAddress | null;
+  /** /healthz, /livez, /readyz; null or absent: off. */
+  health?: ListenAddress | null;
+  /** A logger; default a pino logger at `logLevel` on `logDestination` (stdout). */
+  logger?: Logger;
+  logLevel?: LogLevel;
+  logDestination?: DestinationStream;
+  /** Time for everything: reconciles, rotations, renewals, requeues, informers, leases. Default the system clock. */
+  clock?: Clock;
+  /** Where API writes are counted. Default a new counter. */
+  writes?: WriteCounter;
+  /** Reconciles of each controller at once. Default 4. */
+  workers?: number;
+  /** Informers re-deliver every object this often. Default 10 minutes. */
+  resyncPeriodMs?: number;
+  /** Largest bundle.json + jwks.json. Default: 1 MiB minus a 64 KiB margin. */
+  bundleSizeLimit?: number;
+  /** How long shutdown waits for in-flight reconciles. Default 25 s. */
+  shutdownTimeoutMs?: number;
+  /** Makes signing keys. Default generateSigningKey. */
+  mintKey?: KeyFactory;
+  /** Per-request timeout of API calls. Default 30 s. */
+  requestTimeoutMs?: number;
+}
+
+export interface RunningController {
+  readonly manager: Manager;
+  /** Every write request sent, by verb and resource (Lease renewals included). */
+  readonly writes: WriteCounter;
+  readonly client: KubeClient;
+  /** This replica's leader-election identity (undefined without election). */
+  readonly identity: string | undefined;
+  isLeader(): boolean;
+  /** Queues every object of every controller, as an informer resync does. */
+  resync(): void;
+  /** No key queued or being reconciled (scheduled requeues do not count). */
+  idle(): boolean;
+  /** Graceful stop: in-flight reconciles finish, the Lease is released. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves once stopped (by stop() or a fatal error). */
+  readonly done: Promise<void>;
+}
+
+const DEFAULT_WORKERS = 4;
+
+export async function startController(options: StartControllerOptions = {}): Promise<RunningController> {
+  const kubeConfig = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath ?? undefined, env: options.env ?? process.env }).kubeConfig;
+  const clock = options.clock ?? systemClock;
+  const log = options.logger ?? createLogger({ level: options.logLevel ?? "info", ...(options.logDestination === undefined ? {} : { destination: options.logDestination }) });
+  const writes = options.writes ?? new WriteCounter();
+  const client = new KubeClient({ kubeConfig, fieldManager: "keyward-controller", writes, requestTimeoutMs: options.requestTimeoutMs, userAgent: "keyward-controller" });
+  const le = options.leaderElection ?? false;
+  const manager = new Manager({
+    client,
+    logger: log,
+    clock,
+    leaderElection: le === false ? false : { ...le, name: le.name ?? DEFAULT_LEASE_NAME },
+    health: options.health ?? false,
+    metrics: options.metrics ?? false,
+    informerDefaults: { resyncPeriodMs: options.resyncPeriodMs ?? 10 * 60_000 },
+    ...(options.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: options.shutdownTimeoutMs }),
+  });
+
+  const namespaces = [...new Set(options.namespaces ?? [])];
+  const store = <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
+    const informers = new Map<string, Informer<T>>();
+    if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, opts));
+    else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...opts, namespace: ns }));
+    return new Store<T>(informers, clock);
+  };
+  const stores: Stores = {
+    apiKeys: store<ApiKey>(Resources.apiKeys),
+    accessTokens: store<AccessToken>(Resources.accessTokens),
+    accessPolicies: store<AccessPolicy>(Resources.accessPolicies),
+    rotationPolicies: store<RotationPolicy>(Resources.rotationPolicies),
+    clusterRotationPolicies: store<ClusterRotationPolicy>(Resources.clusterRotationPolicies),
+    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
+  };
+  stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
+  stores.accessTokens.addIndex(API_KEY_INDEX, (t) => [apiKeyIndexValue(t)]);
+
+  const ctx: ControllerContext = {
+    client,
+    stores,
+    clock,
+    issuer: options.issuer ?? DEFAULT_ISSUER,
+    log,
+    events: manager.eventRecorder<Reason>(),
+    policyEvents: manager.eventRecorder<PolicyReason>(),
+    metrics: new ControllerMetrics(manager.metrics.registry),
+    bundleSizeLimit: options.bundleSizeLimit,
+    mintKey: options.mintKey ?? generateSigningKey,
+  };
+
+  const workers = options.workers ?? DEFAULT_WORKERS;
+  const controllers: Controller[] = [
+    manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers }),
+    manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores), workers }),
+    manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
+    manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),
+    manager.addController({ name: "rotationpolicy", reconcile: rotationPolicyReconciler(ctx, "RotationPolicy"), watches: stores.rotationPolicies.watchSpecs() }),
+    manager.addController({
+      name: "clusterrotationpolicy",
+      reconcile: rotationPolicyReconciler(ctx, "ClusterRotationPolicy"),
+      watches: stores.clusterRotationPolicies.watchSpecs(),
+    }),
+  ];
+  const primaries: Record<string, () => string[]> = {
+    apikey: () => stores.apiKeys.list().map(keyOf),
+    accesstoken: () => stores.accessTokens.list().map(keyOf),
+    bundle: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
+    accesspolicy: () => stores.accessPolicies.list().map(keyOf),
+    rotationpolicy: () => stores.rotationPolicies.list().map(keyOf),
+    clusterrotationpolicy: () => stores.clusterRotationPolicies.list().map(keyOf),
+  };
+
+  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
+  try {
+    await manager.start();
+  } catch (err) {
+    await manager.shutdown();
+    throw err;
+  }
+
+  return {
+    manager,
+    writes,
+    client,
+    identity: manager.identity,
+    isLeader: () => manager.isLeader(),
+    resync: () => {
+      for (const c of controllers) for (const key of primaries[c.name]?.() ?? []) c.enqueue(key);
+    },
+    idle: () => controllers.every((c) => c.queue === undefined || (c.queue.len() === 0 && c.queue.processingCount() === 0)),
+    stop: () => manager.shutdown(),
+    done: manager.done,
+  };
+}
+
+function keyOf(obj: KubeObject): string {
+  const ns = obj.metadata?.namespace;
+  const name = obj.metadata?.name ?? "";
+  return ns === undefined || ns === "" ? name : `${ns}/${name}`;
+}
+
+// ---- the command ------------------------------------------------------------
+
+/** What the command needs of its surroundings (the CLI's CliIO fits). */
+export interface ControllerCommandIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Stops the controller gracefully when aborted. Default: SIGTERM or SIGINT. */
+  stopSignal?: AbortSignal;
+}
+
+export const CONTROLLER_COMMAND_SUMMARY = "mint and rotate ApiKey signing keys, issue AccessTokens, write tenant bundles";
+
+/** `keyward controller [flags]`: runs until SIGTERM or SIGINT, then shuts down gracefully. Resolves to the exit code. */
+export async function runControllerCommand(args: string[], io: ControllerCommandIO): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    io.stdout.write(controllerHelp());
+    return 0;
+  }
+  let config: ControllerConfig;
+  try {
+    config = parseControllerArgs(args, io.env);
+  } catch (err) {
+    if (err instanceof ControllerConfigError) {
+      io.stderr.write(`keyward controller: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let leaseNamespace = config.leaderElectionNamespace;
+  const saNamespaceFile = join(SERVICE_ACCOUNT_DIR, "namespace");
+  if (config.leaderElect && leaseNamespace === null && existsSync(saNamespaceFile)) leaseNamespace = readFileSync(saNamespaceFile, "utf8").trim();
+  if (config.leaderElect && (leaseNamespace === null || leaseNamespace === "")) {
+    io.stderr.write("keyward controller: --leader-elect needs the Lease's namespace: set --leader-election-namespace or POD_NAMESPACE\n");
+    return 2;
+  }
+
+  const stop = stopSignal(io);
+  let running: RunningController;
+  try {
+    running = await startController({
+      kubeconfigPath: config.kubeconfig,
+      env: { ...io.env },
+      namespaces: config.namespaces,
+      issuer: config.issuer,
+      leaderElection: config.leaderElect ? { namespace: leaseNamespace ?? "", name: config.leaseName } : false,
+      metrics: config.metrics,
+      health: config.health,
+      logLevel: config.logLevel,
+      logDestination: io.stdout as unknown as DestinationStream,
+      workers: config.workers,
+    });
+  } catch (err) {
+    stop.dispose();
+    const message = err instanceof KubeConfigError ? err.message : err instanceof Error ? err.message : String(err);
+    io.stderr.write(`keyward controller: cannot start: ${message}\n`);
+    return 1;
+  }
+  await Promise.race([aborted(stop.signal), running.done]);
+  stop.dispose();
+  await running.stop();
+  return 0;
+}
+
+function stopSignal(io: ControllerCommandIO): { signal: AbortSignal; dispose: () => void } {
+  if (io.stopSignal !== undefined) return { signal: io.stopSignal, dispose: () => undefined };
+  const ac = new AbortController();
+  const onSignal = (name: NodeJS.Signals): void => { ac.abort(name); };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
+  };
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
+}

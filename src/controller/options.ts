@@ -1,0 +1,229 @@
+// The options of `keyward controller`: flags, each with an environment variable,
+// read into the settings startController takes. Bad input is refused with the
+// flag at fault and the fix; nothing starts.
+
+import { parseArgs } from "node:util";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The issuer (`iss`) of tokens when none is configured. */
+export const DEFAULT_ISSUER = "keyward";
+/** The Lease the replicas compete for. */
+export const DEFAULT_LEASE_NAME = "keyward-controller";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** What the command line and the environment say. */
+export interface ControllerConfig {
+  /** An explicit kubeconfig file; null: KUBECONFIG, then in-cluster. */
+  kubeconfig: string | null;
+  /** The namespaces watched; empty: all namespaces. */
+  namespaces: string[];
+  issuer: string;
+  leaderElect: boolean;
+  /** Namespace of the leader-election Lease. */
+  leaderElectionNamespace: string | null;
+  leaseName: string;
+  metrics: ListenAddress | null;
+  health: ListenAddress | null;
+  logLevel: LogLevel;
+  /** Reconciles of each controller running at once. */
+  workers: number;
+}
+
+/** A flag or environment variable that cannot be used. `flag` names it ("--issuer"). */
+export class ControllerConfigError extends Error {
+  readonly code = "ERR_CONTROLLER_CONFIG";
+  readonly flag: string;
+  constructor(flag: string, message: string) {
+    super(message);
+    this.name = "ControllerConfigError";
+    this.flag = flag;
+  }
+}
+
+type Kind = "string" | "boolean";
+
+interface FlagSpec {
+  name: string;
+  env: string;
+  kind: Kind;
+  arg?: string;
+  default?: string;
+  multiple?: boolean;
+  help: string;
+}
+
+export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
+  { name: "kubeconfig", env: "KEYWARD_KUBECONFIG", kind: "string", arg: "PATH", help: "kubeconfig file; default $KUBECONFIG, then the in-cluster service account" },
+  {
+    name: "namespace",
+    env: "KEYWARD_NAMESPACES",
+    kind: "string",
+    arg: "NS",
+    multiple: true,
+    help: "watch only this namespace (repeat the flag for several; the variable is comma-separated); default all namespaces",
+  },
+  { name: "issuer", env: "KEYWARD_ISSUER", kind: "string", arg: "URL", default: DEFAULT_ISSUER, help: "the iss claim of issued tokens and the issuer of every bundle" },
+  { name: "leader-elect", env: "KEYWARD_LEADER_ELECT", kind: "boolean", help: "run the controllers only while holding the Lease (for more than one replica)" },
+  {
+    name: "leader-election-namespace",
+    env: "KEYWARD_LEADER_ELECTION_NAMESPACE",
+    kind: "string",
+    arg: "NS",
+    help: "namespace of the Lease; default $POD_NAMESPACE, then the service account's namespace",
+  },
+  { name: "leader-election-id", env: "KEYWARD_LEADER_ELECTION_ID", kind: "string", arg: "NAME", default: DEFAULT_LEASE_NAME, help: "name of the Lease" },
+  {
+    name: "metrics-bind-address",
+    env: "KEYWARD_METRICS_BIND_ADDRESS",
+    kind: "string",
+    arg: "HOST:PORT",
+    default: "0.0.0.0:8080",
+    help: "address of /metrics; \"0\" or \"off\" disables it",
+  },
+  {
+    name: "health-probe-bind-address",
+    env: "KEYWARD_HEALTH_PROBE_BIND_ADDRESS",
+    kind: "string",
+    arg: "HOST:PORT",
+    default: "0.0.0.0:8081",
+    help: "address of /healthz, /livez and /readyz; \"0\" or \"off\" disables it",
+  },
+  { name: "log-level", env: "KEYWARD_LOG_LEVEL", kind: "string", arg: LOG_LEVELS.join("|"), default: "info", help: "log level (JSON lines on stdout)" },
+  { name: "workers", env: "KEYWARD_WORKERS", kind: "string", arg: "N", default: "4", help: "reconciles of each kind running at once (1 to 64)" },
+];
+
+/** Flags kept for manifests written before the current names. */
+const ALIASES: Readonly<Record<string, string>> = {
+  "metrics-listen": "metrics-bind-address",
+  "health-listen": "health-probe-bind-address",
+};
+
+export function controllerHelp(): string {
+  const lines = [
+    "Usage: keyward controller [flags]",
+    "",
+    "Runs the keyward controller: mints and rotates the signing keys of ApiKeys, issues AccessTokens",
+    "into Secrets, and writes each tenant's bundle ConfigMap (keyward-bundle) that verifiers enforce.",
+    "",
+    "Flags (environment variable in brackets):",
+  ];
+  for (const f of CONTROLLER_FLAGS) {
+    const head = `  --${f.name}${f.arg === undefined ? "" : ` ${f.arg}`}`;
+    const def = f.default === undefined || f.default === "" ? "" : ` (default ${f.default})`;
+    lines.push(head, `        ${f.help}${def} [${f.env}]`);
+  }
+  lines.push("  --help", "        this text", "");
+  return lines.join("\n");
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Reads the controller's flags and environment. Throws ControllerConfigError naming the flag at fault. */
+export function parseControllerArgs(argv: readonly string[], env: Env): ControllerConfig {
+  const options: Record<string, { type: Kind; multiple?: boolean }> = {};
+  for (const f of CONTROLLER_FLAGS) options[f.name] = { type: f.kind, ...(f.multiple === true ? { multiple: true } : {}) };
+  for (const [alias, target] of Object.entries(ALIASES)) options[alias] = { type: options[target]!.type };
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }));
+  } catch (err) {
+    const flag = /'(--?[\w-]+)/.exec((err as Error).message)?.[1] ?? "arguments";
+    throw new ControllerConfigError(flag, `${(err as Error).message}; see keyward controller --help`);
+  }
+  if (positionals.length > 0) {
+    throw new ControllerConfigError(
+      positionals[0]!,
+      `unexpected argument "${positionals[0]!}": keyward controller takes only flags; see keyward controller --help`,
+    );
+  }
+  for (const [alias, target] of Object.entries(ALIASES)) {
+    if (values[alias] !== undefined && values[target] === undefined) values[target] = values[alias];
+  }
+
+  const spec = (name: string): FlagSpec => CONTROLLER_FLAGS.find((f) => f.name === name)!;
+  const str = (name: string): string | undefined => {
+    const v = values[name];
+    if (typeof v === "string") return v;
+    const fromEnv = env[spec(name).env];
+    if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+    return spec(name).default;
+  };
+  const bool = (name: string): boolean => {
+    const v = values[name];
+    if (v === true) return true;
+    const fromEnv = env[spec(name).env];
+    if (fromEnv === undefined || fromEnv === "") return false;
+    if (/^(true|1|yes)$/i.test(fromEnv)) return true;
+    if (/^(false|0|no)$/i.test(fromEnv)) return false;
+    throw new ControllerConfigError(`--${name}`, `${spec(name).env}="${fromEnv}" is not a boolean: use true or false`);
+  };
+
+  const kubeconfig = str("kubeconfig") ?? null;
+
+  let namespaces: string[];
+  const nsFlags = values.namespace;
+  if (Array.isArray(nsFlags) && nsFlags.length > 0) namespaces = nsFlags.map(String);
+  else namespaces = (env[spec("namespace").env] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const ns of namespaces) {
+    if (!DNS_LABEL.test(ns)) {
+      throw new ControllerConfigError("--namespace", `--namespace "${ns}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+    }
+  }
+  namespaces = [...new Set(namespaces)];
+
+  const issuer = str("issuer")!;
+  if (issuer.trim() !== issuer || issuer === "" || issuer.length > 1024 || /[\s\p{Cc}]/u.test(issuer)) {
+    throw new ControllerConfigError("--issuer", `--issuer "${issuer}" must be a non-empty string of at most 1024 characters without spaces, e.g. https://keyward.example.com`);
+  }
+
+  const leaderElect = bool("leader-elect");
+  let leaderElectionNamespace = str("leader-election-namespace") ?? env.POD_NAMESPACE ?? null;
+  if (leaderElectionNamespace === "") leaderElectionNamespace = null;
+  if (leaderElectionNamespace !== null && !DNS_LABEL.test(leaderElectionNamespace)) {
+    throw new ControllerConfigError("--leader-election-namespace", `--leader-election-namespace "${leaderElectionNamespace}" is not a namespace name`);
+  }
+  const leaseName = str("leader-election-id")!;
+  if (!DNS_SUBDOMAIN.test(leaseName)) {
+    throw new ControllerConfigError("--leader-election-id", `--leader-election-id "${leaseName}" is not a valid object name (lower-case letters, digits, "-" and ".")`);
+  }
+
+  const metrics = listenAddress("--metrics-bind-address", str("metrics-bind-address")!);
+  const health = listenAddress("--health-probe-bind-address", str("health-probe-bind-address")!);
+  if (metrics !== null && health !== null && metrics.port !== 0 && metrics.port === health.port && metrics.host === health.host) {
+    throw new ControllerConfigError("--metrics-bind-address", "--metrics-bind-address and --health-probe-bind-address must differ");
+  }
+
+  const logLevel = str("log-level")!;
+  const level = LOG_LEVELS.find((l) => l === logLevel);
+  if (level === undefined) throw new ControllerConfigError("--log-level", `--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
+
+  const workersText = str("workers")!;
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) {
+    throw new ControllerConfigError("--workers", `--workers must be a whole number from 1 to 64, not "${workersText}"`);
+  }
+
+  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers };
+}
+
+/** "HOST:PORT", ":PORT" (all interfaces) or "0"/"off" (disabled). */
+export function listenAddress(flag: string, text: string): ListenAddress | null {
+  if (text === "0" || text === "off") return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ControllerConfigError(flag, `${flag} "${text}" must be HOST:PORT (e.g. 0.0.0.0:8080 or :8080), or "0" to disable it`);
+  }
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}

@@ -1,0 +1,68 @@
+// What the token service reads, all from informer caches (never from the API on
+// a request): ApiKeys, their signing-key and client-secret-hash Secrets, the
+// tenants' bundle ConfigMaps and the rotation policies.
+
+import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
+import type { ConfigMapObject } from "../controller/bundle/index.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../controller/bundle/index.ts";
+import type { SecretObject } from "../controller/apikey/index.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../controller/apikey/index.ts";
+import type { KubeClient } from "../kube/client.ts";
+import { createInformer, type Informer, type InformerOptions } from "../kube/informer.ts";
+import { Resources } from "../kube/resources.ts";
+
+/** Read access to one kind, by namespace (undefined for cluster-scoped) and name. The controller's Store fits. */
+export interface ObjectLookup<T> {
+  get(namespace: string | undefined, name: string): T | undefined;
+}
+
+export interface IssuerCache {
+  /** Whether every cache has synced once; until then the service answers 503. */
+  synced(): boolean;
+  apiKeys: ObjectLookup<ApiKey>;
+  /** Secrets labelled app.kubernetes.io/managed-by=keyward are enough. */
+  secrets: ObjectLookup<SecretObject>;
+  /** The keyward-bundle ConfigMaps are enough. */
+  configMaps: ObjectLookup<ConfigMapObject>;
+  rotationPolicies: ObjectLookup<RotationPolicy>;
+  clusterRotationPolicies: ObjectLookup<ClusterRotationPolicy>;
+}
+
+export interface IssuerInformers {
+  apiKeys: Informer<ApiKey>;
+  secrets: Informer<SecretObject>;
+  configMaps: Informer<ConfigMapObject>;
+  rotationPolicies: Informer<RotationPolicy>;
+  clusterRotationPolicies: Informer<ClusterRotationPolicy>;
+}
+
+function lookup<T extends object>(informer: Informer<T & { metadata?: object }>): ObjectLookup<T> {
+  return { get: (namespace, name) => informer.getByName(name, namespace) };
+}
+
+/** An IssuerCache over informers. */
+export function informerCache(informers: IssuerInformers): IssuerCache {
+  const all = Object.values(informers) as Informer[];
+  return {
+    synced: () => all.every((i) => i.hasSynced()),
+    apiKeys: lookup(informers.apiKeys),
+    secrets: lookup(informers.secrets),
+    configMaps: lookup(informers.configMaps),
+    rotationPolicies: lookup(informers.rotationPolicies),
+    clusterRotationPolicies: lookup(informers.clusterRotationPolicies),
+  };
+}
+
+/**
+ * The informers a standalone token service needs, over all namespaces: Secrets
+ * only those keyward manages, ConfigMaps only keyward-bundle. Not started.
+ */
+export function createIssuerInformers(client: KubeClient, opts: InformerOptions = {}): IssuerInformers {
+  return {
+    apiKeys: createInformer<ApiKey>(client, Resources.apiKeys, opts),
+    secrets: createInformer<SecretObject>(client, Resources.secrets, { ...opts, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    configMaps: createInformer<ConfigMapObject>(client, Resources.configMaps, { ...opts, fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
+    rotationPolicies: createInformer<RotationPolicy>(client, Resources.rotationPolicies, opts),
+    clusterRotationPolicies: createInformer<ClusterRotationPolicy>(client, Resources.clusterRotationPolicies, opts),
+  };
+}

@@ -1,0 +1,208 @@
+// OAuth 2.0 client credentials of an ApiKey (RFC 6749 §4.4).
+//
+// An ApiKey opts in with the annotation keyward.dev/client-credentials: "enabled"
+// (no change to the ApiKey CRD: an annotation is set and removed in Git like any
+// field, and keeps the ApiKey schema to what every verifier needs). The
+// controller's leader then mints a 256-bit client secret into the ApiKey's own
+// Secret <apikey>-client-credentials (client_id and client_secret, for the
+// workload), and its SHA-256 into <apikey>-client-credentials-hash, the only one
+// the token service reads. The token service compares hashes in constant time.
+// A SHA-256 of a 256-bit random secret cannot be reversed by search, so no slow
+// hash is needed. Deleting the client Secret mints a new secret (rotation);
+// removing the annotation deletes both Secrets.
+
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { ApiKey } from "../api/types.generated.ts";
+import { API_KEY_LABEL, controllerRef, isControlledBy, MANAGED_BY, MANAGED_BY_LABEL, type SecretObject } from "../controller/apikey/index.ts";
+
+export const CLIENT_CREDENTIALS_ANNOTATION = "keyward.dev/client-credentials";
+export const CLIENT_CREDENTIALS_ENABLED = "enabled";
+export const CLIENT_CREDENTIALS_SECRET_TYPE = "keyward.dev/client-credentials";
+export const CLIENT_SECRET_HASH_SECRET_TYPE = "keyward.dev/client-secret-hash";
+export const CLIENT_ID_KEY = "client_id";
+export const CLIENT_SECRET_KEY = "client_secret";
+export const CLIENT_SECRET_HASH_KEY = "client_secret.sha256";
+/** Bytes of randomness in a client secret. */
+export const CLIENT_SECRET_BYTES = 32;
+
+const CLIENT_SECRET = /^[A-Za-z0-9_-]{43}$/;
+
+export function clientCredentialsSecretName(apiKeyName: string): string {
+  return `${apiKeyName}-client-credentials`;
+}
+
+export function clientSecretHashSecretName(apiKeyName: string): string {
+  return `${apiKeyName}-client-credentials-hash`;
+}
+
+/** `<namespace>/<apikey>`. */
+export function clientIdOf(namespace: string, apiKeyName: string): string {
+  return `${namespace}/${apiKeyName}`;
+}
+
+/** Splits a client_id into tenant and ApiKey; null when it is not `<namespace>/<apikey>`. */
+export function parseClientId(clientId: string): { tenant: string; apiKey: string } | null {
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)$/.exec(clientId);
+  if (m === null || m[1] === undefined || m[3] === undefined || m[1].length > 63 || m[3].length > 253) return null;
+  return { tenant: m[1], apiKey: m[3] };
+}
+
+export function clientCredentialsEnabled(apiKey: ApiKey): boolean {
+  return apiKey.metadata.annotations?.[CLIENT_CREDENTIALS_ANNOTATION] === CLIENT_CREDENTIALS_ENABLED;
+}
+
+/** A new client secret: 256 random bits, base64url (43 characters). */
+export function newClientSecret(): string {
+  return randomBytes(CLIENT_SECRET_BYTES).toString("base64url");
+}
+
+export function hashClientSecret(secret: string): string {
+  return createHash("sha256").update(secret, "utf8").digest("hex");
+}
+
+/** Whether `presented` hashes to `storedHex`, in time independent of where they differ. */
+export function clientSecretMatches(presented: string, storedHex: string): boolean {
+  const stored = Buffer.from(storedHex, "hex");
+  const actual = createHash("sha256").update(presented, "utf8").digest();
+  if (stored.length !== actual.length) {
+    timingSafeEqual(actual, actual);
+    return false;
+  }
+  return timingSafeEqual(actual, stored);
+}
+
+function b64(text: string): string {
+  return Buffer.from(text, "utf8").toString("base64");
+}
+
+function unb64(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : Buffer.from(text, "base64").toString("utf8");
+}
+
+function owned(apiKey: ApiKey, name: string, type: string, data: Record<string, string>): SecretObject {
+  const apiKeyName = apiKey.metadata.name ?? "";
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name,
+      namespace: apiKey.metadata.namespace ?? "",
+      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [API_KEY_LABEL]: apiKeyName },
+      ownerReferences: [controllerRef("ApiKey", { name: apiKeyName, uid: apiKey.metadata.uid ?? "" })],
+    },
+    type,
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  };
+}
+
+/** The Secret the workload mounts: client_id and client_secret. */
+export function clientCredentialsSecret(apiKey: ApiKey, clientSecret: string): SecretObject {
+  const name = apiKey.metadata.name ?? "";
+  return owned(apiKey, clientCredentialsSecretName(name), CLIENT_CREDENTIALS_SECRET_TYPE, {
+    [CLIENT_ID_KEY]: clientIdOf(apiKey.metadata.namespace ?? "", name),
+    [CLIENT_SECRET_KEY]: clientSecret,
+  });
+}
+
+/** The Secret the token service reads: client_id and the SHA-256 of the client secret, never the secret. */
+export function clientSecretHashSecret(apiKey: ApiKey, clientSecret: string): SecretObject {
+  const name = apiKey.metadata.name ?? "";
+  return owned(apiKey, clientSecretHashSecretName(name), CLIENT_SECRET_HASH_SECRET_TYPE, {
+    [CLIENT_ID_KEY]: clientIdOf(apiKey.metadata.namespace ?? "", name),
+    [CLIENT_SECRET_HASH_KEY]: hashClientSecret(clientSecret),
+  });
+}
+
+/** The stored hash of the ApiKey's client secret, or null when the hash Secret is missing, foreign or unreadable. */
+export function readClientSecretHash(secret: SecretObject | undefined, apiKey: ApiKey): string | null {
+  if (secret === undefined || secret.type !== CLIENT_SECRET_HASH_SECRET_TYPE) return null;
+  if (!isControlledBy(secret.metadata, apiKey.metadata.uid ?? "")) return null;
+  if (unb64(secret.data?.[CLIENT_ID_KEY]) !== clientIdOf(apiKey.metadata.namespace ?? "", apiKey.metadata.name ?? "")) return null;
+  const hash = unb64(secret.data?.[CLIENT_SECRET_HASH_KEY]);
+  return hash !== undefined && /^[0-9a-f]{64}$/.test(hash) ? hash : null;
+}
+
+export type ClientCredentialsAction =
+  | { verb: "create"; secret: SecretObject }
+  /** Replace the Secret that exists (its resourceVersion is set, so a concurrent change conflicts). */
+  | { verb: "replace"; secret: SecretObject }
+  | { verb: "delete"; namespace: string; name: string; uid: string };
+
+export interface ClientCredentialsPlan {
+  actions: ClientCredentialsAction[];
+  /** Set when a Secret of one of the two names exists and is not the ApiKey's: nothing is written. Names the Secret and the fix. */
+  conflict: string | null;
+  /** Whether a new client secret was minted (an audit line and an Event are due, never with the secret). */
+  minted: boolean;
+}
+
+export interface PlanClientCredentialsInput {
+  apiKey: ApiKey;
+  /** <apikey>-client-credentials, if it exists. */
+  credentials: SecretObject | undefined;
+  /** <apikey>-client-credentials-hash, if it exists. */
+  hash: SecretObject | undefined;
+  /** Source of new client secrets (default newClientSecret). */
+  newSecret?: () => string;
+}
+
+/**
+ * What the controller's leader writes so that the ApiKey's client credentials
+ * match its annotation. Pure; level-based: apply the actions, and plan again
+ * on the next change.
+ */
+export function planClientCredentials(input: PlanClientCredentialsInput): ClientCredentialsPlan {
+  const { apiKey } = input;
+  const uid = apiKey.metadata.uid ?? "";
+  const ns = apiKey.metadata.namespace ?? "";
+  const ours = (s: SecretObject | undefined, type: string): boolean => s !== undefined && s.type === type && isControlledBy(s.metadata, uid);
+  const credsOurs = ours(input.credentials, CLIENT_CREDENTIALS_SECRET_TYPE);
+  const hashOurs = ours(input.hash, CLIENT_SECRET_HASH_SECRET_TYPE);
+  const del = (s: SecretObject): ClientCredentialsAction => ({ verb: "delete", namespace: ns, name: s.metadata.name ?? "", uid: s.metadata.uid ?? "" });
+
+  if (!clientCredentialsEnabled(apiKey) || apiKey.metadata.deletionTimestamp !== undefined) {
+    const actions: ClientCredentialsAction[] = [];
+    if (credsOurs && input.credentials !== undefined) actions.push(del(input.credentials));
+    if (hashOurs && input.hash !== undefined) actions.push(del(input.hash));
+    return { actions, conflict: null, minted: false };
+  }
+
+  for (const [s, isOurs] of [[input.credentials, credsOurs], [input.hash, hashOurs]] as const) {
+    if (s !== undefined && !isOurs) {
+      return {
+        actions: [],
+        minted: false,
+        conflict:
+          `Secret ${ns}/${s.metadata.name ?? ""} exists but is not the client-credentials Secret of ApiKey ${ns}/${apiKey.metadata.name ?? ""}: ` +
+          `keyward does not adopt or overwrite it; delete or rename it, or remove the annotation ${CLIENT_CREDENTIALS_ANNOTATION}`,
+      };
+    }
+  }
+
+  const clientId = clientIdOf(ns, apiKey.metadata.name ?? "");
+  const current = input.credentials;
+  const presentSecret = unb64(current?.data?.[CLIENT_SECRET_KEY]);
+  const usable = current !== undefined && unb64(current.data?.[CLIENT_ID_KEY]) === clientId && presentSecret !== undefined && CLIENT_SECRET.test(presentSecret);
+
+  const actions: ClientCredentialsAction[] = [];
+  let secret: string;
+  let minted = false;
+  if (usable) {
+    secret = presentSecret;
+  } else {
+    secret = (input.newSecret ?? newClientSecret)();
+    minted = true;
+    const desired = clientCredentialsSecret(apiKey, secret);
+    actions.push(current === undefined ? { verb: "create", secret: desired } : { verb: "replace", secret: withVersion(desired, current) });
+  }
+  const wantedHash = clientSecretHashSecret(apiKey, secret);
+  const stored = readClientSecretHash(input.hash, apiKey);
+  if (input.hash === undefined) actions.push({ verb: "create", secret: wantedHash });
+  else if (stored !== hashClientSecret(secret)) actions.push({ verb: "replace", secret: withVersion(wantedHash, input.hash) });
+  return { actions, conflict: null, minted };
+}
+
+function withVersion(desired: SecretObject, current: SecretObject): SecretObject {
+  const rv = current.metadata.resourceVersion;
+  return rv === undefined ? desired : { ...desired, metadata: { ...desired.metadata, resourceVersion: rv } };
+}

@@ -1,0 +1,283 @@
+// Shared setup of the controller's acceptance tests on the real control plane:
+// the controller's own identity (a ServiceAccount bound to config/rbac's rules,
+// authenticated with a TokenRequest token: not cluster-admin), a clock the test
+// moves forward, the controller started in-process with its logs captured, and
+// readers for the bundle, Secrets and Events it writes.
+
+import { readFileSync } from "node:fs";
+import { Writable } from "node:stream";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { DestinationStream } from "pino";
+import { afterAll } from "vitest";
+import { parse as parseYaml } from "yaml";
+import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
+import { startController, type RunningController, type StartControllerOptions } from "../../../src/controller/main.ts";
+import type { Clock, TimerHandle } from "../../../src/kube/clock.ts";
+import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
+import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
+
+export const REPO_ROOT = new URL("../../../", import.meta.url);
+
+// ---- time ----------------------------------------------------------------------
+
+interface OffsetTimer {
+  due: number;
+  fn: () => void;
+  real: NodeJS.Timeout;
+}
+
+/**
+ * The wall clock plus an offset the test moves forward. Timers are due at a time
+ * on this clock: `advance` re-arms them, so everything due by then fires at once
+ * (a rotation a day away happens in milliseconds), and time keeps flowing
+ * between advances, so the API server, watches and leases work as usual.
+ */
+export class OffsetClock implements Clock {
+  #offset = 0;
+  #timers = new Map<object, OffsetTimer>();
+
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    const handle = {};
+    const due = this.now() + Math.max(0, ms);
+    this.#arm(handle, due, fn);
+    return handle;
+  }
+
+  clearTimeout(handle: TimerHandle): void {
+    const t = this.#timers.get(handle);
+    if (t === undefined) return;
+    clearTimeout(t.real);
+    this.#timers.delete(handle);
+  }
+
+  /** Moves the clock `ms` forward; timers due by then fire. */
+  advance(ms: number): void {
+    this.#offset += ms;
+    for (const [handle, t] of [...this.#timers]) {
+      clearTimeout(t.real);
+      this.#arm(handle, t.due, t.fn);
+    }
+  }
+
+  /** Moves the clock forward to `at` (milliseconds since the epoch) if it is later. */
+  advanceTo(at: number): void {
+    const ms = at - this.now();
+    if (ms > 0) this.advance(ms);
+  }
+
+  #arm(handle: object, due: number, fn: () => void): void {
+    const real = setTimeout(() => {
+      this.#timers.delete(handle);
+      fn();
+    }, Math.max(0, due - this.now()));
+    real.unref();
+    this.#timers.set(handle, { due, fn, real });
+  }
+}
+
+// ---- the controller's identity -------------------------------------------------
+
+interface RbacManifest {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules: unknown[];
+}
+
+function manifest(path: string): RbacManifest {
+  return parseYaml(readFileSync(new URL(path, REPO_ROOT), "utf8")) as RbacManifest;
+}
+
+/**
+ * A ServiceAccount in `namespace` bound to the rules of config/rbac/role.yaml
+ * (cluster-wide, through a ClusterRole of the test's own name) and
+ * config/rbac/leader_election_role.yaml (in `namespace`, where its Lease lives),
+ * and a KubeConfig authenticating as it with a TokenRequest token.
+ */
+export async function controllerIdentity(kube: Kube, namespace: string, name = "keyward-controller"): Promise<KubeConfig> {
+  const clusterRole = manifest("config/rbac/role.yaml");
+  const leaderRole = manifest("config/rbac/leader_election_role.yaml");
+  const roleName = `${clusterRole.metadata.name}-${namespace}-${name}`.slice(0, 253);
+  await kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
+  await kube.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name: roleName }, rules: clusterRole.rules });
+  await kube.apply({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: roleName },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: roleName },
+    subjects: [{ kind: "ServiceAccount", name, namespace }],
+  });
+  await kube.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", metadata: { name: `${leaderRole.metadata.name}-${name}`, namespace }, rules: leaderRole.rules });
+  await kube.apply({
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: { name: `${leaderRole.metadata.name}-${name}`, namespace },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${leaderRole.metadata.name}-${name}` },
+    subjects: [{ kind: "ServiceAccount", name, namespace }],
+  });
+  const request = await kube.json<{ status: { token: string } }>({
+    method: "POST",
+    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 7200 } },
+  });
+  const admin = kube.kc.getCurrentCluster();
+  if (admin === null) throw new Error("the admin kubeconfig has no current cluster");
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server: admin.server, caData: admin.caData, caFile: admin.caFile, skipTLSVerify: false }],
+    users: [{ name, token: request.status.token }],
+    contexts: [{ name: "controller", cluster: "test", user: name }],
+    currentContext: "controller",
+  });
+  // RBAC takes effect within moments; wait until the role's verbs are granted.
+  await eventually("the controller's RBAC to take effect", async () => {
+    const review = await kube.json<{ status: { allowed: boolean } }>({
+      method: "POST",
+      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: `system:serviceaccount:${namespace}:${name}`,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
+          resourceAttributes: { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace },
+        },
+      },
+    });
+    return review.status.allowed;
+  });
+  afterAll(async () => {
+    await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", name: roleName }).catch(() => undefined);
+    await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: roleName }).catch(() => undefined);
+  });
+  return kc;
+}
+
+// ---- the controller --------------------------------------------------------------
+
+export interface TestController {
+  running: RunningController;
+  /** Every log line written so far (JSON). */
+  logs: string[];
+}
+
+export const ISSUER = "https://keyward.test";
+
+/** Starts the controller in-process on the test namespace with its logs captured at debug level. */
+export async function runController(kubeConfig: KubeConfig, namespace: string, opts: Partial<StartControllerOptions> = {}): Promise<TestController> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      logs.push(chunk.toString());
+      callback();
+    },
+  });
+  const running = await startController({
+    kubeConfig,
+    namespaces: [namespace],
+    issuer: ISSUER,
+    logLevel: "debug",
+    logDestination: destination as unknown as DestinationStream,
+    workers: 2,
+    ...opts,
+  });
+  return { running, logs };
+}
+
+/** Resolves once the controller has nothing queued or in flight. */
+export async function settled(running: RunningController, what = "the controller to settle"): Promise<void> {
+  await eventually(what, () => Promise.resolve(running.idle()), { intervalMs: 50 });
+}
+
+// ---- what the controller wrote -----------------------------------------------------
+
+export interface SecretLike extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+}
+
+export function decode(secret: SecretLike, key: string): string {
+  const value = secret.data?.[key];
+  if (value === undefined) throw new Error(`Secret ${secret.metadata.name} has no ${key}`);
+  return Buffer.from(value, "base64").toString("utf8");
+}
+
+export async function readBundle(kube: Kube, namespace: string): Promise<Bundle | undefined> {
+  const cm = await kube.find<KubeObject & { data?: Record<string, string> }>({ apiVersion: "v1", kind: "ConfigMap", namespace, name: "keyward-bundle" });
+  const text = cm?.data?.["bundle.json"];
+  return text === undefined ? undefined : parseBundle(text);
+}
+
+export async function readJwks(kube: Kube, namespace: string): Promise<{ keys: { kid: string }[] }> {
+  const cm = await kube.get<KubeObject & { data?: Record<string, string> }>({ apiVersion: "v1", kind: "ConfigMap", namespace, name: "keyward-bundle" });
+  return JSON.parse(cm.data?.["jwks.json"] ?? "{}") as { keys: { kid: string }[] };
+}
+
+export function condition(obj: { status?: { conditions?: Condition[] } } | undefined, type: string): Condition | undefined {
+  return obj?.status?.conditions?.find((c) => c.type === type);
+}
+
+export function apiKeyRef(namespace: string, name: string): { apiVersion: string; kind: string; namespace: string; name: string } {
+  return { apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", namespace, name };
+}
+
+export function accessTokenRef(namespace: string, name: string): { apiVersion: string; kind: string; namespace: string; name: string } {
+  return { apiVersion: "keyward.dev/v1alpha1", kind: "AccessToken", namespace, name };
+}
+
+export async function getApiKey(kube: Kube, namespace: string, name: string): Promise<ApiKey> {
+  return (await kube.get(apiKeyRef(namespace, name))) as unknown as ApiKey;
+}
+
+export async function getAccessToken(kube: Kube, namespace: string, name: string): Promise<AccessToken> {
+  return (await kube.get(accessTokenRef(namespace, name))) as unknown as AccessToken;
+}
+
+/** Polls until the ApiKey's condition `type` has `status` (and `reason`, when given). */
+export async function apiKeyWhen(kube: Kube, namespace: string, name: string, probe: (k: ApiKey) => boolean, what: string): Promise<ApiKey> {
+  return eventually(`ApiKey ${namespace}/${name}: ${what}`, async () => {
+    const k = (await kube.find(apiKeyRef(namespace, name))) as unknown as ApiKey | undefined;
+    return k !== undefined && probe(k) ? k : undefined;
+  });
+}
+
+export async function accessTokenWhen(kube: Kube, namespace: string, name: string, probe: (t: AccessToken) => boolean, what: string): Promise<AccessToken> {
+  return eventually(`AccessToken ${namespace}/${name}: ${what}`, async () => {
+    const t = (await kube.find(accessTokenRef(namespace, name))) as unknown as AccessToken | undefined;
+    return t !== undefined && probe(t) ? t : undefined;
+  });
+}
+
+export interface CoreEventLike extends KubeObject {
+  involvedObject: { kind?: string; name?: string; uid?: string };
+  reason?: string;
+  message?: string;
+  type?: string;
+  count?: number;
+}
+
+export async function eventsOf(kube: Kube, namespace: string, name?: string): Promise<CoreEventLike[]> {
+  const events = await kube.list<CoreEventLike>({ apiVersion: "v1", kind: "Event", namespace });
+  return name === undefined ? events : events.filter((e) => e.involvedObject.name === name);
+}
+
+/** Verifies `token` against `bundle` at `nowMs` for a GET of `path`. */
+export function verify(token: string, bundle: Bundle, nowMs: number, path = "/api/v0/reports"): VerifyResult {
+  const verifier = new TokenVerifier({ cacheSize: 0 });
+  return verifier.verify(token, { method: "GET", path }, verifier.load(bundle), nowMs);
+}
+
+/** The private members of every signing key in the ApiKey's Secret. */
+export function privateMembers(secret: SecretLike): string[] {
+  const doc = JSON.parse(decode(secret, "keys.json")) as { keys: { jwk: Record<string, string> }[] };
+  const out: string[] = [];
+  for (const k of doc.keys) for (const m of ["d", "p", "q", "dp", "dq", "qi"]) if (k.jwk[m] !== undefined) out.push(k.jwk[m]);
+  return out;
+}
+
+export function isTrue(c: Condition | undefined): boolean {
+  return c?.status === "True";
+}
