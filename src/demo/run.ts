@@ -9,7 +9,8 @@ import { HttpProbe } from "./http.ts";
 import { Supervisor } from "./processes.ts";
 import { Scenario, SCENARIO_TITLES, type ScenarioStep } from "./scenario.ts";
 import { keepInstructions, setupSteps, tearDown, type SetupContext } from "./setup.ts";
-import { Timeline, type StepRecord } from "./timeline.ts";
+import { Timeline, type StepContext, type StepRecord } from "./timeline.ts";
+import { DemoAbortedError } from "./wait.ts";
 
 export interface DemoIO {
   /** Where the timeline goes. */
@@ -59,10 +60,19 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
   timeline.print("each step: the time since the start when it ended, ✓ or ✗, what it did, and how long it took");
   timeline.print();
 
+  /** A step cut short by Ctrl-C says so, rather than how the interruption broke it. */
+  const run = (step: (s: StepContext) => Promise<void>) => async (s: StepContext): Promise<void> => {
+    try {
+      await step(s);
+    } catch (error) {
+      throw interruptedNow() ? new DemoAbortedError() : error;
+    }
+  };
+
   let ready = true;
   for (const step of setupSteps(ctx)) {
     if (!ready || interruptedNow()) timeline.skip(step.title, interruptedNow() ? "interrupted" : "an earlier step failed");
-    else ready = await timeline.step(step.title, step.run);
+    else ready = await timeline.step(step.title, run(step.run));
   }
 
   const verifier = world.verifierUrl === undefined ? undefined : new HttpProbe(world.verifierUrl);
@@ -85,7 +95,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
   timeline.print(`requests through the verifier${world.verifierUrl === undefined ? "" : ` at ${world.verifierUrl}`}:`);
   for (const step of steps) {
     if (!ready || interruptedNow()) timeline.skip(step.title, interruptedNow() ? "interrupted" : "the setup did not complete");
-    else await timeline.step(step.title, step.run);
+    else await timeline.step(step.title, run(step.run));
   }
   verifier?.close();
   verifierAdmin?.close();

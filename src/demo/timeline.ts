@@ -89,11 +89,12 @@ export function formatSummary(steps: readonly StepRecord[], totalMs: number, sty
   const passed = steps.length - failed.length - skipped.length;
   const checks = steps.reduce((n, s) => n + s.checks.length, 0);
   const failedChecks = steps.reduce((n, s) => n + s.checks.filter((c) => !c.ok).length, 0);
-  const counts = `${passed} of ${steps.length} steps passed, ${checks - failedChecks} of ${checks} checks, in ${formatDuration(totalMs)}`;
+  const checkCount = checks === 0 ? "" : `, ${checks - failedChecks} of ${checks} checks`;
+  const counts = `${passed} of ${steps.length} steps passed${checkCount}, in ${formatDuration(totalMs)}`;
   if (failed.length === 0 && skipped.length === 0) return [paint(style, "green", `✓ ${counts}`)];
   const lines = [paint(style, "red", `✗ ${counts}`)];
   for (const s of failed) lines.push(`  ${paint(style, "red", "✗")} ${s.title}`);
-  if (skipped.length > 0) lines.push(`  ${paint(style, "yellow", "–")} not run: ${skipped.map((s) => s.title).join("; ")}`);
+  if (skipped.length > 0) lines.push(`  ${paint(style, "yellow", "–")} ${skipped.length} ${skipped.length === 1 ? "step" : "steps"} not run`);
   return lines;
 }
 

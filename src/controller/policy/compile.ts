@@ -5,7 +5,7 @@
 
 import { CronExpressionParser } from "cron-parser";
 import { ALGORITHMS, type Algorithm } from "../../token/index.ts";
-import { parseDuration as parseApiDuration } from "../../api/duration.ts";
+import { formatDuration, parseDuration as parseApiDuration } from "../../api/duration.ts";
 import type { PolicyProblem, PolicySource, ResolvedRotationPolicy, RotationPolicySpecInput, Schedule } from "./types.ts";
 
 const HOUR_MS = 3_600_000;
@@ -129,7 +129,49 @@ function compileSchedule(
     return null;
   }
   if (every !== undefined) return compileEvery(every, prePublishMs, problem);
-  return compileCron(cron ?? "", schedule?.timeZone ?? POLICY_DEFAULTS.timeZone, problem);
+  const compiled = compileCron(cron ?? "", schedule?.timeZone ?? POLICY_DEFAULTS.timeZone, problem);
+  if (compiled === null || compiled.kind !== "cron" || !Number.isFinite(prePublishMs)) return compiled;
+  const gap = shortestCronGap(compiled.expression, compiled.timeZone);
+  if (gap !== null && prePublishMs >= gap) {
+    problem(
+      "spec.prePublish",
+      `must be shorter than the shortest interval between two times of spec.schedule.cron ("${compiled.expression}" in ${compiled.timeZone}: ` +
+        `${formatDuration(gap)}), or a new key would be rotated out before it ever signs: shorten prePublish or rotate less often`,
+    );
+    return null;
+  }
+  return compiled;
+}
+
+/** shortestCronGap looks at this many consecutive cron times at most, within CRON_SAMPLE_SPAN_MS of a fixed date. */
+const CRON_SAMPLE = 400;
+const CRON_SAMPLE_START = Date.UTC(2026, 0, 1);
+const CRON_SAMPLE_SPAN_MS = 2 * 366 * 24 * HOUR_MS;
+const gapCache = new Map<string, number | null>();
+const GAP_CACHE_SIZE = 256;
+
+/**
+ * The shortest time between two consecutive times of a cron expression, over its
+ * times in the two years from a fixed date (at most CRON_SAMPLE of them, which
+ * covers a year of daily rotations and every daylight-saving transition in it);
+ * null if it names fewer than two times. Remembered per expression and zone.
+ */
+export function shortestCronGap(expression: string, timeZone: string): number | null {
+  const id = `${timeZone} ${expression}`;
+  const known = gapCache.get(id);
+  if (known !== undefined || gapCache.has(id)) return known ?? null;
+  const times = CronExpressionParser.parse(expression, { tz: timeZone, currentDate: new Date(CRON_SAMPLE_START) });
+  let previous: number | null = null;
+  let shortest: number | null = null;
+  for (let i = 0; i < CRON_SAMPLE && times.hasNext(); i++) {
+    const at = times.next().getTime();
+    if (at > CRON_SAMPLE_START + CRON_SAMPLE_SPAN_MS) break;
+    if (previous !== null && (shortest === null || at - previous < shortest)) shortest = at - previous;
+    previous = at;
+  }
+  if (gapCache.size >= GAP_CACHE_SIZE) gapCache.delete(gapCache.keys().next().value ?? "");
+  gapCache.set(id, shortest);
+  return shortest;
 }
 
 function compileEvery(text: string, prePublishMs: number, problem: (field: string, message: string) => void): Schedule | null {

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { formatDuration } from "../../../src/api/duration.ts";
-import { compileRotationPolicy, isTimeZone, POLICY_DEFAULTS } from "../../../src/controller/policy/compile.ts";
+import { compileRotationPolicy, isTimeZone, POLICY_DEFAULTS, shortestCronGap } from "../../../src/controller/policy/compile.ts";
 import type { PolicySource, RotationPolicySpecInput } from "../../../src/controller/policy/types.ts";
 
 const source: PolicySource = { kind: "ClusterRotationPolicy", name: "default" };
@@ -92,6 +92,25 @@ describe("compileRotationPolicy", () => {
     const [problem] = problemsOf({ schedule: { every: "2h" }, prePublish: "2h" });
     expect(problem?.field).toBe("spec.prePublish");
     expect(problem?.message).toContain("shorten prePublish");
+  });
+
+  it("refuses a pre-publication window as long as the shortest gap between two cron times", () => {
+    const [problem] = problemsOf({ schedule: { cron: "0 * * * *" }, prePublish: "1h" });
+    expect(problem?.field).toBe("spec.prePublish");
+    expect(problem?.message).toContain('"0 * * * *" in UTC: 1h)');
+    expect(problem?.message).toContain("shorten prePublish");
+  });
+
+  it("measures cron gaps in the policy's time zone, where a daylight-saving day is 23 hours long", () => {
+    expect(compileRotationPolicy(source, { schedule: { cron: "0 3 * * *", timeZone: "UTC" }, prePublish: "23h" }).ok).toBe(true);
+    const [problem] = problemsOf({ schedule: { cron: "0 3 * * *", timeZone: "Europe/Berlin" }, prePublish: "23h" });
+    expect(problem?.field).toBe("spec.prePublish");
+    expect(problem?.message).toContain("23h)");
+  });
+
+  it("finds the shortest gap of an irregular cron schedule", () => {
+    expect(shortestCronGap("0 3 1,2 * *", "UTC")).toBe(24 * H);
+    expect(shortestCronGap("30 */6 * * *", "UTC")).toBe(6 * H);
   });
 
   it("refuses a default token lifetime above the maximum, naming both values", () => {

@@ -5,6 +5,7 @@
 // readers for the bundle, Secrets and Events it writes.
 
 import { readFileSync } from "node:fs";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { Writable } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
@@ -280,4 +281,52 @@ export function privateMembers(secret: SecretLike): string[] {
 
 export function isTrue(c: Condition | undefined): boolean {
   return c?.status === "True";
+}
+
+// ---- a network path the test can cut -------------------------------------------------
+
+export interface Cuttable {
+  /** The kubeconfig through the path. */
+  kubeConfig: KubeConfig;
+  /** Cuts every connection and refuses new ones: the replica can no longer reach the API server. */
+  cut(): Promise<void>;
+}
+
+/**
+ * Puts a TCP relay on 127.0.0.1 between a replica and the API server, so the test
+ * can take the replica off the network (as a crash or a partition would)
+ * without it releasing anything.
+ */
+export async function throughRelay(kubeConfig: KubeConfig): Promise<Cuttable> {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (cluster === null) throw new Error("the kubeconfig has no current cluster");
+  const target = new URL(cluster.server);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => s.destroy());
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as AddressInfo).port;
+  const user = kubeConfig.getCurrentUser();
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "relay", server: `https://127.0.0.1:${port}`, caData: cluster.caData, caFile: cluster.caFile, skipTLSVerify: false }],
+    users: [{ name: user?.name ?? "user", token: user?.token }],
+    contexts: [{ name: "relay", cluster: "relay", user: user?.name ?? "user" }],
+    currentContext: "relay",
+  });
+  return {
+    kubeConfig: kc,
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+  };
 }
