@@ -23,7 +23,7 @@
 // Options: --rounds N (default 5), --slice SECONDS (default 2), --connections N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { loadavg, tmpdir, totalmem } from "node:os";
@@ -383,6 +383,24 @@ function makeBundle(key: PrivateJwk, others: PrivateJwk[], nowMs: number): Bundl
   });
 }
 
+/** Busy and total CPU time of the machine, and of the given processes, in clock ticks (Linux). */
+function cpuTicks(pids: number[]): { busy: number; total: number; ours: number } | null {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+    let ours = 0;
+    for (const pid of pids) {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ours += Number(after[11]) + Number(after[12]);
+    }
+    return { busy: total - idle, total, ours };
+  } catch {
+    return null;
+  }
+}
+
 interface Scenario {
   name: string;
   what: string;
@@ -441,6 +459,8 @@ async function main(): Promise<void> {
     const authzRun = scenario("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz.port, warm, false);
     const closed = [direct, minimalProxy, bareProxy, warmRun, coldRun, authzRun];
 
+    const pids = (): number[] => [process.pid, ...children.map((c) => c.process.pid!)];
+    const cpuBefore = cpuTicks(pids());
     for (let r = 1; r <= rounds; r++) {
       process.stderr.write(`closed loop, round ${r}/${rounds}…\n`);
       for (const sc of closed) await closedLoop(sc.port, sc.requests, connections, sliceMs, sc.tally, sc.cursor);
@@ -456,7 +476,11 @@ async function main(): Promise<void> {
       for (const sc of open) await openLoop(sc.port, sc.requests, openRate, openConnections, sliceMs, sc.tally);
     }
     const [openDirect, openBare, openWarm] = open.map((sc) => sc.tally.result()) as [Result, Result, Result];
+    const cpuAfter = cpuTicks(pids());
+    const otherLoad = cpuBefore === null || cpuAfter === null ? null
+      : Math.max(0, (cpuAfter.busy - cpuBefore.busy - (cpuAfter.ours - cpuBefore.ours)) / (cpuAfter.total - cpuBefore.total));
 
+    const noisy = otherLoad !== null && otherLoad > 0.1;
     const m = machine();
     const errors = closed.reduce((n, sc) => n + res(sc).errors, 0) + openDirect.errors + openBare.errors + openWarm.errors;
     const rows = closed.map((sc) => {
@@ -481,7 +505,7 @@ async function main(): Promise<void> {
       `**The load generator shares the machine's ${m.nproc} cores with the servers**: the generator, the proxy and the`,
       "upstream all compete for them, so absolute figures are lower than with the generator on another machine, and",
       "each extra process in the path (the proxy) also takes CPU from the generator and the upstream. The machine may",
-      `also be shared with other work: load average before the run was ${load}. Scenarios run interleaved in`,
+      `also be shared with other work: load average before the run was ${load}${otherLoad === null ? "" : `, and other processes used ${Math.round(otherLoad * 100)}% of the machine's CPU time during it`}. Scenarios run interleaved in`,
       `${rounds} rounds of ${sliceMs / 1000} s each (after a ${WARMUP_MS / 1000} s warm-up per slice), so background load spreads over all of them;`,
       "req/s and latency percentiles are the medians of the rounds' own figures.",
       "",
@@ -503,8 +527,9 @@ async function main(): Promise<void> {
       "",
       `p99 added by the check (verifier − bare proxy): ${ms(added)} ms; by the whole sidecar (verifier − direct): ${ms(openWarm.p99 - openDirect.p99)} ms.`,
       "",
-      table(["target", "measured", "met"], targets.map(([t, v, ok]) => [t, v, ok ? "yes" : "**no**"])),
+      table(["target", "measured", "met"], targets.map(([t, v, ok]) => [t, v, `${ok ? "yes" : "**no**"}${noisy ? " †" : ""}`])),
       "",
+      ...(noisy ? [`† Other processes used ${Math.round(otherLoad * 100)}% of the machine's CPU time during the run: the figures, latency above all, measure the machine's load as much as the verifier. Run again on a quiet machine before relying on them.`, ""] : []),
       errors === 0 ? "Every request was answered 200." : `**${errors} requests were not answered 200.**`,
       "",
     ].join("\n");

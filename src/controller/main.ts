@@ -16,7 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
-import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
+import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../api/types.generated.ts";
 import { KubeClient } from "../kube/client.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import { KubeConfigError, loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../kube/config.ts";
@@ -26,6 +26,16 @@ import { Resources, type Resource } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { WriteCounter } from "../kube/writes.ts";
 import { generateSigningKey } from "../token/index.ts";
+import {
+  auditRevocation,
+  clientCredentialsOwnerKeys,
+  clientCredentialsReconciler,
+  createTokenServiceLogger,
+  ISSUED_TOKENS,
+  kubeIssuedTokenStore,
+  startTokenService,
+  type RunningTokenService,
+} from "../issuer/index.ts";
 import type { KeyFactory } from "./apikey/plan.ts";
 import { MANAGED_BY, MANAGED_BY_LABEL, type SecretObject } from "./apikey/secret.ts";
 import type { ConfigMapObject } from "./bundle/configmap.ts";
@@ -47,6 +57,7 @@ import {
   type ControllerConfig,
   type ListenAddress,
   type LogLevel,
+  type TokenServiceConfig,
 } from "./options.ts";
 import type { Reason } from "./reasons.ts";
 import type { Controller } from "./runtime/controller.ts";
@@ -100,6 +111,8 @@ export interface StartControllerOptions {
   mintKey?: KeyFactory;
   /** Per-request timeout of API calls. Default 30 s. */
   requestTimeoutMs?: number;
+  /** The token service (src/issuer) on every replica, over the controller's caches; null or absent: off. */
+  tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
 }
 
 export interface RunningController {
@@ -158,6 +171,16 @@ export async function startController(options: StartControllerOptions = {}): Pro
   };
   stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
   stores.accessTokens.addIndex(API_KEY_INDEX, (t) => [apiKeyIndexValue(t)]);
+  if (options.tokenService != null) {
+    // The token service's records: revocations into the bundle, expired ones deleted (bundle
+    // controller), and an audit line and Event when one is revoked (the leader only).
+    const issuedTokens = store<IssuedToken>(ISSUED_TOKENS);
+    const revocationEvents = manager.eventRecorder();
+    for (const informer of issuedTokens.informers) {
+      informer.addHandlers({ update: (before, after) => { if (manager.isLeader()) auditRevocation(before, after, log, revocationEvents); } });
+    }
+    stores.issuedTokens = issuedTokens;
+  }
 
   const ctx: ControllerContext = {
     client,
@@ -193,6 +216,18 @@ export async function startController(options: StartControllerOptions = {}): Pro
     rotationpolicy: () => stores.rotationPolicies.list().map(keyOf),
     clusterrotationpolicy: () => stores.clusterRotationPolicies.list().map(keyOf),
   };
+  if (stores.issuedTokens !== undefined) {
+    // With the token service: each ApiKey's OAuth 2.0 client credentials follow its annotation.
+    controllers.push(
+      manager.addController({
+        name: "clientcredentials",
+        reconcile: clientCredentialsReconciler({ client, apiKeys: stores.apiKeys, secrets: stores.secrets, log, events: manager.eventRecorder() }),
+        watches: [...stores.apiKeys.watchSpecs(), ...stores.secrets.watchSpecs(clientCredentialsOwnerKeys)],
+        workers,
+      }),
+    );
+    primaries.clientcredentials = () => stores.apiKeys.list().map(keyOf);
+  }
 
   log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
   try {
@@ -200,6 +235,37 @@ export async function startController(options: StartControllerOptions = {}): Pro
   } catch (err) {
     await manager.shutdown();
     throw err;
+  }
+
+  let tokenService: RunningTokenService | null = null;
+  const ts = options.tokenService ?? null;
+  if (ts !== null) {
+    const informersOf: { hasSynced(): boolean }[] = [
+      ...stores.apiKeys.informers, ...stores.secrets.informers, ...stores.configMaps.informers, ...stores.rotationPolicies.informers, ...stores.clusterRotationPolicies.informers,
+    ];
+    try {
+      tokenService = await startTokenService({
+        listen: ts.listen,
+        tls: { certFile: ts.certFile, keyFile: ts.keyFile, ...(ts.tlsPollIntervalMs === undefined ? {} : { pollIntervalMs: ts.tlsPollIntervalMs }) },
+        issuer: ctx.issuer,
+        ...(ts.publicUrl === null ? {} : { publicUrl: ts.publicUrl }),
+        cache: {
+          synced: () => informersOf.every((i) => i.hasSynced()),
+          apiKeys: stores.apiKeys,
+          secrets: stores.secrets,
+          configMaps: stores.configMaps,
+          rotationPolicies: stores.rotationPolicies,
+          clusterRotationPolicies: stores.clusterRotationPolicies,
+        },
+        store: kubeIssuedTokenStore(client),
+        events: manager.eventRecorder(),
+        logger: options.logger ?? createTokenServiceLogger({ level: options.logLevel ?? "info", ...(options.logDestination === undefined ? {} : { destination: options.logDestination }) }),
+        clock,
+      });
+    } catch (err) {
+      await manager.shutdown();
+      throw err;
+    }
   }
 
   return {
@@ -212,7 +278,11 @@ export async function startController(options: StartControllerOptions = {}): Pro
       for (const c of controllers) for (const key of primaries[c.name]?.() ?? []) c.enqueue(key);
     },
     idle: () => controllers.every((c) => c.queue === undefined || (c.queue.len() === 0 && c.queue.processingCount() === 0)),
-    stop: () => manager.shutdown(),
+    stop: async () => {
+      await tokenService?.close();
+      tokenService = null;
+      await manager.shutdown();
+    },
     done: manager.done,
   };
 }
@@ -274,6 +344,8 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       logLevel: config.logLevel,
       logDestination: io.stdout as unknown as DestinationStream,
       workers: config.workers,
+      resyncPeriodMs: config.resyncPeriodMs,
+      tokenService: config.tokenService,
     });
   } catch (err) {
     stop.dispose();

@@ -3,6 +3,7 @@
 // flag at fault and the fix; nothing starts.
 
 import { parseArgs } from "node:util";
+import { parseDuration } from "../api/duration.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -33,6 +34,18 @@ export interface ControllerConfig {
   logLevel: LogLevel;
   /** Reconciles of each controller running at once. */
   workers: number;
+  /** Informers re-deliver every object this often; 0: never. */
+  resyncPeriodMs: number;
+  /** The token service (src/issuer) in this process; null: off. */
+  tokenService: TokenServiceConfig | null;
+}
+
+export interface TokenServiceConfig {
+  listen: ListenAddress;
+  certFile: string;
+  keyFile: string;
+  /** The URL clients reach it at (jwks_uri, token_endpoint); null: the issuer. */
+  publicUrl: string | null;
 }
 
 /** A flag or environment variable that cannot be used. `flag` names it ("--issuer"). */
@@ -96,6 +109,24 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   },
   { name: "log-level", env: "KEYWARD_LOG_LEVEL", kind: "string", arg: LOG_LEVELS.join("|"), default: "info", help: "log level (JSON lines on stdout)" },
   { name: "workers", env: "KEYWARD_WORKERS", kind: "string", arg: "N", default: "4", help: "reconciles of each kind running at once (1 to 64)" },
+  {
+    name: "resync-period",
+    env: "KEYWARD_RESYNC_PERIOD",
+    kind: "string",
+    arg: "DURATION",
+    default: "10m",
+    help: "every object is reconciled again this often, changed or not (e.g. 10m, 1h); 0s disables",
+  },
+  {
+    name: "token-service-listen",
+    env: "KEYWARD_TOKEN_SERVICE_LISTEN",
+    kind: "string",
+    arg: "HOST:PORT",
+    help: "serve the token service (issuer API, OAuth 2.0 client credentials, discovery) over HTTPS here; needs --tls-cert-file and --tls-key-file; default off",
+  },
+  { name: "tls-cert-file", env: "KEYWARD_TLS_CERT_FILE", kind: "string", arg: "PATH", help: "the token service's certificate (PEM), reloaded when it changes" },
+  { name: "tls-key-file", env: "KEYWARD_TLS_KEY_FILE", kind: "string", arg: "PATH", help: "the token service's private key (PEM), reloaded when it changes" },
+  { name: "token-service-url", env: "KEYWARD_TOKEN_SERVICE_URL", kind: "string", arg: "URL", help: "the https URL clients reach the token service at (jwks_uri, token_endpoint); default the issuer" },
 ];
 
 /** Flags kept for manifests written before the current names. */
@@ -213,7 +244,39 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw new ControllerConfigError("--workers", `--workers must be a whole number from 1 to 64, not "${workersText}"`);
   }
 
-  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers };
+  const resyncText = str("resync-period")!;
+  let resyncPeriodMs: number;
+  try {
+    resyncPeriodMs = parseDuration(resyncText);
+  } catch {
+    throw new ControllerConfigError("--resync-period", `--resync-period "${resyncText}" is not a duration: write hours, minutes and seconds such as "10m" or "1h30m"`);
+  }
+  if (resyncPeriodMs !== 0 && resyncPeriodMs < 1000) {
+    throw new ControllerConfigError("--resync-period", `--resync-period ${resyncText} is shorter than 1s: use at least 1s, or 0s to disable it`);
+  }
+
+  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str) };
+}
+
+function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {
+  const listenText = str("token-service-listen");
+  const certFile = str("tls-cert-file");
+  const keyFile = str("tls-key-file");
+  const publicUrl = str("token-service-url") ?? null;
+  const listen = listenText === undefined ? null : listenAddress("--token-service-listen", listenText);
+  if (listen === null) {
+    for (const [flag, value] of [["--tls-cert-file", certFile], ["--tls-key-file", keyFile], ["--token-service-url", publicUrl]] as const) {
+      if (value !== undefined && value !== null) throw new ControllerConfigError(flag, `${flag} is set but the token service is off: set --token-service-listen too, or remove ${flag}`);
+    }
+    return null;
+  }
+  if (certFile === undefined || certFile === "" || keyFile === undefined || keyFile === "") {
+    throw new ControllerConfigError(certFile === undefined || certFile === "" ? "--tls-cert-file" : "--tls-key-file", "--token-service-listen serves HTTPS only: set both --tls-cert-file and --tls-key-file (e.g. from a cert-manager Secret)");
+  }
+  if (publicUrl !== null && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) {
+    throw new ControllerConfigError("--token-service-url", `--token-service-url "${publicUrl}" must be an https URL such as https://keyward.example.com`);
+  }
+  return { listen, certFile, keyFile, publicUrl };
 }
 
 /** "HOST:PORT", ":PORT" (all interfaces) or "0"/"off" (disabled). */

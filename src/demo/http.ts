@@ -52,14 +52,14 @@ export class HttpProbe {
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
   }
 
-  send(req: ProbeRequest, signal?: AbortSignal): Promise<HttpAnswer> {
+  async send(req: ProbeRequest, signal?: AbortSignal): Promise<HttpAnswer> {
     throwIfAborted(signal);
     const url = new URL(this.baseUrl + req.path);
     const headers: Record<string, string> = { ...req.headers };
     if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
     if (req.body !== undefined) headers["content-type"] ??= "application/json";
     const started = performance.now();
-    return new Promise((resolve, reject) => {
+    return await new Promise((resolve, reject) => {
       const r = request(
         url,
         { method: req.method ?? "GET", headers, agent: this.#agent, timeout: this.#timeoutMs, ...(signal === undefined ? {} : { signal }) },

@@ -358,6 +358,26 @@ export async function tearDown(ctx: SetupContext, s: StepContext): Promise<void>
   if (world.existing && client !== undefined) {
     const name = world.createdNamespace;
     if (name !== undefined) {
+      // AccessTokens and ApiKeys first, while the namespace still takes writes: their
+      // finalizers wait for the controller to record them in the bundle ConfigMap, which it
+      // cannot (re)write once the namespace is terminating.
+      await attempt(`deleting the AccessTokens and ApiKeys of namespace ${name}`, async () => {
+        for (const resource of [Resources.accessTokens, Resources.apiKeys]) {
+          for (const o of (await client.list(resource, { namespace: name })).items) {
+            await client.delete(resource, { name: o.metadata?.name ?? "", namespace: name }, { ignoreNotFound: true });
+          }
+          await waitUntil(
+            `every ${resource.kind} of namespace ${name} deleted`,
+            async () => {
+              const left = (await client.list(resource, { namespace: name })).items;
+              if (left.length === 0) return { done: true, value: undefined };
+              return { done: false, state: left.map((o) => `${o.metadata?.name ?? ""} (finalizers: ${(o.metadata?.finalizers ?? []).join(", ")})`).join("; ") };
+            },
+            { timeoutMs: options.timeoutMs, intervalMs: 100, hint: `see the controller's log ${world.controllerLog ?? ""}` },
+          );
+        }
+        s.note(`AccessTokens and ApiKeys of namespace ${name} deleted (the controller released its finalizers)`);
+      });
       await attempt(`deleting namespace ${name}`, async () => {
         await client.delete(Resources.namespaces, { name }, { ignoreNotFound: true });
         await waitUntil(

@@ -37,7 +37,8 @@ export {
   readClientSecretHash,
 } from "./client-credentials.ts";
 export type { ClientCredentialsAction, ClientCredentialsPlan, PlanClientCredentialsInput } from "./client-credentials.ts";
-export { auditRevocation, deleteExpiredIssuedTokens, reconcileClientCredentials } from "./reconcile.ts";
+export { auditRevocation, clientCredentialsOwnerKeys, clientCredentialsReconciler, deleteExpiredIssuedTokens, reconcileClientCredentials } from "./reconcile.ts";
+export type { ClientCredentialsReconcilerDeps } from "./reconcile.ts";
 export { FailureLimiter } from "./rate-limit.ts";
 export type { RateLimitOptions } from "./rate-limit.ts";
 export { IssuerError, IssuerErrorCodes, OAuthError, OAuthErrorCodes } from "./errors.ts";

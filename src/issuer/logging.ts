@@ -2,7 +2,7 @@
 // token service could ever hold (access_token, client_secret). Code logs names,
 // jtis, kids and codes only; redaction is the second guard.
 
-import { pino, type DestinationStream, type Logger } from "pino";
+import { pino, type DestinationStream, type LevelWithSilent, type Logger } from "pino";
 import { REDACTED_PATHS } from "../controller/runtime/logging.ts";
 
 export const TOKEN_SERVICE_REDACTED_PATHS = [
@@ -14,7 +14,7 @@ export const TOKEN_SERVICE_REDACTED_PATHS = [
   "*.headers.cookie",
 ];
 
-export function createTokenServiceLogger(opts: { level?: "error" | "warn" | "info" | "debug" | "silent"; destination?: DestinationStream } = {}): Logger {
+export function createTokenServiceLogger(opts: { level?: LevelWithSilent; destination?: DestinationStream } = {}): Logger {
   const options = {
     level: opts.level ?? "info",
     base: { component: "keyward-token-service" },

@@ -3,11 +3,18 @@
 // audit of revocations.
 
 import type { ApiKey, IssuedToken } from "../api/types.generated.ts";
-import type { SecretObject } from "../controller/apikey/index.ts";
+import { API_KEY_LABEL, type SecretObject } from "../controller/apikey/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { Logger } from "../kube/logger.ts";
 import { Resources } from "../kube/resources.ts";
-import { clientCredentialsSecretName, clientSecretHashSecretName, planClientCredentials, type ClientCredentialsPlan } from "./client-credentials.ts";
+import {
+  CLIENT_CREDENTIALS_SECRET_TYPE,
+  CLIENT_SECRET_HASH_SECRET_TYPE,
+  clientCredentialsSecretName,
+  clientSecretHashSecretName,
+  planClientCredentials,
+  type ClientCredentialsPlan,
+} from "./client-credentials.ts";
 import type { ObjectLookup } from "./cache.ts";
 import type { AuditEvents } from "./issue.ts";
 import { ISSUED_TOKENS, planIssuedTokenCleanup, revocationOf } from "./issued-token.ts";
@@ -61,4 +68,37 @@ export function auditRevocation(before: IssuedToken | null, after: IssuedToken, 
   if (events !== null) {
     void events.normal(after, "TokenRevoked", `token ${revoked.jti} of ApiKey ${revoked.tenant}/${revoked.apiKey} (key ${revoked.kid}, issued to ${revoked.issuedBy}) revoked: it goes on the tenant's revocation list`);
   }
+}
+
+/** The ApiKey key ("namespace/name") a client-credentials Secret belongs to; none for any other Secret. */
+export function clientCredentialsOwnerKeys(secret: SecretObject): string[] {
+  if (secret.type !== CLIENT_CREDENTIALS_SECRET_TYPE && secret.type !== CLIENT_SECRET_HASH_SECRET_TYPE) return [];
+  const apiKey = secret.metadata.labels?.[API_KEY_LABEL];
+  const ns = secret.metadata.namespace;
+  return apiKey === undefined || ns === undefined ? [] : [`${ns}/${apiKey}`];
+}
+
+export interface ClientCredentialsReconcilerDeps {
+  client: KubeClient;
+  apiKeys: ObjectLookup<ApiKey>;
+  secrets: ObjectLookup<SecretObject>;
+  log: Logger;
+  events: AuditEvents | null;
+}
+
+/**
+ * A reconcile function for the controller runtime, keyed "namespace/apikey"
+ * (the leader runs it): the ApiKey's client-credentials Secrets follow its
+ * annotation. A deleted ApiKey needs nothing: the garbage collector removes
+ * the Secrets it owns. A conflict is logged and retried with backoff.
+ */
+export function clientCredentialsReconciler(deps: ClientCredentialsReconcilerDeps): (key: string) => Promise<undefined> {
+  return async (key) => {
+    const slash = key.indexOf("/");
+    const apiKey = deps.apiKeys.get(key.slice(0, slash), key.slice(slash + 1));
+    if (apiKey === undefined) return undefined;
+    const plan = await reconcileClientCredentials(deps.client, deps.secrets, apiKey, deps.log, deps.events);
+    if (plan.conflict !== null) throw new Error(plan.conflict);
+    return undefined;
+  };
 }

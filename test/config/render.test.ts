@@ -65,7 +65,7 @@ describe("every kustomization", () => {
     expect(all.filter((k) => k.kind === "Kustomization").map((k) => k.dir)).toEqual(expect.arrayContaining([
       "config/crd", "config/default", "config/manager", "config/prometheus", "config/rbac", "config/samples", ...Object.values(VERIFIER_EXAMPLES),
     ]));
-    expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/verifier", "config/verifier/common", "config/verifier/file"]);
+    expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/issuer/component", "config/verifier", "config/verifier/common", "config/verifier/file"]);
     for (const [dir, manifests] of rendered) expect(manifests.length, dir).toBeGreaterThan(0);
   });
 
@@ -209,14 +209,13 @@ describe("the controller's RBAC", () => {
     const add = (group: string, resources: string[], verbs: string[]): void => {
       for (const r of resources) for (const v of verbs) expected.push(`${group}/${r}:${v}`);
     };
-    add("keyward.dev", CONTROLLER_KINDS, ["get", "list", "watch"]);
-    add("keyward.dev", ["apikeys", "accesstokens"], ["update", "patch"]);
+    add("keyward.dev", CONTROLLER_KINDS, ["list", "watch"]);
+    add("keyward.dev", ["apikeys", "accesstokens"], ["patch"]);
     add("keyward.dev", ["apikeys/finalizers", "accesstokens/finalizers"], ["update"]);
-    add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["update", "patch"]);
-    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "patch", "delete"]);
-    add("core", ["configmaps"], ["get", "list", "watch", "create", "update", "patch"]);
+    add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["patch"]);
+    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "delete"]);
+    add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
     add("core", ["events"], ["create", "patch"]);
-    add("events.k8s.io", ["events"], ["create", "patch"]);
     expect(grantTriples(role.rules)).toEqual([...new Set(expected)].sort());
   });
 

@@ -94,6 +94,11 @@ export function apiKeyView(ctx: ControllerContext, namespace: string, apiKeyName
   return apiKeyForToken(apiKey, read.kind === "ok" ? read.document : null, policy);
 }
 
+/** Whether the ApiKey controller has reported on the ApiKey at least once (its Ready condition exists). */
+function reconciledOnce(apiKey: ApiKey | undefined): boolean {
+  return apiKey?.status?.conditions?.some((c) => c.type === "Ready") === true;
+}
+
 export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
   const { stores } = ctx;
 
@@ -121,6 +126,12 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
       bundle: bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)),
     });
 
+    if (outcome.plan.action === "fail" && outcome.plan.reason === "ApiKeyNotReady" && !reconciledOnce(stores.apiKeys.get(namespace, at.spec.apiKeyName))) {
+      // The ApiKey was created moments ago and has not been reconciled yet: its first
+      // status write wakes this AccessToken again. Reporting "not ready" meanwhile
+      // would only cost writes.
+      return undefined;
+    }
     const issuing = outcome.plan.action === "issue";
     const holdsTokens = (outcome.status.issued ?? []).length > 0;
     if (!deleting && outcome.finalizer === "ensure" && (issuing || holdsTokens)) {

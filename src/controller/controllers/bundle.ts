@@ -11,6 +11,8 @@ import { isAlreadyExists } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { parseKey } from "../../kube/types.ts";
 import { REVOKED_RETENTION_SECONDS, type Bundle } from "../../token/index.ts";
+import { revocationsFromIssuedTokens } from "../../issuer/issued-token.ts";
+import { deleteExpiredIssuedTokens } from "../../issuer/reconcile.ts";
 import { isRevoking, revocationsOf } from "../accesstoken/revocations.ts";
 import { readSigningKeySecret, signingKeySecretName, SIGNING_KEY_SECRET_TYPE } from "../apikey/secret.ts";
 import { apiKeyBundleReport } from "../bundle/conditions.ts";
@@ -34,14 +36,16 @@ const STATUS_CONCURRENCY = 8;
 export function bundleWatches(stores: Stores): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
     obj.metadata.namespace === undefined ? [] : [bundleKey(obj.metadata.namespace)];
-  // Only what the bundle is made of: an ApiKey's spec or deletion, not its status.
+  // Only what the bundle is made of (an ApiKey's spec or deletion) and the first
+  // report of its own controller (Ready), not every status write.
   const apiKeyChanged = (kind: string, obj: ApiKey, old?: ApiKey): boolean =>
     kind !== "update" ||
     old === undefined ||
     old === obj ||
     old.metadata.generation !== obj.metadata.generation ||
     old.metadata.deletionTimestamp !== obj.metadata.deletionTimestamp ||
-    old.metadata.uid !== obj.metadata.uid;
+    old.metadata.uid !== obj.metadata.uid ||
+    findCondition(old.status?.conditions, "Ready")?.status !== findCondition(obj.status?.conditions, "Ready")?.status;
   return [
     ...stores.apiKeys.watchSpecs(ns, apiKeyChanged),
     ...stores.accessPolicies.watchSpecs(ns),
@@ -50,6 +54,8 @@ export function bundleWatches(stores: Stores): WatchSpec[] {
     ...stores.configMaps.watchSpecs(ns),
     ...stores.rotationPolicies.watchSpecs(ns),
     ...stores.clusterRotationPolicies.watchSpecs(() => stores.apiKeys.namespaces().map(bundleKey)),
+    // IssuedTokens: a revocation goes into the bundle; every record is deleted once expired.
+    ...(stores.issuedTokens?.watchSpecs(ns) ?? []),
   ];
 }
 
@@ -86,7 +92,10 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       now: at,
       apiKeys: inputs,
       accessPolicies: stores.accessPolicies.list(tenant).map((p) => ({ name: p.metadata.name ?? "", spec: p.spec })),
-      revocations: accessTokens.flatMap((t) => revocationsOf(t, at)),
+      revocations: [
+        ...accessTokens.flatMap((t) => revocationsOf(t, at)),
+        ...revocationsFromIssuedTokens(stores.issuedTokens?.list(tenant) ?? [], at),
+      ],
       current: cm?.data ?? null,
       ...(ctx.bundleSizeLimit === undefined ? {} : { sizeLimit: ctx.bundleSizeLimit }),
     });
@@ -109,10 +118,28 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     if (cm !== null && replaced.length > 0) record(ctx.events, { apiVersion: "v1", kind: "ConfigMap", metadata: cm.metadata }, replaced);
 
     const tooLarge = plan.events.filter((e) => e.reason === "BundleTooLarge");
-    await forEachLimited(live, STATUS_CONCURRENCY, (k) => reportOn(ctx, k, plan, previous, tooLarge, at));
+    const keysOf = new Map(inputs.map((input) => [input.name, input.keys]));
+    const reportable = live.filter((k) => settledForBundle(k, keysOf.get(k.metadata.name ?? "") ?? null));
+    await forEachLimited(reportable, STATUS_CONCURRENCY, (k) => reportOn(ctx, k, plan, previous, tooLarge, at));
 
-    return nextWake(ctx, plan);
+    const cleanupAt = stores.issuedTokens === undefined ? null : await deleteExpiredIssuedTokens(ctx.client, stores.issuedTokens.list(tenant), at);
+    const wake = nextWake(ctx, plan);
+    const cleanup = delayUntil(ctx, cleanupAt === null ? null : new Date(cleanupAt.getTime() + 1000));
+    const after = earliestDelay(wake?.requeueAfter, cleanup);
+    return after === undefined ? undefined : { requeueAfter: after };
   };
+}
+
+/**
+ * Whether to report on an ApiKey yet: once its own controller has reported on it
+ * (Ready is set) and it has keys, or will not get any (Ready is False). An ApiKey
+ * whose first key is being minted is reported on once the key is there, instead
+ * of once before and once after.
+ */
+export function settledForBundle(apiKey: ApiKey, keys: readonly unknown[] | null): boolean {
+  const ready = findCondition(apiKey.status?.conditions, "Ready");
+  if (ready === undefined) return false;
+  return ready.status !== "True" || keys === null || keys.length > 0;
 }
 
 /** Writes the bundle's part of one ApiKey's status when it changed. */

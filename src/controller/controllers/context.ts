@@ -1,7 +1,7 @@
 // What every reconciler of the controller shares: the client, the caches, the
 // clock, the issuer, the Event recorders and the metrics.
 
-import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, RotationPolicy } from "../../api/types.generated.ts";
+import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../api/types.generated.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { Clock } from "../../kube/clock.ts";
 import type { Logger } from "../../kube/logger.ts";
@@ -25,6 +25,8 @@ export interface Stores {
   secrets: Store<SecretObject>;
   /** Only ConfigMaps named keyward-bundle. */
   configMaps: Store<ConfigMapObject>;
+  /** The token service's records (src/issuer); absent while the token service is off. */
+  issuedTokens?: Store<IssuedToken> | undefined;
 }
 
 /** The field managers of the controller's writes. Each status writer owns its own fields (server-side apply). */
@@ -67,10 +69,17 @@ export function policyLookups(stores: Pick<Stores, "rotationPolicies" | "cluster
   };
 }
 
-/** Milliseconds from now until `at`, at least 1; undefined for no time. */
+/**
+ * The longest requeue: work due later is looked at again after this long (a
+ * level-based reconcile then finds nothing to do and requeues again). Timers
+ * cannot be longer than 2^31 - 1 ms (24.8 days) anyway: Node fires longer ones at once.
+ */
+export const MAX_REQUEUE_MS = 12 * 3_600_000;
+
+/** Milliseconds from now until `at`, at least 1 and at most MAX_REQUEUE_MS; undefined for no time. */
 export function delayUntil(ctx: Pick<ControllerContext, "clock">, at: Date | null | undefined): number | undefined {
   if (at === null || at === undefined) return undefined;
-  return Math.max(1, at.getTime() - ctx.clock.now());
+  return Math.min(MAX_REQUEUE_MS, Math.max(1, at.getTime() - ctx.clock.now()));
 }
 
 /** The earliest requeue of several. */

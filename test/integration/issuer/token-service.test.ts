@@ -17,6 +17,8 @@ import { createCertificateAuthority, issueCertificate } from "../../../src/contr
 import {
   createIssuerInformers,
   createTokenServiceLogger,
+  deleteExpiredIssuedTokens,
+  issuedTokenObject,
   informerCache,
   ISSUED_TOKENS,
   kubeIssuedTokenStore,
@@ -209,5 +211,27 @@ describe("the token service on a real API server", () => {
     const records = await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name, labelSelector: "keyward.dev/api-key=ingest" });
     expect(records.items.map((x) => x.spec.issuedBy)).toEqual([`oauth2-client ${ns.name}/ingest`]);
     expect(logs.text()).not.toContain(secret);
+  });
+
+  it("deletes the records of expired tokens, and only those", async () => {
+    const reporting = apiKeys.get("reporting")!;
+    const nowS = Math.floor(Date.now() / 1000);
+    const old = issuedTokenObject({ apiKey: reporting, jti: "ZXhwaXJlZC10b2tlbg", kid: keys.get("reporting")!.kid, issuedAt: nowS - 7200, expiresAt: nowS - 3600, issuedBy: "ApiKey x/y" });
+    await client.create(ISSUED_TOKENS, old);
+    const before = (await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name })).items;
+    expect(before.map((r) => r.metadata.name)).toContain(old.metadata.name);
+    const next = await deleteExpiredIssuedTokens(client, before, new Date());
+    const after = (await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name })).items.map((r) => r.metadata.name);
+    expect(after).not.toContain(old.metadata.name);
+    expect(after).toHaveLength(before.length - 1);
+    expect(next).not.toBeNull();
+  });
+
+  it("deletes the client-credentials Secrets when the annotation is removed", async () => {
+    const ingest = await client.mergePatch<ApiKey>(Resources.apiKeys, { namespace: ns.name, name: "ingest" }, { metadata: { annotations: { "keyward.dev/client-credentials": null } } });
+    const plan = await reconcileClientCredentials(client, informerCache(informers).secrets, ingest, log);
+    expect(plan.actions.map((a) => a.verb)).toEqual(["delete", "delete"]);
+    expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials" })).toBeUndefined();
+    expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials-hash" })).toBeUndefined();
   });
 });
