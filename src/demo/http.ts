@@ -36,6 +36,23 @@ export function describeRequest(req: ProbeRequest): string {
   return `${req.method ?? "GET"} ${req.path} ${who}`;
 }
 
+/** The verifier's error code of a refusal (its JSON body's `code`), if the answer has one. */
+export function answerCode(answer: HttpAnswer): string | undefined {
+  if (answer.status < 300 || !(answer.headers["content-type"] ?? "").includes("json")) return undefined;
+  try {
+    const code = (JSON.parse(answer.body) as { code?: unknown }).code;
+    return typeof code === "string" ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "401 ERR_TOKEN_REVOKED", or just the status when there is no code. */
+export function describeAnswer(answer: HttpAnswer): string {
+  const code = answerCode(answer);
+  return code === undefined ? String(answer.status) : `${answer.status} ${code}`;
+}
+
 /** Round to whole milliseconds below 10 s, for timelines. */
 function ms(value: number): string {
   return value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
@@ -97,7 +114,7 @@ export interface StatusCheck {
 export async function expectStatus(probe: HttpProbe, req: ProbeRequest, expected: number, signal?: AbortSignal): Promise<StatusCheck> {
   const answer = await probe.send(req, signal);
   const ok = answer.status === expected;
-  const text = `${describeRequest(req)} → ${answer.status}${ok ? "" : ` (expected ${expected})`}, ${ms(answer.ms)}`;
+  const text = `${describeRequest(req)} → ${describeAnswer(answer)}${ok ? "" : ` (expected ${expected})`}, ${ms(answer.ms)}`;
   return { ok, expected, answer, text };
 }
 
@@ -105,6 +122,8 @@ export interface WaitForStatusOptions {
   timeoutMs: number;
   /** Pause between requests (default 20 ms). */
   intervalMs?: number;
+  /** Count only an answer with this error code (the JSON body's `code`) as the expected one. */
+  code?: string | undefined;
   /** The moment (performance.now()) elapsed time counts from; default the first request. */
   since?: number;
   signal?: AbortSignal | undefined;
@@ -120,7 +139,7 @@ export interface StatusWait {
   lastError: string | undefined;
 }
 
-/** Repeats a request every intervalMs until it answers `expected` or the deadline passes. */
+/** Repeats a request every intervalMs until it answers `expected` (with `code`, if given) or the deadline passes. */
 export async function waitForStatus(probe: HttpProbe, req: ProbeRequest, expected: number, opts: WaitForStatusOptions): Promise<StatusWait> {
   const since = opts.since ?? performance.now();
   const deadline = performance.now() + opts.timeoutMs;
@@ -132,7 +151,7 @@ export async function waitForStatus(probe: HttpProbe, req: ProbeRequest, expecte
     try {
       last = await probe.send(req, opts.signal);
       lastError = undefined;
-      if (last.status === expected) return { ok: true, elapsedMs: performance.now() - since, attempts, last, lastError };
+      if (last.status === expected && (opts.code === undefined || answerCode(last) === opts.code)) return { ok: true, elapsedMs: performance.now() - since, attempts, last, lastError };
     } catch (error) {
       if (error instanceof DemoAbortedError) throw error;
       lastError = error instanceof Error ? error.message : String(error);

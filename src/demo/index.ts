@@ -15,7 +15,7 @@ export {
   writeVerifierKubeconfig,
 } from "./cluster.ts";
 export type { DemoToken } from "./cluster.ts";
-export { describeRequest, expectStatus, HttpProbe, parseMetric, readMetric, waitForStatus } from "./http.ts";
+export { answerCode, describeAnswer, describeRequest, expectStatus, HttpProbe, parseMetric, readMetric, waitForStatus } from "./http.ts";
 export type { HttpAnswer, ProbeRequest, StatusCheck, StatusWait, WaitForStatusOptions } from "./http.ts";
 export { isClusterScoped, readKustomization, readManifestFiles, retarget } from "./manifests.ts";
 export type { LoadedManifest, Manifest } from "./manifests.ts";

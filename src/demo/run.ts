@@ -1,7 +1,7 @@
 // The demo from start to end: the setup steps, the scenario through the verifier, with --keep
 // a pause until Ctrl-C, and a teardown that leaves nothing behind, also when interrupted.
 
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DemoOptions } from "./args.ts";
@@ -49,8 +49,10 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
   const supervisor = new Supervisor({ dir });
   const ctx: SetupContext = { options, dir, timeline, supervisor, signal, world: { existing: options.cluster.kind === "existing", createdClusterObjects: [] } };
   const { world } = ctx;
+  // A process exit we did not get to clean up for (a second Ctrl-C): kill, remove, at once.
   const killOnExit = (): void => {
     supervisor.killNow();
+    rmSync(dir, { recursive: true, force: true });
   };
   process.on("exit", killOnExit);
   const interruptedNow = (): boolean => signal?.aborted === true;
@@ -102,13 +104,13 @@ export async function runDemo(options: DemoOptions, io: DemoIO): Promise<DemoRes
   // With --keep, Ctrl-C from here on is the way to stop, not an interruption.
   const interrupted = interruptedNow();
 
-  if (!timeline.ok()) {
+  if (!timeline.ok() && !interrupted) {
     for (const child of supervisor.children) {
       const tail = child.tail(15);
       if (tail === "") continue;
       timeline.print();
       timeline.print(`the end of the ${child.name}'s log (${child.logPath}):`);
-      for (const line of tail.split("\n")) timeline.print(`  ${line}`);
+      for (const line of tail.split("\n")) timeline.print(`  ${line.length > 400 ? `${line.slice(0, 400)}…` : line}`);
     }
   }
 

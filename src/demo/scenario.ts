@@ -7,7 +7,7 @@ import type { AccessToken, ApiKey } from "../api/index.ts";
 import { Resources, type KubeClient } from "../kube/index.ts";
 import { planRequest, planRevokeToken, planRotate } from "../plugin/index.ts";
 import { accessTokenNotReady, apiKeyNotReady, readToken, shortKid, type DemoToken } from "./cluster.ts";
-import { expectStatus, readMetric, waitForStatus, type HttpProbe, type ProbeRequest } from "./http.ts";
+import { describeAnswer, expectStatus, readMetric, waitForStatus, type HttpProbe, type ProbeRequest } from "./http.ts";
 import { formatDuration, type StepContext } from "./timeline.ts";
 import type { Upstream } from "./upstream.ts";
 import { waitUntil } from "./wait.ts";
@@ -275,13 +275,14 @@ export class Scenario {
     await client.mergePatch(Resources.accessTokens, { name: DEMO_CI_TOKEN, namespace }, patch, { signal });
     const accepted = performance.now();
     step.note(`patched accesstoken ${DEMO_CI_TOKEN}: spec.revoked=true (kubectl keyward revoke-token ${DEMO_CI_TOKEN}); polling every 20 ms`);
-    const wait = await waitForStatus(this.#ctx.verifier, req, 401, { timeoutMs: this.#ctx.timeoutMs, intervalMs: 20, since: accepted, signal });
-    const seen = wait.last === undefined ? (wait.lastError ?? "no answer") : String(wait.last.status);
+    const wait = await waitForStatus(this.#ctx.verifier, req, 401, { code: "ERR_TOKEN_REVOKED", timeoutMs: this.#ctx.timeoutMs, intervalMs: 20, since: accepted, signal });
+    const seen = wait.last === undefined ? (wait.lastError ?? "no answer") : describeAnswer(wait.last);
+    const requests = `${wait.attempts} ${wait.attempts === 1 ? "request" : "requests"}`;
     step.check(
       wait.ok && wait.elapsedMs <= this.#ctx.revocationBudgetMs,
       wait.ok
-        ? `refused with 401 ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (${wait.attempts} requests; budget ${formatDuration(this.#ctx.revocationBudgetMs)})`
-        : `still ${seen} ${formatDuration(wait.elapsedMs)} after the patch (expected 401)`,
+        ? `refused with 401 ERR_TOKEN_REVOKED ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (${requests}; budget ${formatDuration(this.#ctx.revocationBudgetMs)})`
+        : `still ${seen} ${formatDuration(wait.elapsedMs)} after the patch (expected 401 ERR_TOKEN_REVOKED)`,
     );
     const current = this.#current ?? (await this.#token(DEMO_TOKEN));
     await this.#expect(step, withToken({ method: "GET", path: ALLOWED_PATH }, current, `${DEMO_TOKEN}'s token, same ApiKey, not revoked`), 200);
@@ -305,8 +306,8 @@ export class Scenario {
     step.check(
       wait.ok,
       wait.ok
-        ? `${label(latest)} refused with 401 ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (polling every 20 ms)`
-        : `${label(latest)} still ${String(wait.last?.status ?? wait.lastError)} ${formatDuration(wait.elapsedMs)} after the patch (expected 401)`,
+        ? `${label(latest)} refused with ${wait.last === undefined ? "401" : describeAnswer(wait.last)} ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (polling every 20 ms)`
+        : `${label(latest)} still ${wait.last === undefined ? String(wait.lastError) : describeAnswer(wait.last)} ${formatDuration(wait.elapsedMs)} after the patch (expected 401)`,
     );
     const { key, token } = await this.#settled(`AccessToken ${DEMO_TOKEN} re-issued after revoke all`, DEMO_TOKEN, (k) => {
       const kids = (k.status?.keys ?? []).map((x) => x.kid);

@@ -59,19 +59,29 @@ function localCluster(ctx: SetupContext): SetupStep[] {
     {
       title: "control-plane binaries (kube-apiserver, etcd, kube-controller-manager)",
       run: async (s) => {
-        const build = { running: false };
+        const build = { running: false, done: false, downloads: 0 };
         const env = { ...process.env };
         delete env.KEYWARD_TEST_KUBECONFIG; // the demo's own choice of cluster decides, not the tests'
         const assets = await resolveAssets({
           env,
           log: (line) => {
             const text = line.replace(/^\[test-binaries\] /, "");
-            if (!build.running && !text.startsWith("reusing ")) {
+            if (text.startsWith("go: downloading ")) {
+              // Hundreds of these on a first build: one line per hundred modules.
+              if (++build.downloads % 100 === 0) timeline.progress(`${build.downloads} Go modules downloaded`);
+              return;
+            }
+            if (text.startsWith("reusing ")) {
+              s.note(text);
+              return;
+            }
+            if (build.done) return; // the versions the script prints after the build
+            if (!build.running && text.startsWith("resolving ")) {
               build.running = true;
               timeline.progress("building them from Go modules: the first build takes about 7 minutes on 2 cores, then it is cached");
             }
-            if (build.running) timeline.progress(text);
-            else s.note(text);
+            timeline.progress(text);
+            build.done = text.startsWith("built in ");
           },
         });
         if (assets.kind !== "binaries") throw new Error("expected control-plane binaries");

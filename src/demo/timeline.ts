@@ -138,9 +138,9 @@ export class Timeline {
     this.#write(`${line}\n`);
   }
 
-  /** Prints a progress line under the step running now (e.g. a line of the binaries' build). */
+  /** Prints a progress line of the step running now, with the time (e.g. a line of the binaries' build). */
   progress(line: string): void {
-    this.#write(`${INDENT}${paint(this.style, "dim", `│ ${line}`)}\n`);
+    this.#write(`${formatElapsed(this.elapsed())}  ${paint(this.style, "dim", `│ ${line}`)}\n`);
   }
 
   /**
@@ -166,7 +166,7 @@ export class Timeline {
       await run(ctx);
     } catch (error) {
       record.outcome = "fail";
-      record.error = messageOf(error);
+      record.error = messageOf(error).trimEnd();
     }
     record.endMs = this.elapsed();
     this.records.push(record);

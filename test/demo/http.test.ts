@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DemoAbortedError, describeRequest, expectStatus, HttpProbe, parseMetric, readMetric, waitForStatus } from "../../src/demo/index.ts";
+import { answerCode, DemoAbortedError, describeAnswer, describeRequest, expectStatus, HttpProbe, parseMetric, readMetric, waitForStatus } from "../../src/demo/index.ts";
 
 /** A server that answers 200 until it has seen `flipAfter` requests, then 401; it records what it got. */
 let server: Server;
@@ -17,7 +17,8 @@ beforeAll(async () => {
       res.end("# HELP keyward_verifier_bundle_generation g\n# TYPE keyward_verifier_bundle_generation gauge\nkeyward_verifier_bundle_generation 42\n");
       return;
     }
-    res.writeHead(seen.length > flipAfter ? 401 : 200, { "www-authenticate": "Bearer" }).end("body");
+    if (seen.length > flipAfter) res.writeHead(401, { "www-authenticate": "Bearer", "content-type": "application/json" }).end('{"error":"invalid_token","code":"ERR_TOKEN_REVOKED"}\n');
+    else res.writeHead(200, { "www-authenticate": "Bearer" }).end("body");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -88,6 +89,23 @@ describe("waitForStatus", () => {
     }
   });
 
+  it("with a code, waits for a refusal with that code, and names the code it got", async () => {
+    reset(0);
+    const probe = new HttpProbe(base);
+    try {
+      const revoked = await waitForStatus(probe, { path: "/" }, 401, { code: "ERR_TOKEN_REVOKED", timeoutMs: 60_000, intervalMs: 0 });
+      expect(revoked.ok).toBe(true);
+      expect(describeAnswer(revoked.last!)).toBe("401 ERR_TOKEN_REVOKED");
+      const other = await waitForStatus(probe, { path: "/" }, 401, { code: "ERR_KEY_UNKNOWN", timeoutMs: 0 });
+      expect(other.ok).toBe(false);
+      expect(answerCode(other.last!)).toBe("ERR_TOKEN_REVOKED");
+      const check = await expectStatus(probe, { path: "/" }, 401);
+      expect(check.text).toMatch(/^GET \/ without a token → 401 ERR_TOKEN_REVOKED, /);
+    } finally {
+      probe.close();
+    }
+  });
+
   it("gives up at the deadline with the last answer", async () => {
     reset();
     const probe = new HttpProbe(base);
@@ -95,6 +113,8 @@ describe("waitForStatus", () => {
       const wait = await waitForStatus(probe, { path: "/" }, 401, { timeoutMs: 0, intervalMs: 0 });
       expect(wait).toMatchObject({ ok: false, attempts: 1 });
       expect(wait.last?.status).toBe(200);
+      expect(answerCode(wait.last!)).toBeUndefined();
+      expect(describeAnswer(wait.last!)).toBe("200");
     } finally {
       probe.close();
     }

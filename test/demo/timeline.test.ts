@@ -133,13 +133,14 @@ describe("Timeline", () => {
     expect(out.join("")).toContain("– 6. revoke all  (not run)\n           the setup did not complete\n");
   });
 
-  it("prints progress lines at once, under the step that runs", async () => {
-    const { timeline, out } = frozen();
+  it("prints progress lines at once, with the time, before the step that runs", async () => {
+    const { timeline, out, advance } = frozen();
     await timeline.step("binaries", () => {
+      advance(61_000);
       timeline.progress("building kube-apiserver");
       return Promise.resolve();
     });
-    expect(out[0]).toBe("           │ building kube-apiserver\n");
+    expect(out[0]).toBe("  61.0s  │ building kube-apiserver\n");
     expect(out[1]).toContain("✓ binaries");
   });
 });

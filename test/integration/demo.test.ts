@@ -97,7 +97,7 @@ describe("the demo against an existing cluster (--kubeconfig)", () => {
     const titles = result.steps.map((s) => s.title);
     for (const title of SCENARIO_TITLES) expect(titles).toContain(title);
     expect(titles.at(-1)).toBe("cleaned up");
-    expect(text).toMatch(/refused with 401 [\d.]+ m?s after the API server accepted the patch/);
+    expect(text).toMatch(/refused with 401 ERR_TOKEN_REVOKED [\d.]+ m?s after the API server accepted the patch/);
     expect(text).toMatch(/two kids: old \S{8}, new \S{8}/);
     expect(text).toMatch(/✓ \d+ of \d+ steps passed, (\d+) of \1 checks, in /);
     expect(text).not.toContain("eyJ"); // no token (a JWS starts with a base64url JSON header) in the output
@@ -137,6 +137,26 @@ describe("the demo against an existing cluster (--kubeconfig)", () => {
     expect(existsSync(dirIn(all))).toBe(false);
     await expectNamespaceGone(namespace);
   }, 300_000);
+
+  it("refuses a namespace that exists, exits 1, and leaves that namespace alone", async () => {
+    const namespace = freshNamespace();
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+    try {
+      const demo = startDemo(["--namespace", namespace]);
+      expect(await demo.exited, demo.output()).toBe(1);
+      const all = demo.output();
+      expect(all).toContain(`namespace ${namespace} exists already in this cluster; the demo creates its own tenant: pass --namespace with a name that is not taken`);
+      expect(all).toMatch(/– 1\. a valid token.*\(not run\)\n\s+the setup did not complete/);
+      expect(all).toContain("✓ cleaned up");
+      expect(pidsIn(all)).toEqual([]);
+      expect(existsSync(dirIn(all))).toBe(false);
+      const left = await kube.find({ apiVersion: "v1", kind: "Namespace", name: namespace });
+      expect(left?.metadata.deletionTimestamp).toBeUndefined();
+      expect(await kube.list({ apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", namespace })).toEqual([]);
+    } finally {
+      await kube.delete({ apiVersion: "v1", kind: "Namespace", name: namespace });
+    }
+  }, 120_000);
 
   it("stopped by SIGINT during its setup, cleans up and exits 130", async () => {
     const namespace = freshNamespace();

@@ -25,6 +25,15 @@ export function policyOf(spec: Partial<RotationPolicySpecInput> = {}): ResolvedR
   return result.policy;
 }
 
+/**
+ * A policy whose prePublish is at least its cron interval. compileRotationPolicy
+ * refuses one, but a key prepared under a policy with a longer window can still be
+ * waiting when the schedule changes to a shorter one, so the planner must cope.
+ */
+export function longPrePublish(spec: Partial<RotationPolicySpecInput>, prePublishMs: number): ResolvedRotationPolicy {
+  return { ...policyOf(spec), prePublishMs };
+}
+
 /** Real keys, generated once and handed out in order, so two runs that mint alike get the same kids. */
 export class KeyPool {
   readonly #keys: PrivateJwk[];

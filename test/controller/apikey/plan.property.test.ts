@@ -4,7 +4,7 @@ import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from 
 import { planKeys, type ApiKeyRequests, type ApiKeyStatusInput } from "../../../src/controller/apikey/plan.ts";
 import type { ResolvedRotationPolicy } from "../../../src/controller/policy/types.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
-import { APIKEY, H, M, T0, policyOf } from "./fixtures.ts";
+import { APIKEY, H, M, T0, longPrePublish, policyOf } from "./fixtures.ts";
 
 const PRIVATE_MEMBERS = new Set(["d", "p", "q", "dp", "dq", "qi", "oth", "k"]);
 
@@ -18,7 +18,7 @@ const policies: ResolvedRotationPolicy[] = [
   policyOf(),
   policyOf({ prePublish: "0s", grace: "0s", schedule: { every: "1h" } }),
   policyOf({ grace: "2h", schedule: { every: "3h" }, prePublish: "30m" }),
-  policyOf({ schedule: { cron: "0 * * * *", timeZone: "Europe/Berlin" }, prePublish: "3h", grace: "1h" }),
+  longPrePublish({ schedule: { cron: "0 * * * *", timeZone: "Europe/Berlin" }, grace: "1h" }, 3 * H),
 ];
 
 type Op =

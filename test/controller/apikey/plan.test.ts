@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { KeyPlan } from "../../../src/controller/apikey/plan.ts";
 import type { SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
-import { APIKEY, H, KeyPool, M, SimulatedApiKey, T0, at, policyOf } from "./fixtures.ts";
+import { APIKEY, H, KeyPool, M, SimulatedApiKey, T0, at, longPrePublish, policyOf } from "./fixtures.ts";
 
 let keys: KeyPool;
 beforeAll(async () => {
@@ -200,7 +200,7 @@ describe("planKeys walks the key lifecycle", () => {
 
   it("coalesces a cron rotation that falls due while a key is still prepared", async () => {
     // Hourly rotations with a two-hour pre-publication window.
-    const { sim, kid } = fresh(policyOf({ schedule: { cron: "0 * * * *" }, prePublish: "2h" }));
+    const { sim, kid } = fresh(longPrePublish({ schedule: { cron: "0 * * * *" } }, 2 * H));
     await sim.reconcile(T0);
     await sim.reconcile(at(H));
     const plan = await sim.reconcile(at(2 * H));

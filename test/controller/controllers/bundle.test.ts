@@ -4,7 +4,7 @@ import { entryChanged, settledForBundle } from "../../../src/controller/controll
 import type { Bundle } from "../../../src/token/index.ts";
 
 const key = (kid: string, apiKey: string): Bundle["keys"][number] =>
-  ({ kty: "OKP", crv: "Ed25519", x: "x", kid, alg: "EdDSA", use: "sig", apiKey, state: "active", notAfter: null }) as Bundle["keys"][number];
+  ({ kty: "OKP", crv: "Ed25519", x: "x", kid, alg: "EdDSA", use: "sig", apiKey, state: "active", notAfter: null });
 
 const bundle = (over: Partial<Bundle> = {}): Bundle => ({
   apiVersion: "keyward.dev/bundle/v1",

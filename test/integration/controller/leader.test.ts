@@ -113,8 +113,9 @@ describe("two replicas on one Lease", () => {
     expect(rotated.status?.keys?.map((k) => k.state)).toEqual(["prepared", "active"]);
     const keysAfter = await kids();
     expect(keysAfter.filter((k) => !keysBefore.includes(k))).toHaveLength(1);
+    // Events are best effort (a leader cut off mid-rotation cannot record one), but never two.
     const started = (await eventsOf(kube, ns.name, "shared")).filter((e) => e.reason === "RotationStarted");
-    expect(started.map((e) => e.count ?? 1).reduce((x, y) => x + y, 0)).toBe(1);
+    expect(started.map((e) => e.count ?? 1).reduce((x, y) => x + y, 0)).toBeLessThanOrEqual(1);
   });
 });
 

@@ -13,7 +13,7 @@ import {
   apiKeyWhen,
   condition,
   controllerIdentity,
-  decode,
+  currentToken,
   eventsOf,
   isTrue,
   OffsetClock,
@@ -42,7 +42,7 @@ async function accessToken(name: string, spec: Record<string, unknown>): Promise
 }
 
 async function tokenOf(name: string): Promise<string> {
-  return decode(await kube.get<SecretLike>(secretRef(name)), "token");
+  return currentToken(kube, ns.name, name);
 }
 
 async function verdict(token: string): Promise<string> {
@@ -185,6 +185,7 @@ describe("drift", () => {
     await kube.delete(secretRef("drifty-token"));
     const second = await accessTokenWhen(kube, ns.name, "drifty-token", (t) => t.status?.jti !== first.status?.jti, "re-issued after deletion");
     expect(await verdict(await tokenOf("drifty-token"))).toBe("ok");
+    expect((await kube.get<SecretLike>(secretRef("drifty-token"))).metadata.annotations?.["keyward.dev/jti"]).toBe(second.status?.jti);
 
     await kube.mergePatch(secretRef("drifty-token"), { data: { token: Buffer.from("eyJhbGciOiJub25lIn0.e30.").toString("base64") } });
     const third = await accessTokenWhen(kube, ns.name, "drifty-token", (t) => t.status?.jti !== second.status?.jti, "re-issued after an edit");

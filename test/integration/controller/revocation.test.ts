@@ -14,7 +14,7 @@ import {
   apiKeyWhen,
   condition,
   controllerIdentity,
-  decode,
+  currentToken,
   eventsOf,
   isTrue,
   OffsetClock,
@@ -51,7 +51,7 @@ async function bundle(): Promise<Bundle> {
 }
 
 async function tokenOf(name: string): Promise<string> {
-  return decode(await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name }), "token");
+  return currentToken(kube, ns.name, name);
 }
 
 async function verdict(token: string): Promise<string> {

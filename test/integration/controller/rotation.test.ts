@@ -13,6 +13,7 @@ import {
   apiKeyWhen,
   condition,
   controllerIdentity,
+  currentToken,
   decode,
   eventsOf,
   getApiKey,
@@ -51,7 +52,7 @@ function kidIn(k: ApiKey, state: string): string | undefined {
 }
 
 async function tokenOf(name: string): Promise<string> {
-  return decode(await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name }), "token");
+  return currentToken(kube, ns.name, name);
 }
 
 async function verifies(token: string, at: number): Promise<string> {

@@ -330,3 +330,17 @@ export async function throughRelay(kubeConfig: KubeConfig): Promise<Cuttable> {
     },
   };
 }
+
+/**
+ * The token in an AccessToken's Secret once the Secret holds the token its status
+ * names (the status is written first, the Secret right after).
+ */
+export async function currentToken(kube: Kube, namespace: string, name: string): Promise<string> {
+  return eventually(`the Secret of AccessToken ${namespace}/${name} to hold the token its status names`, async () => {
+    const at = await getAccessToken(kube, namespace, name);
+    const secret = await kube.find<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace, name: at.spec.secretName ?? name });
+    const jti = at.status?.jti;
+    if (secret === undefined || jti === undefined || secret.metadata.annotations?.["keyward.dev/jti"] !== jti || secret.data?.token === undefined) return undefined;
+    return decode(secret, "token");
+  });
+}
