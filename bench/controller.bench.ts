@@ -107,6 +107,13 @@ function sum(samples: Sample[], name: string, filter: (labels: Record<string, st
   return samples.filter((s) => s.name === name && filter(s.labels)).reduce((a, s) => a + s.value, 0);
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux; clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m === null ? Number.NaN : Math.round(Number(m[1]) / 1024);
@@ -174,6 +181,8 @@ async function main(): Promise<void> {
       keys.size === N && tokens.size === M && keys.list().every((k) => ready(k) && ready(k, "Published")) && tokens.list().every((t) => ready(t));
 
     const before = await scrape(metricsPort);
+    const cpu = (): Record<string, number> => ({ controller: cpuSeconds(pid), apiServer: cpuSeconds(cp.pids.apiServer), etcd: cpuSeconds(cp.pids.etcd), bench: process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 });
+    const cpuBefore = cpu();
     const coldStart = performance.now();
     await pool(N, C, (i) =>
       client.create(Resources.apiKeys, {
@@ -198,6 +207,8 @@ async function main(): Promise<void> {
     await until("the controller's queues to empty", async () => (await quiet()) && (await quiet()), 200);
     const idleMs = performance.now() - coldStart;
     const after = await scrape(metricsPort);
+    const cpuAfter = cpu();
+    const cpuUsed = (who: string): string => `${((cpuAfter[who] ?? 0) - (cpuBefore[who] ?? 0)).toFixed(1)} s`;
 
     const writes = (s: Sample[], resource?: string, verb?: string): number =>
       sum(s, "keyward_api_writes_total", (l) => (resource === undefined || l.resource === resource) && (verb === undefined || l.verb === verb));
@@ -246,6 +257,7 @@ async function main(): Promise<void> {
       ["bundle ConfigMap writes (all tenants)", String(bundleWrites), `${(bundleWrites / T).toFixed(1)} per tenant`],
       ["Events written", String(events), ""],
       ["writes during a full resync at rest (every object reconciled again)", String(restWrites), `${resyncReconciles} reconciles; target 0`],
+      ["CPU during the cold start: controller / kube-apiserver / etcd / bench", `${cpuUsed("controller")} / ${cpuUsed("apiServer")} / ${cpuUsed("etcd")} / ${cpuUsed("bench")}`, `${m.nproc} CPUs × ${(idleMs / 1000).toFixed(1)} s available`],
       ["controller peak RSS (VmHWM)", `${rss} MiB`, `at rest: RSS ${rssNowMiB} MiB, V8 heap in use ${heapMiB} MiB`],
     ];
     const body = [

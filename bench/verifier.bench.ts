@@ -46,6 +46,8 @@ const PATH = "/api/v0/datagrid/rows?limit=100";
 const WARM_TOKENS = 64;
 const COLD_TOKENS = 120_000;
 const WARMUP_MS = 1000;
+/** USER_HZ of /proc/<pid>/stat times: 100 on every Linux Node.js supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 // ---------------------------------------------------------------- child roles
 
@@ -124,7 +126,7 @@ function stopChild(c: Child): Promise<void> {
       return;
     }
     c.process.once("exit", () => { resolve(); });
-    c.process.kill("SIGKILL");
+    c.process.kill("SIGTERM");
   });
 }
 
@@ -234,6 +236,8 @@ interface Result {
   rate: number;
   p50: number;
   p99: number;
+  /** CPU time of the server under test per request, in µs. */
+  cpuPerRequest: number;
 }
 
 /**
@@ -248,6 +252,8 @@ class Tally {
   readonly p99s: number[] = [];
   errors = 0;
   seconds = 0;
+  /** CPU time (clock ticks) of the server under test while measured. */
+  cpuTicks = 0;
   #counted = 0;
   /** Closes a round that ran for `seconds`. */
   round(seconds: number): void {
@@ -258,12 +264,13 @@ class Tally {
     this.seconds += seconds;
   }
   result(): Result {
-    return { requests: this.lat.count, errors: this.errors, seconds: this.seconds, rate: median(this.rates), p50: median(this.p50s), p99: median(this.p99s) };
+    const cpuPerRequest = (this.cpuTicks * (1e6 / CLOCK_TICKS_PER_SECOND)) / this.lat.count;
+    return { requests: this.lat.count, errors: this.errors, seconds: this.seconds, rate: median(this.rates), p50: median(this.p50s), p99: median(this.p99s), cpuPerRequest };
   }
 }
 
 /** Closed loop: `connections` senders, each sending the next request when the answer is in. */
-async function closedLoop(port: number, requests: Buffer[], connections: number, durationMs: number, tally: Tally, cursor: { next: number }): Promise<void> {
+async function closedLoop(port: number, requests: Buffer[], connections: number, durationMs: number, tally: Tally, cursor: { next: number }, serverPid: number): Promise<void> {
   const conns = Array.from({ length: connections }, () => new Connection(port));
   const nextRequest = (): Buffer => requests[cursor.next++ % requests.length]!;
   let measuring = false;
@@ -284,10 +291,12 @@ async function closedLoop(port: number, requests: Buffer[], connections: number,
     }
   });
   await sleep(WARMUP_MS);
+  const ticksBefore = processTicks(serverPid);
   measuring = true;
   const started = performance.now();
   await sleep(durationMs);
   measuring = false;
+  tally.cpuTicks += processTicks(serverPid) - ticksBefore;
   tally.round((performance.now() - started) / 1000);
   stop = true;
   await Promise.all(loops);
@@ -383,6 +392,17 @@ function makeBundle(key: PrivateJwk, others: PrivateJwk[], nowMs: number): Bundl
   });
 }
 
+/** CPU time (user + system, in clock ticks) a process has used; 0 where /proc is missing. */
+function processTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(after[11]) + Number(after[12]);
+  } catch {
+    return 0;
+  }
+}
+
 /** Busy and total CPU time of the machine, and of the given processes, in clock ticks (Linux). */
 function cpuTicks(pids: number[]): { busy: number; total: number; ours: number } | null {
   try {
@@ -390,11 +410,7 @@ function cpuTicks(pids: number[]): { busy: number; total: number; ours: number }
     const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
     const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
     let ours = 0;
-    for (const pid of pids) {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ours += Number(after[11]) + Number(after[12]);
-    }
+    for (const pid of pids) ours += processTicks(pid);
     return { busy: total - idle, total, ours };
   } catch {
     return null;
@@ -405,11 +421,17 @@ interface Scenario {
   name: string;
   what: string;
   port: number;
+  /** The process whose CPU time is the scenario's cost: the upstream, the proxy, or the authz server. */
+  pid: number;
   requests: Buffer[];
   /** Compared with the proxies (false for authz, which has no upstream). */
   proxied: boolean;
   tally: Tally;
   cursor: { next: number };
+}
+
+function cpu(us: number): string {
+  return Number.isFinite(us) ? us.toFixed(0) : "—";
 }
 
 function ms(v: number): string {
@@ -444,33 +466,35 @@ async function main(): Promise<void> {
     const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
     const minimal = await spawnTracked(["--role", "minimal-proxy", String(upstream.port)]);
     const verifier = (mode: string, unchecked: boolean): Promise<Child> =>
-      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}-${children.length}.log`), ...(unchecked ? ["--unchecked"] : [])]);
     const bare = await verifier("proxy", true);
     const proxy = await verifier("proxy", false);
+    // Its own process, so the warm one's token cache and heap are not disturbed by it.
+    const proxyCold = await verifier("proxy", false);
     const authz = await verifier("authz", false);
 
-    const scenario = (name: string, what: string, port: number, requests: Buffer[], proxied = true): Scenario =>
-      ({ name, what, port, requests, proxied, tally: new Tally(), cursor: { next: 0 } });
-    const direct = scenario("direct", "the upstream alone", upstream.port, warm);
-    const minimalProxy = scenario("minimal node:http proxy", "reference: 10 lines, no checks, no header handling", minimal.port, warm);
-    const bareProxy = scenario("bare proxy", "the verifier's proxy, check off", bare.port, warm);
-    const warmRun = scenario("verifier, warm tokens", `proxy mode, ${WARM_TOKENS} tokens cycled (cached)`, proxy.port, warm);
-    const coldRun = scenario("verifier, every token new", "proxy mode, a new token per request", proxy.port, cold);
-    const authzRun = scenario("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz.port, warm, false);
+    const scenario = (name: string, what: string, server: Child, requests: Buffer[], proxied = true): Scenario =>
+      ({ name, what, port: server.port, pid: server.process.pid!, requests, proxied, tally: new Tally(), cursor: { next: 0 } });
+    const direct = scenario("direct", "the upstream alone", upstream, warm);
+    const minimalProxy = scenario("minimal node:http proxy", "reference: 10 lines, no checks, no header handling", minimal, warm);
+    const bareProxy = scenario("bare proxy", "the verifier's proxy, check off", bare, warm);
+    const warmRun = scenario("verifier, warm tokens", `proxy mode, ${WARM_TOKENS} tokens cycled (cached)`, proxy, warm);
+    const coldRun = scenario("verifier, every token new", "proxy mode, a new token per request", proxyCold, cold);
+    const authzRun = scenario("authz, warm tokens", "authz mode, Envoy convention, no upstream", authz, warm, false);
     const closed = [direct, minimalProxy, bareProxy, warmRun, coldRun, authzRun];
 
     const pids = (): number[] => [process.pid, ...children.map((c) => c.process.pid!)];
     const cpuBefore = cpuTicks(pids());
     for (let r = 1; r <= rounds; r++) {
       process.stderr.write(`closed loop, round ${r}/${rounds}…\n`);
-      for (const sc of closed) await closedLoop(sc.port, sc.requests, connections, sliceMs, sc.tally, sc.cursor);
+      for (const sc of closed) await closedLoop(sc.port, sc.requests, connections, sliceMs, sc.tally, sc.cursor, sc.pid);
     }
     const results = new Map(closed.map((sc) => [sc, sc.tally.result()]));
     const res = (sc: Scenario): Result => results.get(sc)!;
 
     const openRate = Math.max(100, Math.round(res(bareProxy).rate / 2 / 100) * 100);
     const openConnections = 64;
-    const open = [scenario("direct", "", upstream.port, warm), scenario("bare proxy", "", bare.port, warm), scenario("verifier, warm tokens", "", proxy.port, warm)];
+    const open = [scenario("direct", "", upstream, warm), scenario("bare proxy", "", bare, warm), scenario("verifier, warm tokens", "", proxy, warm)];
     for (let r = 1; r <= rounds; r++) {
       process.stderr.write(`open loop at ${openRate} req/s, round ${r}/${rounds}…\n`);
       for (const sc of open) await openLoop(sc.port, sc.requests, openRate, openConnections, sliceMs, sc.tally);
@@ -485,7 +509,7 @@ async function main(): Promise<void> {
     const errors = closed.reduce((n, sc) => n + res(sc).errors, 0) + openDirect.errors + openBare.errors + openWarm.errors;
     const rows = closed.map((sc) => {
       const r = res(sc);
-      return [sc.name, sc.what, formatRate(r.rate), ms(r.p50), ms(r.p99), sc.proxied ? formatRatio(r.rate / res(bareProxy).rate) : "—", sc.proxied ? formatRatio(r.rate / res(direct).rate) : "—"];
+      return [sc.name, sc.what, formatRate(r.rate), ms(r.p50), ms(r.p99), sc.proxied ? formatRatio(r.rate / res(bareProxy).rate) : "—", sc.proxied ? formatRatio(r.rate / res(direct).rate) : "—", cpu(r.cpuPerRequest)];
     });
     const warmRatio = res(warmRun).rate / res(bareProxy).rate;
     const bareRatio = res(bareProxy).rate / res(direct).rate;
@@ -514,7 +538,14 @@ async function main(): Promise<void> {
       "",
       `Closed loop, ${connections} connections; latency in ms:`,
       "",
-      table(["scenario", "setup", "req/s", "p50", "p99", "× bare proxy", "× direct"], rows),
+      table(["scenario", "setup", "req/s", "p50", "p99", "× bare proxy", "× direct", "server CPU µs/req"], rows),
+      "",
+      "Server CPU µs/req is the CPU time (user + system) of the process under test (the upstream for direct, the proxy,",
+      "or the authz server) divided by the requests it answered: unlike req/s it hardly depends on what else runs.",
+      `By that measure the check costs ${cpu(res(warmRun).cpuPerRequest - res(bareProxy).cpuPerRequest)} µs per request with warm tokens`,
+      `(${formatRatio(res(bareProxy).cpuPerRequest / res(warmRun).cpuPerRequest)} of the bare proxy's requests per CPU-second) and`,
+      `${cpu(res(coldRun).cpuPerRequest - res(bareProxy).cpuPerRequest)} µs when every token is new (signature verified); the verifier's own proxying costs`,
+      `${cpu(res(bareProxy).cpuPerRequest - res(minimalProxy).cpuPerRequest)} µs more than the minimal proxy's.`,
       "",
       `Open loop at ${formatRate(openRate)} req/s (half the bare proxy's peak), ${openConnections} connections, latency from each`,
       "request's scheduled time (queueing included):",
@@ -546,6 +577,7 @@ async function main(): Promise<void> {
 
 const role = process.argv.indexOf("--role");
 if (role >= 0) {
+  process.once("SIGTERM", () => process.exit(0));
   const name = process.argv[role + 1];
   const rest = process.argv.slice(role + 2);
   if (name === "upstream") await runUpstream();

@@ -20,7 +20,7 @@ import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedTo
 import { KubeClient } from "../kube/client.ts";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import { KubeConfigError, loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../kube/config.ts";
-import type { Informer, ListWatchOptions } from "../kube/informer.ts";
+import { withoutManagedFields, type Informer, type ListWatchOptions } from "../kube/informer.ts";
 import type { Logger } from "../kube/logger.ts";
 import { Resources, type Resource } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
@@ -156,8 +156,10 @@ export async function startController(options: StartControllerOptions = {}): Pro
   const namespaces = [...new Set(options.namespaces ?? [])];
   const store = <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
     const informers = new Map<string, Informer<T>>();
-    if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, opts));
-    else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...opts, namespace: ns }));
+    // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
+    const cached = { ...opts, transform: withoutManagedFields };
+    if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
+    else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
     return new Store<T>(informers, clock);
   };
   const stores: Stores = {

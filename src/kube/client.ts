@@ -8,6 +8,7 @@
 // objects stay the JSON the server sent.
 
 import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeConfig } from "@kubernetes/client-node";
+import type { Dispatcher } from "undici";
 import {
   KubeApiError,
   KubeError,
@@ -28,6 +29,9 @@ export const ContentTypes = {
 } as const;
 
 export const DEFAULT_FIELD_MANAGER = "keyward";
+
+/** How long one connection pool (undici Agent) serves the client's requests before a fresh one replaces it. */
+export const DISPATCHER_TTL_MS = 5 * 60_000;
 
 export interface ObjectRef {
   name: string;
@@ -120,6 +124,8 @@ export class KubeClient {
   readonly #timeoutMs: number;
   readonly #userAgent: string;
   readonly #http = new IsomorphicFetchHttpLibrary();
+  #dispatcher: Dispatcher | undefined;
+  #dispatcherAt = 0;
 
   constructor(opts: KubeClientOptions) {
     this.kubeConfig = opts.kubeConfig;
@@ -455,6 +461,27 @@ export class KubeClient {
     }
   }
 
+  /**
+   * client-node builds a new undici Agent (so a new TLS connection, with a new
+   * handshake on both ends) for every request. Keep one for DISPATCHER_TTL_MS and
+   * reuse its keep-alive connections; a fresh one after that picks up rotated
+   * client certificates or CA files. The retired one closes once its requests
+   * (a watch, say) have finished.
+   */
+  #reuseConnections(ctx: RequestContext): void {
+    const fresh = ctx.getDispatcher();
+    if (fresh === undefined) return;
+    const now = Date.now();
+    if (this.#dispatcher !== undefined && now - this.#dispatcherAt < DISPATCHER_TTL_MS) {
+      ctx.setDispatcher(this.#dispatcher);
+      return;
+    }
+    const retired = this.#dispatcher;
+    this.#dispatcher = fresh;
+    this.#dispatcherAt = now;
+    if (retired !== undefined) retired.close().catch(() => undefined);
+  }
+
   async #send(req: Request) {
     const url = new URL(this.server.replace(/\/+$/, "") + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) {
@@ -468,6 +495,7 @@ export class KubeClient {
       ctx.setBody(JSON.stringify(req.body));
     }
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    this.#reuseConnections(ctx);
     const signals: AbortSignal[] = [];
     if (req.signal !== undefined) signals.push(req.signal);
     const timeoutMs = req.timeoutMs === undefined ? this.#timeoutMs : req.timeoutMs;

@@ -34,7 +34,7 @@ export {
   isRetryable,
 } from "./errors.ts";
 export type { KubeErrorCode, RequestTarget } from "./errors.ts";
-export { Informer, createInformer, listWatch } from "./informer.ts";
+export { Informer, createInformer, listWatch, withoutManagedFields } from "./informer.ts";
 export type {
   BackoffOptions,
   IndexFunc,

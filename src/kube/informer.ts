@@ -29,12 +29,26 @@ export interface ListWatchOptions {
   pageSize?: number;
   /** Server-side watch timeout. Default: random 300–600 s. */
   watchTimeoutSeconds?: number;
+  /**
+   * Applied to every object listed or watched before it is cached (e.g. drop
+   * metadata.managedFields, which a cache never needs and which can be most of an
+   * object's size). Must return an object of the same identity (namespace, name,
+   * resourceVersion).
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
+/** A transform for ListWatchOptions: drops metadata.managedFields. */
+export function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
 }
 
 export function listWatch<T extends KubeObject>(client: KubeClient, resource: Resource, opts: ListWatchOptions = {}): ListWatchSource<T> {
   const selectors = [opts.labelSelector, opts.fieldSelector].filter((s) => s !== undefined && s !== "").join(",");
   const description = `${resourceName(resource)}${opts.namespace !== undefined ? ` in ${opts.namespace}` : ""}${selectors !== "" ? ` (${selectors})` : ""}`;
-  return {
+  const source: ListWatchSource<T> = {
     description,
     list: (signal) =>
       client.listAll<T>(resource, {
@@ -53,6 +67,21 @@ export function listWatch<T extends KubeObject>(client: KubeClient, resource: Re
         timeoutSeconds: opts.watchTimeoutSeconds,
         signal,
       }),
+  };
+  const transform = opts.transform;
+  if (transform === undefined) return source;
+  const apply = (obj: T): T => transform(obj) as T;
+  return {
+    description,
+    list: async (signal) => {
+      const list = await source.list(signal);
+      return { ...list, items: list.items.map(apply) };
+    },
+    watch: async function* (resourceVersion, signal) {
+      for await (const ev of source.watch(resourceVersion, signal)) {
+        yield ev.type === "BOOKMARK" ? ev : { type: ev.type, object: apply(ev.object) };
+      }
+    },
   };
 }
 

@@ -52,8 +52,10 @@ function placed(sample: KubeObject): KubeObject {
 describe("the sample manifests", () => {
   const samples = readSamples();
 
-  it("include an object of every kind keyward defines", () => {
-    expect(new Set(samples.map((s) => s.obj.kind))).toEqual(new Set(["Namespace", ...crds.map((c) => c.kind)]));
+  it("include an object of every kind that people write", () => {
+    // IssuedTokens are records the token service writes when it issues a token; nobody writes one by hand.
+    const written = crds.map((c) => c.kind).filter((kind) => kind !== "IssuedToken");
+    expect(new Set(samples.map((s) => s.obj.kind))).toEqual(new Set(["Namespace", ...written]));
   });
 
   for (const { file, obj } of samples) {

@@ -19,6 +19,14 @@ const BASE_SPEC: Record<string, Record<string, unknown>> = {
   AccessPolicy: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },
   RotationPolicy: { schedule: { every: "720h" } },
   ClusterRotationPolicy: { schedule: { every: "720h" } },
+  IssuedToken: {
+    apiKeyName: "reporting",
+    jti: "c2VjcmV0LWZyZWUtanRp",
+    kid: "a2lkLW9mLXRoZS1rZXk",
+    issuedAt: "2026-11-29T12:00:00Z",
+    expiresAt: "2026-11-30T12:00:00Z",
+    issuedBy: "issuer",
+  },
 };
 
 function object(kind: string, spec: Record<string, unknown>, name = uniqueName(kind.toLowerCase())): KubeObject {
@@ -173,6 +181,33 @@ const ruleCases: RuleCase[] = [
     title: "refuses un-revoking an AccessToken",
     async run() {
       const message = await refusedUpdate("AccessToken", { apiKeyName: "reporting", revoked: true }, { revoked: false });
+      expect(message).toContain("spec.revoked cannot be set back to false: revocation is irreversible");
+    },
+  },
+  // --- IssuedToken ----------------------------------------------------------
+  ...([
+    ["apiKeyName", "billing", "spec.apiKeyName cannot be changed"],
+    ["jti", "b3RoZXItanRp", "spec.jti cannot be changed"],
+    ["kid", "b3RoZXIta2lk", "spec.kid cannot be changed"],
+    ["issuedAt", "2026-11-29T13:00:00Z", "spec.issuedAt cannot be changed"],
+    ["expiresAt", "2026-12-30T12:00:00Z", "spec.expiresAt cannot be changed"],
+    ["issuedBy", "someone-else", "spec.issuedBy cannot be changed"],
+  ] as const).map(([field, value, message]): RuleCase => ({
+    kind: "IssuedToken",
+    path: `.spec.${field}`,
+    rule: "self == oldSelf",
+    title: `refuses changing the ${field} of an IssuedToken record`,
+    async run() {
+      expect(await refusedUpdate("IssuedToken", BASE_SPEC.IssuedToken!, { [field]: value })).toContain(message);
+    },
+  })),
+  {
+    kind: "IssuedToken",
+    path: ".spec.revoked",
+    rule: "!oldSelf || self",
+    title: "refuses un-revoking an IssuedToken record",
+    async run() {
+      const message = await refusedUpdate("IssuedToken", { ...BASE_SPEC.IssuedToken, revoked: true }, { revoked: false });
       expect(message).toContain("spec.revoked cannot be set back to false: revocation is irreversible");
     },
   },

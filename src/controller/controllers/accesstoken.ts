@@ -14,11 +14,12 @@ import { reconcileAccessToken } from "../accesstoken/reconcile.ts";
 import { ACCESS_TOKEN_FINALIZER, isRevoking } from "../accesstoken/revocations.ts";
 import { ACCESS_TOKEN_SECRET_TYPE, tokenSecretName } from "../accesstoken/secret.ts";
 import { apiKeyForToken, type ApiKeyForToken } from "../accesstoken/plan.ts";
-import { API_KEY_LABEL, isControlledBy, readSigningKeySecret, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
+import { API_KEY_LABEL, isControlledBy, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
 import { BUNDLE_CONFIGMAP_NAME } from "../bundle/plan.ts";
 import { resolveRotationPolicy } from "../policy/resolve.ts";
 import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
-import { bundleOf, ROTATION_POLICY_INDEX } from "./apikey.ts";
+import { ROTATION_POLICY_INDEX } from "./apikey.ts";
+import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
@@ -82,7 +83,7 @@ export function apiKeyView(ctx: ControllerContext, namespace: string, apiKeyName
   const { stores } = ctx;
   const apiKey = stores.apiKeys.get(namespace, apiKeyName) ?? null;
   if (apiKey === null) return null;
-  const read = readSigningKeySecret(stores.secrets.get(namespace, signingKeySecretName(apiKeyName)) ?? null, {
+  const read = signingKeysOf(stores.secrets.get(namespace, signingKeySecretName(apiKeyName)), {
     namespace,
     name: apiKeyName,
     uid: apiKey.metadata.uid ?? "",
@@ -123,7 +124,8 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
       secret,
       apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
       issuer: ctx.issuer,
-      bundle: bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)),
+      // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
+      bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
     });
 
     if (outcome.plan.action === "fail" && outcome.plan.reason === "ApiKeyNotReady" && !reconciledOnce(stores.apiKeys.get(namespace, at.spec.apiKeyName))) {

@@ -9,14 +9,14 @@ import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
 import { isAlreadyExists } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { makeKey, objectKey, parseKey } from "../../kube/types.ts";
-import { parseBundle, type Bundle } from "../../token/index.ts";
+import type { Bundle } from "../../token/index.ts";
 import { reconcileApiKey, type ApiKeyOutcome } from "../apikey/reconcile.ts";
 import { isControlledBy, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
-import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY } from "../bundle/plan.ts";
-import type { ConfigMapObject } from "../bundle/configmap.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../bundle/plan.ts";
 import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
+import { bundleOf } from "./memo.ts";
 import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
 
 /** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
@@ -40,17 +40,6 @@ export function apiKeyStatusPart(status: ApiKeyStatus): StatusPart {
   const fields: Record<string, unknown> = {};
   for (const f of API_KEY_STATUS_FIELDS) fields[f] = status[f];
   return { fields, conditionTypes: API_KEY_CONDITION_TYPES, conditions: status.conditions ?? [] };
-}
-
-/** The bundle a ConfigMap holds; null when it holds none or nothing readable. */
-export function bundleOf(cm: ConfigMapObject | undefined): Bundle | null {
-  const text = cm?.data?.[BUNDLE_DATA_KEY];
-  if (text === undefined) return null;
-  try {
-    return parseBundle(text);
-  } catch {
-    return null;
-  }
 }
 
 /** Whether the tenant bundle still lists the ApiKey (by uid, or by keys under its name). */

@@ -14,7 +14,7 @@ import { REVOKED_RETENTION_SECONDS, type Bundle } from "../../token/index.ts";
 import { revocationsFromIssuedTokens } from "../../issuer/issued-token.ts";
 import { deleteExpiredIssuedTokens } from "../../issuer/reconcile.ts";
 import { isRevoking, revocationsOf } from "../accesstoken/revocations.ts";
-import { readSigningKeySecret, signingKeySecretName, SIGNING_KEY_SECRET_TYPE } from "../apikey/secret.ts";
+import { signingKeySecretName, SIGNING_KEY_SECRET_TYPE } from "../apikey/secret.ts";
 import { apiKeyBundleReport } from "../bundle/conditions.ts";
 import { bundleConfigMap, type ConfigMapObject } from "../bundle/configmap.ts";
 import { bundleApiKeyInput } from "../bundle/inputs.ts";
@@ -23,7 +23,8 @@ import { resolveRotationPolicy } from "../policy/resolve.ts";
 import type { PlannedEvent } from "../reasons.ts";
 import type { ReconcileFunc, ReconcileResult, WatchSpec } from "../runtime/controller.ts";
 import { findCondition, setCondition, type Condition, type ConditionInput } from "../runtime/conditions.ts";
-import { bundleKey, bundleOf } from "./apikey.ts";
+import { bundleKey } from "./apikey.ts";
+import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, earliestDelay, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { applyStatus, readLive, upsert } from "./writes.ts";
@@ -77,7 +78,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
 
     const inputs = apiKeys.map((k) => {
       const name = k.metadata.name ?? "";
-      const read = readSigningKeySecret(stores.secrets.get(tenant, signingKeySecretName(name)) ?? null, {
+      const read = signingKeysOf(stores.secrets.get(tenant, signingKeySecretName(name)), {
         namespace: tenant,
         name,
         uid: k.metadata.uid ?? "",
@@ -90,7 +91,8 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       tenant,
       issuer: ctx.issuer,
       now: at,
-      apiKeys: inputs,
+      // An ApiKey whose first key is still being minted joins the bundle with it, not before.
+      apiKeys: inputs.filter((input, i) => joinsBundle(apiKeys[i], input.keys)),
       accessPolicies: stores.accessPolicies.list(tenant).map((p) => ({ name: p.metadata.name ?? "", spec: p.spec })),
       revocations: [
         ...accessTokens.flatMap((t) => revocationsOf(t, at)),
@@ -128,6 +130,17 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const after = earliestDelay(wake?.requeueAfter, cleanup);
     return after === undefined ? undefined : { requeueAfter: after };
   };
+}
+
+/**
+ * Whether an ApiKey is in the bundle: once it has keys (or its keys cannot be
+ * read: the bundle keeps what it has), or once its own controller has reported on
+ * it. Until then it has no key a token could be verified with, and listing it
+ * would only cost a bundle write.
+ */
+export function joinsBundle(apiKey: ApiKey | undefined, keys: readonly unknown[] | null): boolean {
+  if (apiKey === undefined) return false;
+  return keys === null || keys.length > 0 || apiKey.metadata.deletionTimestamp !== undefined || findCondition(apiKey.status?.conditions, "Ready") !== undefined;
 }
 
 /**

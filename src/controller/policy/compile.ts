@@ -44,8 +44,24 @@ function parseDuration(text: string): number | null {
   }
 }
 
-/** Validates `spec` and returns the policy with defaults applied, or every problem found. */
+const compiledCache = new WeakMap<RotationPolicySpecInput, Map<string, CompileResult>>();
+
+/**
+ * Validates `spec` and returns the policy with defaults applied, or every problem
+ * found. Remembered per spec object (the controller's caches hand out the same
+ * object until the policy changes), so a reconcile does not parse the same
+ * schedule again; callers must not mutate a spec they have compiled.
+ */
 export function compileRotationPolicy(source: PolicySource, spec: RotationPolicySpecInput): CompileResult {
+  let bySource = compiledCache.get(spec);
+  if (bySource === undefined) compiledCache.set(spec, (bySource = new Map<string, CompileResult>()));
+  const id = JSON.stringify([source.kind, source.name, "namespace" in source ? (source.namespace ?? "") : ""]);
+  let result = bySource.get(id);
+  if (result === undefined) bySource.set(id, (result = compileUncached(source, spec)));
+  return result;
+}
+
+function compileUncached(source: PolicySource, spec: RotationPolicySpecInput): CompileResult {
   const problems: PolicyProblem[] = [];
   const problem = (field: string, message: string): void => {
     problems.push({ field, message });

@@ -7,8 +7,8 @@ export const BUNDLE_KEY = "bundle.json";
 
 /** The bundle.json text in `fileText`; the text itself when it is not a ConfigMap manifest. */
 export function bundleTextOf(fileText: string): string {
-  const looksLikeManifest = /(^|\n|[{,]\s*)"?kind"?\s*:\s*"?ConfigMap"?/.test(fileText);
-  if (!looksLikeManifest) return fileText;
+  // A plain search first: parsing a large bundle as YAML on every poll would be wasteful.
+  if (!fileText.includes("ConfigMap")) return fileText;
   let doc: unknown;
   try {
     doc = parseYaml(fileText);

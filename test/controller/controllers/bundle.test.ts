@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
-import { entryChanged, settledForBundle } from "../../../src/controller/controllers/bundle.ts";
+import { entryChanged, joinsBundle, settledForBundle } from "../../../src/controller/controllers/bundle.ts";
 import type { Bundle } from "../../../src/token/index.ts";
 
 const key = (kid: string, apiKey: string): Bundle["keys"][number] =>
@@ -55,5 +55,25 @@ describe("settledForBundle", () => {
   it("reports at once on an ApiKey that will get no key, or whose keys cannot be read", () => {
     expect(settledForBundle(apiKey("False"), [])).toBe(true);
     expect(settledForBundle(apiKey("True"), null)).toBe(true);
+  });
+});
+
+describe("joinsBundle", () => {
+  const apiKey = (over: Partial<ApiKey["metadata"]> = {}, ready = false): ApiKey => ({
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "ApiKey",
+    metadata: { name: "a", namespace: "acme", ...over },
+    ...(ready ? { status: { conditions: [{ type: "Ready", status: "False", reason: "R", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" }] } } : {}),
+  });
+
+  it("leaves out an ApiKey whose first key is still being minted", () => {
+    expect(joinsBundle(apiKey(), [])).toBe(false);
+  });
+
+  it("lists an ApiKey with keys, with unreadable keys, one reported on, or one being deleted", () => {
+    expect(joinsBundle(apiKey(), [key("k1", "a")])).toBe(true);
+    expect(joinsBundle(apiKey(), null)).toBe(true);
+    expect(joinsBundle(apiKey({}, true), [])).toBe(true);
+    expect(joinsBundle(apiKey({ deletionTimestamp: "2026-01-01T00:00:00Z" }), [])).toBe(true);
   });
 });

@@ -1,0 +1,41 @@
+// Reads of cached objects that cost real work (parsing a bundle, checking the
+// thumbprints of signing keys), remembered per cached object. An informer
+// replaces an object on every change and never mutates one, so an object's
+// identity stands for its content: a reconcile that reads the same Secret or
+// ConfigMap as the last one does not parse it again.
+
+import { parseBundle, type Bundle } from "../../token/index.ts";
+import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../apikey/secret.ts";
+import type { ConfigMapObject } from "../bundle/configmap.ts";
+import { BUNDLE_DATA_KEY } from "../bundle/plan.ts";
+
+const bundles = new WeakMap<ConfigMapObject, Bundle | null>();
+const signingKeys = new WeakMap<SecretObject, Map<string, SigningKeySecretRead>>();
+
+/** The bundle a ConfigMap holds; null when it holds none or nothing readable. */
+export function bundleOf(cm: ConfigMapObject | null | undefined): Bundle | null {
+  if (cm === null || cm === undefined) return null;
+  if (bundles.has(cm)) return bundles.get(cm) ?? null;
+  const text = cm.data?.[BUNDLE_DATA_KEY];
+  let bundle: Bundle | null = null;
+  if (text !== undefined) {
+    try {
+      bundle = parseBundle(text);
+    } catch {
+      bundle = null;
+    }
+  }
+  bundles.set(cm, bundle);
+  return bundle;
+}
+
+/** readSigningKeySecret, remembered per Secret object and ApiKey. */
+export function signingKeysOf(secret: SecretObject | null | undefined, apiKey: ApiKeyRef): SigningKeySecretRead {
+  if (secret === null || secret === undefined) return readSigningKeySecret(null, apiKey);
+  let byKey = signingKeys.get(secret);
+  if (byKey === undefined) signingKeys.set(secret, (byKey = new Map<string, SigningKeySecretRead>()));
+  const id = `${apiKey.namespace}\u0000${apiKey.name}\u0000${apiKey.uid}`;
+  let read = byKey.get(id);
+  if (read === undefined) byKey.set(id, (read = readSigningKeySecret(secret, apiKey)));
+  return read;
+}
