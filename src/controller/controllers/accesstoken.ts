@@ -139,7 +139,8 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
     if (!deleting && outcome.finalizer === "ensure" && (issuing || holdsTokens)) {
       at = await addFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
     }
-    await applyStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus);
+    // The AccessToken's status has one writer: a merge patch at the resourceVersion read.
+    await applyStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus, "replace");
 
     if (outcome.secret !== null) {
       try {

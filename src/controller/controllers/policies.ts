@@ -93,7 +93,7 @@ async function report(
   const valid = PolicyReasons[reason].status === "True";
   const conditions = conditionsFor(obj, types, valid, reason, message, now(ctx));
   const before = findCondition(obj.status?.conditions, "Valid");
-  await applyStatus(ctx, resource, store, obj, { fields, conditionTypes: types, conditions }, FieldManagers.policyStatus);
+  await applyStatus(ctx, resource, store, obj, { fields, conditionTypes: types, conditions }, FieldManagers.policyStatus, "replace");
   if (!valid && (before?.reason !== reason || before.message !== message)) void ctx.policyEvents.warning(obj, reason, message);
 }
 

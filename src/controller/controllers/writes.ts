@@ -79,8 +79,17 @@ export function statusHolds(current: Record<string, unknown> | undefined, part: 
 }
 
 /**
- * Writes `part` through the status subresource (server-side apply as
- * `fieldManager`) unless the status already holds it. Returns whether it wrote.
+ * How a status part is written. "apply": server-side apply as the writer's field
+ * manager, for a status several writers share (each owns its own fields and
+ * conditions). "replace": a merge patch guarded by resourceVersion that sets
+ * every field of the part (null removes one) and the whole conditions list, for
+ * a status with a single writer; the API server does less work for it.
+ */
+export type StatusWrite = "apply" | "replace";
+
+/**
+ * Writes `part` through the status subresource unless the status already holds
+ * it. Returns whether it wrote.
  */
 export async function applyStatus<T extends Named & { status?: object }>(
   ctx: ControllerContext,
@@ -89,16 +98,26 @@ export async function applyStatus<T extends Named & { status?: object }>(
   obj: T,
   part: StatusPart,
   fieldManager: string,
+  how: StatusWrite = "apply",
 ): Promise<boolean> {
   if (statusHolds(obj.status as Record<string, unknown> | undefined, part)) return false;
-  const fields: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(part.fields)) if (value !== undefined) fields[field] = value;
-  const body = {
-    metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace },
-    status: { ...fields, conditions: part.conditions.filter((c) => part.conditionTypes.includes(c.type)) },
-  } as KubeObject;
+  const conditions = part.conditions.filter((c) => part.conditionTypes.includes(c.type));
   try {
-    const written = await ctx.client.applyStatus(resource, body, { fieldManager });
+    let written: KubeObject;
+    if (how === "replace") {
+      const fields: Record<string, unknown> = {};
+      for (const [field, value] of Object.entries(part.fields)) fields[field] = value ?? null;
+      written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: { ...fields, conditions } }, {
+        resourceVersion: obj.metadata?.resourceVersion,
+        fieldManager,
+      });
+      await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+      return true;
+    }
+    const fields: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(part.fields)) if (value !== undefined) fields[field] = value;
+    const body = { metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace }, status: { ...fields, conditions } } as KubeObject;
+    written = await ctx.client.applyStatus(resource, body, { fieldManager });
     await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
   } catch (err) {
     // The object went away meanwhile: nothing to report on.
