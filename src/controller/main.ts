@@ -127,6 +127,8 @@ export interface RunningController {
   resync(): void;
   /** No key queued or being reconciled (scheduled requeues do not count). */
   idle(): boolean;
+  /** Resolves once every Event recorded so far has been written (or dropped). */
+  flushEvents(): Promise<void>;
   /** Graceful stop: in-flight reconciles finish, the Lease is released. Idempotent. */
   stop(): Promise<void>;
   /** Resolves once stopped (by stop() or a fatal error). */
@@ -280,6 +282,9 @@ export async function startController(options: StartControllerOptions = {}): Pro
       for (const c of controllers) for (const key of primaries[c.name]?.() ?? []) c.enqueue(key);
     },
     idle: () => controllers.every((c) => c.queue === undefined || (c.queue.len() === 0 && c.queue.processingCount() === 0)),
+    flushEvents: async () => {
+      await Promise.all([ctx.events.flush(), ctx.policyEvents.flush()]);
+    },
     stop: async () => {
       await tokenService?.close();
       tokenService = null;

@@ -188,9 +188,10 @@ export async function runController(kubeConfig: KubeConfig, namespace: string, o
   return { running, logs };
 }
 
-/** Resolves once the controller has nothing queued or in flight. */
+/** Resolves once the controller has nothing queued or in flight, and its Events are written. */
 export async function settled(running: RunningController, what = "the controller to settle"): Promise<void> {
   await eventually(what, () => Promise.resolve(running.idle()), { intervalMs: 50 });
+  await running.flushEvents();
 }
 
 // ---- what the controller wrote -----------------------------------------------------

@@ -1,0 +1,222 @@
+// Revocation end to end on a real API server: the controller (in-process, under the RBAC of
+// config/rbac) writes the tenant bundle; the verifier (proxy mode, in front of a workload)
+// watches that bundle ConfigMap through the API as a ServiceAccount bound to the Role of
+// config/verifier, which may only get, list and watch it. Revoking an AccessToken, or
+// deleting it, makes the verifier refuse its token; the other tokens of the ApiKey still pass.
+
+import { readFileSync } from "node:fs";
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { parseVerifierArgs, startVerifier, type RunningVerifier } from "../../../src/verifier/index.ts";
+import {
+  accessTokenRef,
+  accessTokenWhen,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  isTrue,
+  REPO_ROOT,
+  runController,
+  type TestController,
+} from "../controller/support.ts";
+import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { bearer, LogCapture, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";
+
+const kube = Kube.fromTestRun();
+const ns = useNamespace(kube, "verifier-revocation");
+const API_KEY = "reporting";
+const PATH = "/api/v0/reports";
+/** How long a change may take to go from the API server through the controller to the verifier. */
+const PROPAGATION_DEADLINE_MS = 15_000;
+
+let ctl: TestController;
+let upstream: Upstream;
+let verifier: RunningVerifier;
+const verifierLogs = new LogCapture();
+const tokens = new Map<string, string>();
+
+interface RoleManifest extends KubeObject {
+  rules: unknown[];
+}
+
+interface RoleBindingManifest extends KubeObject {
+  roleRef: { apiGroup: string; kind: string; name: string };
+  subjects: { kind: string; name: string; namespace?: string }[];
+}
+
+function manifest(path: string): unknown {
+  return parseYaml(readFileSync(new URL(path, REPO_ROOT), "utf8"));
+}
+
+/**
+ * A kubeconfig for the ServiceAccount `keyward-verifier`, bound to config/verifier/role.yaml
+ * through config/verifier/role_binding.yaml (its subject pointed at that ServiceAccount).
+ */
+async function verifierIdentity(namespace: string): Promise<KubeConfig> {
+  const name = "keyward-verifier";
+  const role = manifest("config/verifier/role.yaml") as RoleManifest;
+  const binding = manifest("config/verifier/role_binding.yaml") as RoleBindingManifest;
+  await kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
+  await kube.create({ ...role, metadata: { ...role.metadata, namespace } });
+  await kube.create({ ...binding, metadata: { ...binding.metadata, namespace }, subjects: [{ kind: "ServiceAccount", name, namespace }] });
+  const request = await kube.json<{ status: { token: string } }>({
+    method: "POST",
+    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
+  });
+  const admin = kube.kc.getCurrentCluster();
+  if (admin === null) throw new Error("the admin kubeconfig has no current cluster");
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "test", server: admin.server, caData: admin.caData, caFile: admin.caFile, skipTLSVerify: false }],
+    users: [{ name, token: request.status.token }],
+    contexts: [{ name: "verifier", cluster: "test", user: name, namespace }],
+    currentContext: "verifier",
+  });
+  await eventually("the verifier's RBAC to take effect", async () => {
+    const review = await kube.json<{ status: { allowed: boolean } }>({
+      method: "POST",
+      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SubjectAccessReview",
+        spec: {
+          user: `system:serviceaccount:${namespace}:${name}`,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
+          resourceAttributes: { verb: "watch", resource: "configmaps", name: "keyward-bundle", namespace },
+        },
+      },
+    });
+    return review.status.allowed;
+  });
+  return kc;
+}
+
+async function createAccessToken(name: string): Promise<void> {
+  await kube.create({
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "AccessToken",
+    metadata: { name, namespace: ns.name },
+    spec: { apiKeyName: API_KEY, lifetime: "2h" },
+  });
+  await accessTokenWhen(kube, ns.name, name, (t) => isTrue(condition(t, "Ready")), "Ready");
+  tokens.set(name, await currentToken(kube, ns.name, name));
+}
+
+function tokenOf(name: string): string {
+  const token = tokens.get(name);
+  if (token === undefined) throw new Error(`no token was read for AccessToken ${name}`);
+  return token;
+}
+
+function request(name: string): Promise<Reply> {
+  return send(verifier.address.port, { path: PATH, headers: bearer(tokenOf(name)) });
+}
+
+function codeOf(reply: Reply): string | undefined {
+  if (reply.status === 200) return undefined;
+  return (JSON.parse(reply.body) as { code?: string }).code;
+}
+
+/** Polls the verifier with the AccessToken's token until it answers 401; returns that answer. */
+async function refused(name: string): Promise<Reply> {
+  return eventually(
+    `the verifier to refuse the token of AccessToken ${name}`,
+    async () => {
+      const reply = await request(name);
+      return reply.status === 401 ? reply : undefined;
+    },
+    { timeoutMs: PROPAGATION_DEADLINE_MS, intervalMs: 20 },
+  );
+}
+
+beforeAll(async () => {
+  const identity = await controllerIdentity(kube, ns.name);
+  await kube.create({
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "AccessPolicy",
+    metadata: { name: "reports-read", namespace: ns.name },
+    spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },
+  });
+  ctl = await runController(identity, ns.name);
+  await kube.create({
+    apiVersion: "keyward.dev/v1alpha1",
+    kind: "ApiKey",
+    metadata: { name: API_KEY, namespace: ns.name },
+    spec: { policies: ["reports-read"] },
+  });
+  await apiKeyWhen(kube, ns.name, API_KEY, (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
+  for (const name of ["revoked-by-spec", "kept", "deleted"]) await createAccessToken(name);
+
+  upstream = await startUpstream();
+  const config = parseVerifierArgs(
+    [
+      "--mode", "proxy",
+      "--listen", "127.0.0.1:0",
+      "--upstream", upstream.url,
+      "--metrics-listen", "off",
+      "--tenant", ns.name,
+      "--bundle-configmap", `${ns.name}/keyward-bundle`,
+      "--decision-log-sample", "1",
+      "--drain-timeout", "2s",
+    ],
+    {},
+  );
+  verifier = await startVerifier(config, { kubeConfig: await verifierIdentity(ns.name), logDestination: verifierLogs });
+  await eventually("the verifier to load the tenant bundle", () => Promise.resolve(verifier.store.generation() !== null), { timeoutMs: PROPAGATION_DEADLINE_MS, intervalMs: 50 });
+});
+
+afterAll(async () => {
+  await verifier.drain(100);
+  await upstream.close();
+  await ctl.running.stop();
+});
+
+describe("revocation reaches the verifier watching the bundle ConfigMap", () => {
+  it("passes a request with an AccessToken's token to the workload, with the identity it authenticated", async () => {
+    const reply = await request("revoked-by-spec");
+    expect(reply.status).toBe(200);
+    const seen = upstream.seen.at(-1);
+    expect(seen?.url).toBe(PATH);
+    expect(seen?.headers["x-keyward-api-key"]).toBe(API_KEY);
+    expect(seen?.headers["x-keyward-tenant"]).toBe(ns.name);
+    expect(seen?.headers.authorization).toBeUndefined();
+  });
+
+  it("answers 401 ERR_TOKEN_REVOKED once the AccessToken's spec.revoked is set", async () => {
+    expect((await request("revoked-by-spec")).status).toBe(200);
+    const generation = verifier.store.generation() ?? 0;
+    const jti = (await accessTokenWhen(kube, ns.name, "revoked-by-spec", (t) => t.status?.jti !== undefined, "a jti in status")).status?.jti;
+
+    await kube.mergePatch(accessTokenRef(ns.name, "revoked-by-spec"), { spec: { revoked: true } });
+    const reply = await refused("revoked-by-spec");
+
+    expect(codeOf(reply)).toBe("ERR_TOKEN_REVOKED");
+    expect(reply.headers["www-authenticate"]).toMatch(/^Bearer .*error="invalid_token"/);
+    expect(verifier.store.generation()).toBeGreaterThan(generation);
+    const denial = verifierLogs.events("decision").find((r) => r.code === "ERR_TOKEN_REVOKED");
+    expect(denial).toMatchObject({ decision: "deny", apiKey: API_KEY, jti });
+    expect(verifierLogs.text).not.toContain(tokenOf("revoked-by-spec"));
+  });
+
+  it("keeps letting through another AccessToken of the same ApiKey after one was revoked", async () => {
+    await accessTokenWhen(kube, ns.name, "revoked-by-spec", (t) => isTrue(condition(t, "Revoked")), "Revoked");
+    const reply = await request("kept");
+    expect(reply.status).toBe(200);
+    expect(codeOf(await request("revoked-by-spec"))).toBe("ERR_TOKEN_REVOKED");
+  });
+
+  it("answers 401 ERR_TOKEN_REVOKED for the token of an AccessToken that was deleted", async () => {
+    expect((await request("deleted")).status).toBe(200);
+
+    await kube.delete(accessTokenRef(ns.name, "deleted"));
+    const reply = await refused("deleted");
+
+    expect(codeOf(reply)).toBe("ERR_TOKEN_REVOKED");
+    await eventually("AccessToken deleted to be gone", async () => (await kube.find(accessTokenRef(ns.name, "deleted"))) === undefined);
+    expect((await request("kept")).status).toBe(200);
+    expect(verifierLogs.events("bundle_source_error")).toEqual([]);
+  });
+});
