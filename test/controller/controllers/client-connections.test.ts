@@ -11,8 +11,13 @@ import { Resources } from "../../../src/kube/resources.ts";
 let server: Server | undefined;
 
 afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => server?.close(() => { resolve(); }) ?? resolve());
+  const s = server;
+  server = undefined;
+  if (s === undefined) return;
+  s.closeAllConnections();
+  await new Promise<void>((resolve) => {
+    s.close(() => { resolve(); });
+  });
 });
 
 describe("the controller's client", () => {
