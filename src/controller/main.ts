@@ -5,11 +5,12 @@
 //
 // Controllers and what wakes them:
 //   apikey         ApiKey; its signing-key Secret; the RotationPolicy or ClusterRotationPolicy it uses;
-//                  the tenant bundle (a deleted ApiKey waits for it)
+//                  the tenant bundle (a deleted ApiKey waits for it); its namespace being deleted
 //   accesstoken    AccessToken; its ApiKey; the ApiKey's signing-key Secret; its token Secret;
-//                  rotation policies; the tenant bundle (a deleted AccessToken waits for it)
+//                  rotation policies; the tenant bundle (a deleted AccessToken waits for it);
+//                  its namespace being deleted
 //   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
-//                  the bundle ConfigMap itself, rotation policies
+//                  the bundle ConfigMap itself, rotation policies, the namespace being deleted
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 
 import { existsSync, readFileSync } from "node:fs";
@@ -45,6 +46,7 @@ import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rota
 import { bundleReconciler, bundleWatches } from "./controllers/bundle.ts";
 import type { ControllerContext, Stores } from "./controllers/context.ts";
 import { ControllerMetrics } from "./controllers/metrics.ts";
+import { TenantNamespaces, type NamespaceObject } from "./controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "./controllers/policies.ts";
 import type { PolicyReason } from "./controllers/policy-reasons.ts";
 import { Store } from "./controllers/store.ts";
@@ -173,6 +175,12 @@ export async function startController(options: StartControllerOptions = {}): Pro
     secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
   };
+  // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
+  const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
+  const namespaceCache = { transform: withoutManagedFields };
+  if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
+  else for (const ns of namespaces) namespaceInformers.set(ns, manager.informer<NamespaceObject>(Resources.namespaces, { ...namespaceCache, fieldSelector: `metadata.name=${ns}` }));
+  stores.namespaces = new TenantNamespaces(namespaceInformers);
   stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
   stores.accessTokens.addIndex(API_KEY_INDEX, (t) => [apiKeyIndexValue(t)]);
   if (options.tokenService != null) {

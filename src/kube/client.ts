@@ -17,6 +17,7 @@ import {
   isNotFound,
   type RequestTarget,
 } from "./errors.ts";
+import { timerDelay } from "./clock.ts";
 import { apiVersionOf, resourceName, resourcePath, type Resource } from "./resources.ts";
 import type { KubeList, KubeObject, Status, WatchEvent } from "./types.ts";
 import { WriteCounter, type WriteVerb } from "./writes.ts";
@@ -289,7 +290,7 @@ export class KubeClient {
       timer = setTimeout(() => {
         idle = true;
         local.abort();
-      }, idleMs);
+      }, timerDelay(idleMs));
       timer.unref();
     };
 
@@ -499,7 +500,7 @@ export class KubeClient {
     const signals: AbortSignal[] = [];
     if (req.signal !== undefined) signals.push(req.signal);
     const timeoutMs = req.timeoutMs === undefined ? this.#timeoutMs : req.timeoutMs;
-    if (timeoutMs !== null) signals.push(AbortSignal.timeout(timeoutMs));
+    if (timeoutMs !== null) signals.push(AbortSignal.timeout(timerDelay(timeoutMs)));
     if (signals.length > 0) ctx.setSignal(signals.length === 1 ? signals[0]! : AbortSignal.any(signals));
     if (req.write !== undefined) this.writes.record(req.write.verb, req.write.resource);
     try {

@@ -12,16 +12,56 @@ export interface Clock {
   clearTimeout(handle: TimerHandle): void;
 }
 
-/** The wall clock and Node's timers. Timers do not keep the process alive. */
+/**
+ * The longest delay a Node timer keeps: 2^31 - 1 ms (24.8 days). Node fires a
+ * timer set for longer after 1 ms instead.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * A delay Node's setTimeout takes as it is: at least 0 (NaN counts as 0) and at
+ * most MAX_TIMER_DELAY_MS. A caller that asked for longer is woken early and
+ * re-checks what is due.
+ */
+export function timerDelay(ms: number): number {
+  if (!(ms > 0)) return 0;
+  return Math.min(ms, MAX_TIMER_DELAY_MS);
+}
+
+/** A systemClock timer: a delay beyond MAX_TIMER_DELAY_MS is waited out in several Node timers. */
+class SystemTimer {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(fn: () => void, ms: number) {
+    this.#arm(fn, ms);
+  }
+
+  #arm(fn: () => void, remaining: number): void {
+    const step = timerDelay(remaining);
+    this.#timer = setTimeout(() => {
+      if (step < remaining) this.#arm(fn, remaining - step);
+      else fn();
+    }, step);
+    this.#timer.unref();
+  }
+
+  clear(): void {
+    clearTimeout(this.#timer);
+  }
+}
+
+/**
+ * The wall clock and Node's timers. Timers do not keep the process alive. A
+ * timer fires once its whole delay has passed, however long (Node's own fire at
+ * once beyond MAX_TIMER_DELAY_MS).
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(fn, ms) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref();
-    return t;
+    return new SystemTimer(fn, ms);
   },
   clearTimeout(handle) {
-    clearTimeout(handle as NodeJS.Timeout);
+    if (handle instanceof SystemTimer) handle.clear();
   },
 };
 

@@ -210,6 +210,18 @@ export function isAlreadyExists(err: unknown): err is AlreadyExistsError {
   return err instanceof AlreadyExistsError;
 }
 
+/** The StatusCause reason of a create refused because its namespace is being deleted. */
+export const NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating";
+
+/**
+ * Whether the API server refused a write because its namespace is being deleted
+ * (403 Forbidden with the cause NamespaceTerminating): nothing new can be created
+ * there any more.
+ */
+export function isNamespaceTerminating(err: unknown): err is ForbiddenError {
+  return err instanceof ForbiddenError && err.causes.some((c) => c.reason === NAMESPACE_TERMINATING_CAUSE);
+}
+
 /** True for errors worth retrying as they are: unavailable, throttled, or a stale resourceVersion. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof UnavailableError || err instanceof TooManyRequestsError || err instanceof ConflictError;

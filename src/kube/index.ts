@@ -30,8 +30,10 @@ export {
   errorFromResponse,
   isAlreadyExists,
   isConflict,
+  isNamespaceTerminating,
   isNotFound,
   isRetryable,
+  NAMESPACE_TERMINATING_CAUSE,
 } from "./errors.ts";
 export type { KubeErrorCode, RequestTarget } from "./errors.ts";
 export { Informer, createInformer, listWatch, withoutManagedFields } from "./informer.ts";

@@ -35,19 +35,24 @@ export interface DeciderOptions {
   random?: () => number;
 }
 
-/** Identity values go into request headers: printable ASCII without spaces only. */
-const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
+/** Identity values go into request headers: 1 to 256 printable ASCII characters, no spaces. */
+export function headerSafe(value: string): boolean {
+  const n = value.length;
+  if (n === 0 || n > 256) return false;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 export class Decider {
   readonly #opts: DeciderOptions;
   readonly #random: () => number;
-  /** The counter of allows, resolved once: it is on every allowed request's path. */
-  readonly #allowed: { inc(): void };
 
   constructor(opts: DeciderOptions) {
     this.#opts = opts;
     this.#random = opts.random ?? Math.random;
-    this.#allowed = opts.metrics.decisions.labels({ result: "allow", code: "OK" });
   }
 
   decide(req: CheckRequest): Decision {
@@ -57,13 +62,13 @@ export class Decider {
     metrics.decisionDuration.observe((performance.now() - started) / 1000);
     switch (decision.outcome) {
       case "allow":
-        this.#allowed.inc();
+        metrics.countDecision("allow", "OK");
         break;
       case "deny":
-        metrics.decisions.inc({ result: "deny", code: decision.error.code });
+        metrics.countDecision("deny", decision.error.code);
         break;
       case "unavailable":
-        metrics.decisions.inc({ result: "unavailable", code: decision.code });
+        metrics.countDecision("unavailable", decision.code);
         break;
     }
     this.#log(req, decision);
@@ -78,7 +83,7 @@ export class Decider {
     const result = this.#opts.verifier.verify(token, { method: req.method, path: req.path }, state.compiled, this.#opts.now());
     if (!result.ok) return { outcome: "deny", error: result.error, context: result.context };
     const id = result.identity;
-    if (!HEADER_SAFE.test(id.jti) || !HEADER_SAFE.test(id.apiKey) || !HEADER_SAFE.test(id.tenant)) {
+    if (!headerSafe(id.jti) || !headerSafe(id.apiKey) || !headerSafe(id.tenant)) {
       return {
         outcome: "deny",
         error: new VerificationError("ERR_CLAIMS_INVALID", "jti has characters that cannot be passed on in a header"),

@@ -12,20 +12,23 @@ export const IDENTITY_HEADERS = {
   tokenId: "x-keyward-token-id",
 } as const;
 
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
 /** Lower-case names listed in the Connection header(s) of a raw header list. */
-function connectionListed(raw: readonly string[]): Set<string> {
-  const listed = new Set<string>();
+function connectionListed(raw: readonly string[]): ReadonlySet<string> {
+  let listed: Set<string> | null = null;
   for (let i = 0; i < raw.length; i += 2) {
     if (raw[i]!.toLowerCase() !== "connection") continue;
+    listed ??= new Set<string>();
     for (const token of raw[i + 1]!.split(",")) {
       const name = token.trim().toLowerCase();
       if (name !== "") listed.add(name);
     }
   }
-  return listed;
+  return listed ?? NONE_LISTED;
 }
 
-function isHopByHop(name: string, listed: Set<string>): boolean {
+function isHopByHop(name: string, listed: ReadonlySet<string>): boolean {
   return HOP_BY_HOP.has(name) || name.startsWith("proxy-") || listed.has(name);
 }
 
@@ -99,7 +102,9 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHea
   out.push("x-forwarded-proto", opts.proto);
   if (host !== null) out.push("x-forwarded-host", host);
   if (opts.upgrade && upgradeValue !== null) out.push("connection", "upgrade", "upgrade", upgradeValue);
-  if (opts.identity !== null) out.push(...identityHeaders(opts.identity));
+  if (opts.identity !== null) {
+    out.push(IDENTITY_HEADERS.apiKey, opts.identity.apiKey, IDENTITY_HEADERS.tenant, opts.identity.tenant, IDENTITY_HEADERS.tokenId, opts.identity.jti);
+  }
   return out;
 }
 
@@ -133,6 +138,25 @@ export function firstHeader(raw: readonly string[], lower: string): string | und
     if (raw[i]!.toLowerCase() === lower) return raw[i + 1];
   }
   return undefined;
+}
+
+/**
+ * The first of `lowerNames` (already lower case, at most 31) that occurs more than once, in
+ * the order of `lowerNames`, or null; one pass over the headers whatever their number.
+ */
+export function repeatedHeader(raw: readonly string[], lowerNames: readonly string[]): string | null {
+  let seen = 0;
+  let repeated = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const n = lowerNames.indexOf(raw[i]!.toLowerCase());
+    if (n < 0) continue;
+    const bit = 1 << n;
+    if ((seen & bit) !== 0) repeated |= bit;
+    seen |= bit;
+  }
+  if (repeated === 0) return null;
+  for (let n = 0; n < lowerNames.length; n++) if ((repeated & (1 << n)) !== 0) return lowerNames[n]!;
+  return null;
 }
 
 /** How many times header `lower` occurs. */

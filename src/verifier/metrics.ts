@@ -6,6 +6,11 @@ export type DecisionResult = "allow" | "deny" | "unavailable";
 
 export class VerifierMetrics {
   readonly registry: Registry;
+  /**
+   * Decisions not yet added to `decisions`, by result then code: counting a request is a
+   * plain map update, and the labelled counter is brought up to date when it is read.
+   */
+  readonly #pending: Record<DecisionResult, Map<string, number>> = { allow: new Map(), deny: new Map(), unavailable: new Map() };
   readonly decisions: Counter<"result" | "code">;
   readonly decisionDuration: Histogram;
   readonly bundleGeneration: Gauge;
@@ -26,6 +31,9 @@ export class VerifierMetrics {
       help: "Requests decided, by result (allow, deny, unavailable) and code (OK or the error code).",
       labelNames: ["result", "code"],
       registers,
+      collect: () => {
+        this.#flushDecisions();
+      },
     });
     this.decisionDuration = new Histogram({
       name: "keyward_verifier_decision_duration_seconds",
@@ -68,5 +76,19 @@ export class VerifierMetrics {
       labelNames: ["kind"],
       registers,
     });
+  }
+
+  /** Counts one decision in `keyward_verifier_decisions_total{result, code}`. */
+  countDecision(result: DecisionResult, code: string): void {
+    const counts = this.#pending[result];
+    counts.set(code, (counts.get(code) ?? 0) + 1);
+  }
+
+  #flushDecisions(): void {
+    for (const result of ["allow", "deny", "unavailable"] as const) {
+      const counts = this.#pending[result];
+      for (const [code, n] of counts) this.decisions.inc({ result, code }, n);
+      counts.clear();
+    }
   }
 }

@@ -8,7 +8,7 @@ import type { Duplex } from "node:stream";
 import type { Identity } from "../token/index.ts";
 import { badRequestAnswer, upstreamAnswer } from "./answers.ts";
 import type { Decider } from "./decide.ts";
-import { clientResponseHeaders, countHeader, targetPath, upstreamRequestHeaders } from "./headers.ts";
+import { clientResponseHeaders, repeatedHeader, targetPath, upstreamRequestHeaders } from "./headers.ts";
 import type { Logger } from "./log.ts";
 import type { VerifierMetrics } from "./metrics.ts";
 import { answerFor, sendAnswer, sendAnswerOnSocket } from "./respond.ts";
@@ -34,6 +34,9 @@ export interface Proxy {
   readonly tunnels: ReadonlySet<Duplex>;
 }
 
+/** Headers a checked request must carry at most once, in the order their refusals are reported. */
+const SINGLE_HEADERS = ["authorization", "host"] as const;
+
 type Checked = { ok: true; identity: Identity | null } | { ok: false; answer: ReturnType<typeof answerFor> };
 
 export function createProxy(opts: ProxyOptions): Proxy {
@@ -44,8 +47,9 @@ export function createProxy(opts: ProxyOptions): Proxy {
   function check(req: IncomingMessage): Checked {
     const path = targetPath(req.url);
     if (path === null) return { ok: false, answer: badRequestAnswer("the request target must be an absolute path such as /api/v0/items") };
-    if (countHeader(req.rawHeaders, "authorization") > 1) return { ok: false, answer: badRequestAnswer("send a single Authorization header") };
-    if (countHeader(req.rawHeaders, "host") > 1) return { ok: false, answer: badRequestAnswer("send a single Host header") };
+    const repeated = repeatedHeader(req.rawHeaders, SINGLE_HEADERS);
+    if (repeated === "authorization") return { ok: false, answer: badRequestAnswer("send a single Authorization header") };
+    if (repeated === "host") return { ok: false, answer: badRequestAnswer("send a single Host header") };
     if (opts.decider === null) return { ok: true, identity: null };
     const d = opts.decider.decide({ method: req.method ?? "GET", path, authorization: req.headers.authorization });
     if (d.outcome !== "allow") return { ok: false, answer: answerFor(d) };

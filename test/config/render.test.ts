@@ -215,6 +215,7 @@ describe("the controller's RBAC", () => {
     add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["patch"]);
     add("core", ["secrets"], ["get", "list", "watch", "create", "update", "delete"]);
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
+    add("core", ["namespaces"], ["list", "watch"]);
     add("core", ["events"], ["create", "patch"]);
     expect(grantTriples(role.rules)).toEqual([...new Set(expected)].sort());
   });

@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { ManualClock, sleep } from "../../src/kube/clock.ts";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ManualClock, MAX_TIMER_DELAY_MS, sleep, systemClock, timerDelay } from "../../src/kube/clock.ts";
 
 describe("ManualClock", () => {
   it("fires timers in due order as time advances, and not before", async () => {
@@ -51,5 +51,62 @@ describe("sleep", () => {
     expect(await interrupted).toBe(true);
     expect(clock.pendingTimers()).toBe(0);
     expect(await sleep(clock, 100, abort.signal)).toBe(true);
+  });
+});
+
+describe("systemClock", () => {
+  const DAY = 24 * 3_600_000;
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("does not fire a timer longer than 2^31 - 1 ms early: it fires once its whole delay has passed", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let fired = 0;
+    systemClock.setTimeout(() => fired++, 60 * DAY);
+    vi.advanceTimersByTime(1_000);
+    expect(fired).toBe(0);
+    vi.advanceTimersByTime(MAX_TIMER_DELAY_MS);
+    expect(fired).toBe(0);
+    vi.advanceTimersByTime(60 * DAY - MAX_TIMER_DELAY_MS - 1_000 - 1);
+    expect(fired).toBe(0);
+    vi.advanceTimersByTime(1);
+    expect(fired).toBe(1);
+    vi.advanceTimersByTime(100 * DAY);
+    expect(fired).toBe(1);
+  });
+
+  it("cancels a long timer in any of its steps", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    let fired = 0;
+    const handle = systemClock.setTimeout(() => fired++, 40 * DAY);
+    vi.advanceTimersByTime(30 * DAY);
+    systemClock.clearTimeout(handle);
+    vi.advanceTimersByTime(30 * DAY);
+    expect(fired).toBe(0);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("fires short and negative delays as Node does", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const fired: string[] = [];
+    systemClock.setTimeout(() => fired.push("later"), 50);
+    systemClock.setTimeout(() => fired.push("now"), -5);
+    vi.advanceTimersByTime(0);
+    expect(fired).toEqual(["now"]);
+    vi.advanceTimersByTime(50);
+    expect(fired).toEqual(["now", "later"]);
+  });
+});
+
+describe("timerDelay", () => {
+  it("bounds a delay to what a Node timer keeps", () => {
+    expect(timerDelay(-1)).toBe(0);
+    expect(timerDelay(Number.NaN)).toBe(0);
+    expect(timerDelay(1_500)).toBe(1_500);
+    expect(timerDelay(MAX_TIMER_DELAY_MS)).toBe(MAX_TIMER_DELAY_MS);
+    expect(timerDelay(MAX_TIMER_DELAY_MS + 1)).toBe(MAX_TIMER_DELAY_MS);
+    expect(timerDelay(Number.POSITIVE_INFINITY)).toBe(MAX_TIMER_DELAY_MS);
   });
 });

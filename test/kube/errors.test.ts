@@ -10,6 +10,7 @@ import {
   errorFromResponse,
   isAlreadyExists,
   isConflict,
+  isNamespaceTerminating,
   isNotFound,
   isRetryable,
 } from "../../src/kube/errors.ts";
@@ -54,6 +55,21 @@ describe("errorFromResponse", () => {
     expect(isRetryable(errorFromResponse(target, 422, undefined))).toBe(false);
     expect(isRetryable(errorFromResponse(target, 403, undefined))).toBe(false);
     expect(isRetryable(new Error("x"))).toBe(false);
+  });
+
+  it("recognises a create refused because its namespace is being deleted by the NamespaceTerminating cause, not by the message", () => {
+    const create = { verb: "create", resource: "secrets", namespace: "acme", name: "reporting-signing-keys" };
+    const terminating = errorFromResponse(create, 403, {
+      reason: "Forbidden",
+      message: 'secrets "reporting-signing-keys" is forbidden: unable to create new content in namespace acme because it is being terminated',
+      details: { name: "reporting-signing-keys", kind: "secrets", causes: [{ reason: "NamespaceTerminating", message: "namespace acme is being terminated", field: "metadata.namespace" }] },
+    });
+    expect(isNamespaceTerminating(terminating)).toBe(true);
+    const rbac = errorFromResponse(create, 403, { reason: "Forbidden", message: "cannot create resource secrets: being terminated" });
+    expect(isNamespaceTerminating(rbac)).toBe(false);
+    const otherStatus = errorFromResponse(create, 422, { reason: "Invalid", details: { causes: [{ reason: "NamespaceTerminating" }] } });
+    expect(isNamespaceTerminating(otherStatus)).toBe(false);
+    expect(isNamespaceTerminating(new Error("namespace acme is being terminated"))).toBe(false);
   });
 
   it("gives every error a code from the documented list", () => {

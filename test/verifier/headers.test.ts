@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Identity } from "../../src/token/index.ts";
-import { clientResponseHeaders, targetPath, upstreamRequestHeaders } from "../../src/verifier/headers.ts";
+import { clientResponseHeaders, countHeader, repeatedHeader, targetPath, upstreamRequestHeaders } from "../../src/verifier/headers.ts";
 
 const identity: Identity = { apiKey: "reporting", tenant: "acme", jti: "abc", kid: "k1", rule: { policy: "read", index: 0, effect: "Allow" }, issuedAt: 1, expiresAt: null };
 const opts = { forwardAuthorization: false, identity, clientAddress: "10.0.0.9", proto: "http", upgrade: false };
@@ -86,5 +86,38 @@ describe("targetPath", () => {
     expect(targetPath("http://h/a")).toBeNull();
     expect(targetPath("*")).toBeNull();
     expect(targetPath(undefined)).toBeNull();
+  });
+});
+
+describe("repeatedHeader", () => {
+  it("names a header sent twice, whatever the case of its name", () => {
+    expect(repeatedHeader(["Host", "a", "authorization", "Bearer x", "AUTHORIZATION", "Bearer y"], ["authorization", "host"])).toBe("authorization");
+  });
+
+  it("reports the first repeated header in the order asked, not in the order sent", () => {
+    expect(repeatedHeader(["host", "a", "host", "b", "authorization", "x", "authorization", "y"], ["authorization", "host"])).toBe("authorization");
+  });
+
+  it("is null when each header asked for occurs at most once", () => {
+    expect(repeatedHeader(["Host", "a", "Authorization", "x", "Accept", "1", "Accept", "2"], ["authorization", "host"])).toBeNull();
+  });
+
+  it("agrees with counting each header", () => {
+    const name = fc.constantFrom("Host", "host", "Authorization", "AUTHORIZATION", "Accept", "X-Other");
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, fc.string()), { maxLength: 12 }), (pairs) => {
+        const raw = pairs.flat();
+        const expected = countHeader(raw, "authorization") > 1 ? "authorization" : countHeader(raw, "host") > 1 ? "host" : null;
+        expect(repeatedHeader(raw, ["authorization", "host"])).toBe(expected);
+      }),
+    );
+  });
+});
+
+describe("upstreamRequestHeaders without a Connection header", () => {
+  it("keeps every end-to-end header and adds the identity once", () => {
+    const out = upstreamRequestHeaders(["Host", "h", "Accept", "a", "Authorization", "Bearer t"], opts);
+    expect(out).toEqual(["Host", "h", "Accept", "a", "x-forwarded-for", "10.0.0.9", "x-forwarded-proto", "http", "x-forwarded-host", "h",
+      "x-keyward-api-key", "reporting", "x-keyward-tenant", "acme", "x-keyward-token-id", "abc"]);
   });
 });

@@ -22,6 +22,7 @@ import { ROTATION_POLICY_INDEX } from "./apikey.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
+import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
@@ -75,6 +76,8 @@ export function accessTokenWatches(stores: Stores): WatchSpec[] {
     ...stores.configMaps.watchSpecs((cm) =>
       stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined).map(objectKey),
     ),
+    // So does a namespace being deleted.
+    ...(stores.namespaces?.watchDeletion((ns) => stores.accessTokens.list(ns).map(objectKey)) ?? []),
   ];
 }
 
@@ -108,6 +111,12 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
     if (at === undefined) return undefined;
     const deleting = at.metadata.deletionTimestamp !== undefined;
     if (deleting && !hasFinalizer(at, ACCESS_TOKEN_FINALIZER)) return undefined;
+    if (stores.namespaces?.terminating(at) === true) {
+      // The namespace is being deleted: no bundle can list the revocations any more, and no
+      // verifier of it is left to protect. Nothing waits for the bundle; no token is issued.
+      if (deleting) await removeFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
+      return undefined;
+    }
     const { namespace = "" } = parseKey(key);
     const uid = at.metadata.uid ?? "";
     const previous = at.status ?? {};
@@ -146,6 +155,8 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
       try {
         await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
       } catch (err) {
+        // The namespace is being deleted: the token recorded in status never left the controller.
+        if (refusedInTerminatingNamespace(ctx.log, err, "accesstoken", namespace)) return undefined;
         if (!isAlreadyExists(err)) throw err;
         const live = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
         if (live === null || live.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(live.metadata, uid)) throw err;

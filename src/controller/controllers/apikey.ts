@@ -17,6 +17,7 @@ import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } 
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { bundleOf } from "./memo.ts";
+import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
 
 /** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
@@ -65,6 +66,8 @@ export function apiKeyWatches(stores: Stores): WatchSpec[] {
     ...stores.configMaps.watchSpecs((cm) =>
       stores.apiKeys.list(cm.metadata.namespace).filter((k) => k.metadata.deletionTimestamp !== undefined).map(objectKey),
     ),
+    // A namespace being deleted lets every finalizer go.
+    ...(stores.namespaces?.watchDeletion((ns) => stores.apiKeys.list(ns).map(objectKey)) ?? []),
   ];
 }
 
@@ -76,6 +79,12 @@ export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
     let apiKey = stores.apiKeys.getKey(key);
     if (apiKey === undefined) return undefined;
     const { namespace = "", name } = parseKey(key);
+    if (stores.namespaces?.terminating(apiKey) === true) {
+      // The namespace is being deleted: its bundle is gone for good and no verifier of it is
+      // left to protect. Nothing waits for the bundle, and no key is minted there.
+      if (apiKey.metadata.deletionTimestamp !== undefined) await removeFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
+      return undefined;
+    }
     if (apiKey.metadata.deletionTimestamp !== undefined) {
       if (hasFinalizer(apiKey, API_KEY_FINALIZER) && !bundleLists(bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)), apiKey)) {
         await removeFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
@@ -104,6 +113,7 @@ export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
       try {
         await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
       } catch (err) {
+        if (refusedInTerminatingNamespace(ctx.log, err, "apikey", namespace)) return undefined;
         if (!isAlreadyExists(err)) throw err;
         // It exists, unseen by the cache (its labels were changed): plan again from what it holds.
         secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);

@@ -7,7 +7,7 @@
 // so a change to one key does not rewrite the status of every other.
 
 import type { AccessToken, ApiKey } from "../../api/types.generated.ts";
-import { isAlreadyExists } from "../../kube/errors.ts";
+import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { parseKey } from "../../kube/types.ts";
 import { REVOKED_RETENTION_SECONDS, type Bundle } from "../../token/index.ts";
@@ -27,6 +27,7 @@ import { bundleKey } from "./apikey.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, earliestDelay, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
+import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { applyStatus, readLive, upsert } from "./writes.ts";
 
 export const BUNDLE_CONDITION_TYPES = ["AccessPoliciesResolved", "Published"] as const;
@@ -55,6 +56,7 @@ export function bundleWatches(stores: Stores): WatchSpec[] {
     ...stores.configMaps.watchSpecs(ns),
     ...stores.rotationPolicies.watchSpecs(ns),
     ...stores.clusterRotationPolicies.watchSpecs(() => stores.apiKeys.namespaces().map(bundleKey)),
+    ...(stores.namespaces?.watchDeletion((namespace) => [bundleKey(namespace)]) ?? []),
     // IssuedTokens: a revocation goes into the bundle; every record is deleted once expired.
     ...(stores.issuedTokens?.watchSpecs(ns) ?? []),
   ];
@@ -68,6 +70,11 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const tenant = parseKey(key).namespace ?? "";
     const at = now(ctx);
     const apiKeys = stores.apiKeys.list(tenant);
+    if (stores.namespaces?.tenantTerminating(tenant, apiKeys) === true) {
+      // The namespace is being deleted, its bundle with it: no verifier of it is left to protect.
+      ctx.metrics.bundleGone(tenant);
+      return undefined;
+    }
     let cm: ConfigMapObject | null = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME) ?? null;
     const live = apiKeys.filter((k) => k.metadata.deletionTimestamp === undefined);
     if (cm === null && live.length === 0) {
@@ -109,6 +116,12 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       try {
         cm = await upsert(ctx, Resources.configMaps, stores.configMaps, desired, cm);
       } catch (err) {
+        if (refusedInTerminatingNamespace(ctx.log, err, "bundle", tenant)) {
+          ctx.metrics.bundleGone(tenant);
+          return undefined;
+        }
+        // Deleted meanwhile: its deletion wakes this tenant again.
+        if (cm !== null && isNotFound(err)) return undefined;
         if (!isAlreadyExists(err)) throw err;
         // Created meanwhile by someone else: plan again from it on the next round.
         await readLive(ctx, Resources.configMaps, tenant, BUNDLE_CONFIGMAP_NAME);

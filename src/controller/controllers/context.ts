@@ -12,6 +12,7 @@ import type { RotationPolicySpecInput } from "../policy/types.ts";
 import type { Reason } from "../reasons.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
+import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "./policy-reasons.ts";
 import type { Store } from "./store.ts";
 
@@ -27,6 +28,8 @@ export interface Stores {
   configMaps: Store<ConfigMapObject>;
   /** The token service's records (src/issuer); absent while the token service is off. */
   issuedTokens?: Store<IssuedToken> | undefined;
+  /** The tenant namespaces (which are being deleted); absent: only a refused create tells. */
+  namespaces?: TenantNamespaces | undefined;
 }
 
 /** The field managers of the controller's writes. Each status writer owns its own fields (server-side apply). */

@@ -16,7 +16,7 @@
 import { randomBytes } from "node:crypto";
 import type { KubeClient } from "../../kube/client.ts";
 import { type Clock, systemClock } from "../../kube/clock.ts";
-import { isNotFound } from "../../kube/errors.ts";
+import { isNamespaceTerminating, isNotFound } from "../../kube/errors.ts";
 import { errorFields, silentLogger, type Logger } from "../../kube/logger.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { CoreEvent, KubeObject } from "../../kube/types.ts";
@@ -164,7 +164,9 @@ export class EventRecorder<Reason extends string = string> {
       e.name = created.metadata?.name;
       e.written = count;
     } catch (err) {
-      this.#log.warn({ reason, object: describe(obj), err: errorFields(err) }, "could not record event");
+      // In a namespace being deleted nothing can be recorded any more, and nothing is lost.
+      if (isNamespaceTerminating(err)) this.#log.debug({ reason, object: describe(obj) }, "event not recorded: its namespace is being deleted");
+      else this.#log.warn({ reason, object: describe(obj), err: errorFields(err) }, "could not record event");
     }
   }
 

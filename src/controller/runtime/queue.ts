@@ -9,7 +9,7 @@
 // - `addAfter` requeues after a delay on the injected clock (requeueAfter);
 // - `shutDown` stops taking new keys and resolves once in-flight keys are done.
 
-import { type Clock, systemClock, type TimerHandle } from "../../kube/clock.ts";
+import { type Clock, systemClock, timerDelay, type TimerHandle } from "../../kube/clock.ts";
 
 export interface QueueBackoff {
   /** Delay of the first retry. Default 100 ms. */
@@ -195,7 +195,8 @@ export class WorkQueue<K = string> {
       this.#clock.clearTimeout(this.#timer.handle);
     }
     const due = earliest;
-    this.#timer = { due, handle: this.#clock.setTimeout(() => { this.#fire(); }, Math.max(0, due - this.#clock.now())) };
+    // At most MAX_TIMER_DELAY_MS at a time, whatever the clock: #fire re-arms for a key not yet due.
+    this.#timer = { due, handle: this.#clock.setTimeout(() => { this.#fire(); }, timerDelay(due - this.#clock.now())) };
   }
 
   #fire(): void {

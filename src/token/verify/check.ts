@@ -40,6 +40,17 @@ function failure(trace: ExplainStep[] | null, step: string, context: FailureCont
   return { ok: false, error, context };
 }
 
+function invalidClaims(trace: ExplainStep[] | null, context: FailureContext, problem: string): VerifyFailure {
+  return failure(trace, "claims", context, "ERR_CLAIMS_INVALID", `the token's claims are invalid: ${problem}`);
+}
+
+function isAudience(aud: unknown): aud is string | string[] {
+  if (typeof aud === "string") return true;
+  if (!Array.isArray(aud) || aud.length === 0) return false;
+  for (const a of aud as unknown[]) if (typeof a !== "string") return false;
+  return true;
+}
+
 function isTime(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
@@ -145,18 +156,16 @@ export function runChecks(
   // 4. The claims.
   const { iss, sub, client_id: clientId, aud, iat, nbf, exp, jti } = claims;
   if (typeof jti === "string" && jti !== "" && jti.length <= 256) context.jti = jti;
-  const invalid = (problem: string): VerifyFailure =>
-    failure(trace, "claims", context, "ERR_CLAIMS_INVALID", `the token's claims are invalid: ${problem}`);
-  if (typeof iss !== "string") return invalid("iss must be a string");
-  if (typeof sub !== "string") return invalid("sub must be a string");
-  if (typeof clientId !== "string") return invalid("client_id must be a string");
-  if (typeof aud !== "string" && !(Array.isArray(aud) && aud.length > 0 && aud.every((a) => typeof a === "string"))) {
-    return invalid("aud must be a string or a non-empty array of strings");
+  if (typeof iss !== "string") return invalidClaims(trace, context, "iss must be a string");
+  if (typeof sub !== "string") return invalidClaims(trace, context, "sub must be a string");
+  if (typeof clientId !== "string") return invalidClaims(trace, context, "client_id must be a string");
+  if (!isAudience(aud)) return invalidClaims(trace, context, "aud must be a string or a non-empty array of strings");
+  if (!isTime(iat)) return invalidClaims(trace, context, "iat must be a whole number of seconds");
+  if (!isTime(nbf)) return invalidClaims(trace, context, "nbf must be a whole number of seconds");
+  if (exp !== undefined && !isTime(exp)) return invalidClaims(trace, context, "exp must be a whole number of seconds, or absent");
+  if (typeof jti !== "string" || context.jti === undefined) {
+    return invalidClaims(trace, context, "jti must be a non-empty string of at most 256 characters");
   }
-  if (!isTime(iat)) return invalid("iat must be a whole number of seconds");
-  if (!isTime(nbf)) return invalid("nbf must be a whole number of seconds");
-  if (exp !== undefined && !isTime(exp)) return invalid("exp must be a whole number of seconds, or absent");
-  if (typeof jti !== "string" || context.jti === undefined) return invalid("jti must be a non-empty string of at most 256 characters");
   trace?.push({ step: "claims", ok: true, detail: "iss, sub, client_id, aud, iat, nbf, jti present and well-typed" });
   if (sub !== key.apiKey || clientId !== sub) {
     return failure(trace, "subject", context, "ERR_KEY_SUBJECT_MISMATCH", sub !== key.apiKey
@@ -215,10 +224,9 @@ export function runChecks(
   }
   trace?.push({ step: "revocation list", ok: true, detail: `${jti} is not revoked` });
 
-  const identity = { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null };
   if (request === null) {
     trace?.push({ step: "policy", ok: true, detail: "skipped: no request method and path given" });
-    return { ok: true, identity };
+    return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null } };
   }
 
   // 6. The policies of the ApiKey allow the method and the normalised path.
@@ -240,5 +248,5 @@ export function runChecks(
       : `ApiKey "${sub}" may not ${method} ${path}: no rule of its AccessPolicies (${apiKey.policies.map((p) => p.name).join(", ") || "none attached"}) allows it; add an Allow rule to one of them`);
   }
   trace?.push({ step: "policy", ok: true, detail: `allowed by rule ${decision.rule.index} of AccessPolicy "${decision.rule.policy}"` });
-  return { ok: true, identity: { ...identity, rule: decision.rule } };
+  return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null, rule: decision.rule } };
 }

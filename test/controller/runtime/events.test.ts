@@ -148,6 +148,26 @@ describe("EventRecorder", () => {
     }
   });
 
+  it("logs an Event refused because its namespace is being deleted at debug level, and any other refusal as a warning", async () => {
+    const lines: string[] = [];
+    const at = (level: string) => (_obj: object, msg?: string): void => {
+      lines.push(`${level} ${msg ?? ""}`);
+    };
+    const logger = { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
+    const terminating = { kind: "Status", status: "Failure", reason: "Forbidden", code: 403, details: { causes: [{ reason: "NamespaceTerminating", message: "namespace is being terminated" }] } };
+    let answer: { status: number; body?: unknown } = { status: 403, body: terminating };
+    const remove = api.inject((r) => (r.path.endsWith("/events") ? answer : undefined));
+    try {
+      const rec = new EventRecorder<Reason>({ client, component: "keyward-controller", clock, logger });
+      await rec.normal(apiKey(), "Rotated", "x");
+      answer = { status: 403 };
+      await rec.normal(apiKey(), "Rotated", "x");
+    } finally {
+      remove();
+    }
+    expect(lines).toEqual(["debug event not recorded: its namespace is being deleted", "warn could not record event"]);
+  });
+
   it("waits for every pending write on flush", async () => {
     const rec = recorder();
     const key = apiKey();

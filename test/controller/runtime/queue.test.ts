@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { WorkQueue } from "../../../src/controller/runtime/queue.ts";
-import { ManualClock, settle } from "../../../src/kube/clock.ts";
+import { ManualClock, MAX_TIMER_DELAY_MS, settle } from "../../../src/kube/clock.ts";
 
 function queue(opts: { baseMs?: number; maxMs?: number } = {}): { q: WorkQueue; clock: ManualClock } {
   const clock = new ManualClock();
@@ -108,6 +108,21 @@ describe("WorkQueue", () => {
     }
     expect(order).toEqual(["early", "middle", "late"]);
     expect(clock.pendingTimers()).toBe(0);
+  });
+
+  it("keeps a key delayed beyond the longest Node timer waiting until it is due, arming the clock for at most that long at a time", async () => {
+    const { q, clock } = queue();
+    const thirtyDays = 30 * 24 * 3_600_000;
+    q.addAfter("far", thirtyDays);
+    expect(clock.nextDue()).toBe(clock.now() + MAX_TIMER_DELAY_MS);
+    await clock.advance(MAX_TIMER_DELAY_MS);
+    expect(q.len()).toBe(0);
+    expect(q.delayedCount()).toBe(1);
+    await clock.advance(thirtyDays - MAX_TIMER_DELAY_MS - 1);
+    expect(q.len()).toBe(0);
+    await clock.advance(1);
+    expect(q.len()).toBe(1);
+    expect(await q.get()).toBe("far");
   });
 
   it("adds at once when addAfter gets no positive delay", () => {

@@ -13,7 +13,7 @@ import { afterAll } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
 import { startController, type RunningController, type StartControllerOptions } from "../../../src/controller/main.ts";
-import type { Clock, TimerHandle } from "../../../src/kube/clock.ts";
+import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
 
@@ -71,10 +71,17 @@ export class OffsetClock implements Clock {
   }
 
   #arm(handle: object, due: number, fn: () => void): void {
+    // Node fires a timer of more than MAX_TIMER_DELAY_MS at once: wait in steps.
+    const wait = due - this.now();
+    const step = timerDelay(wait);
     const real = setTimeout(() => {
+      if (step < wait) {
+        this.#arm(handle, due, fn);
+        return;
+      }
       this.#timers.delete(handle);
       fn();
-    }, Math.max(0, due - this.now()));
+    }, step);
     real.unref();
     this.#timers.set(handle, { due, fn, real });
   }
