@@ -15,11 +15,11 @@
 // way: the watch path alone, from the update's answer to the first 401. The API server's
 // round-trip time of the AccessToken patch is reported too.
 //
-// Writes the subsection "Revocation propagation" of the section "Verifier" of
+// Writes the section "Revocation propagation" of
 // docs/benchmarks.md unless run with --no-write. Options: --count N (default 60).
 // Ctrl-C stops everything it started (a second Ctrl-C kills at once).
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
@@ -36,13 +36,11 @@ import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
 import { machine } from "./lib/measure.ts";
-import { table } from "./lib/markdown.ts";
+import { replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
 const DOCS = join(ROOT, "docs", "benchmarks.md");
-const SECTION = "## Verifier";
-const SUBSECTION = "### Revocation propagation";
 const TENANT = "bench-propagation";
 const BASELINE_TENANT = "bench-baseline";
 const API_KEY = "reporting";
@@ -177,28 +175,6 @@ async function firstRefusal(probe: HttpProbe, token: string, t0: number, what: s
 }
 
 // ---------------------------------------------------------------- the docs
-
-/** Replaces (or adds at the end of the Verifier section) the subsection "Revocation propagation". */
-function writeSubsection(body: string): void {
-  const lines = readFileSync(DOCS, "utf8").split("\n");
-  const section = lines.findIndex((l) => l.trim() === SECTION);
-  if (section < 0) throw new Error(`${DOCS} has no "${SECTION}" section`);
-  let sectionEnd = lines.findIndex((l, i) => i > section && l.startsWith("## "));
-  if (sectionEnd < 0) sectionEnd = lines.length;
-  const block = [SUBSECTION, "", ...body.trimEnd().split("\n"), ""];
-  const start = lines.findIndex((l, i) => i > section && i < sectionEnd && l.trim() === SUBSECTION);
-  let out: string[];
-  if (start >= 0) {
-    let end = lines.findIndex((l, i) => i > start && (l.startsWith("## ") || l.startsWith("### ")));
-    if (end < 0) end = lines.length;
-    out = [...lines.slice(0, start), ...block, ...lines.slice(end)];
-  } else {
-    const head = lines.slice(0, sectionEnd);
-    while (head.length > 0 && head.at(-1)?.trim() === "") head.pop();
-    out = [...head, "", ...block, ...lines.slice(sectionEnd)];
-  }
-  writeFileSync(DOCS, out.join("\n").trimEnd() + "\n");
-}
 
 // ---------------------------------------------------------------- the run
 
@@ -423,8 +399,8 @@ async function main(): Promise<void> {
   ].join("\n");
   process.stdout.write(`${text}\n`);
   if (!args["no-write"]) {
-    writeSubsection(text);
-    log(`wrote the subsection "Revocation propagation" of the section "Verifier" of ${DOCS}`);
+    replaceSection(DOCS, "Revocation propagation", text);
+    log(`wrote the section "Revocation propagation" of ${DOCS}`);
   }
 }
 

@@ -23,7 +23,7 @@
 // Options: --rounds N (default 5), --slice SECONDS (default 2), --connections N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { loadavg, tmpdir, totalmem } from "node:os";
@@ -450,7 +450,11 @@ async function main(): Promise<void> {
     const nowMs = Date.now();
     const key = await generateSigningKey();
     const others = await Promise.all(Array.from({ length: 9 }, () => generateSigningKey()));
-    const bundleFile = join(dir, "bundle.json");
+    // The bundle in a directory of its own: the file source watches that directory, and the
+    // verifiers' logs written elsewhere must not wake it.
+    mkdirSync(join(dir, "bundle"));
+    mkdirSync(join(dir, "logs"));
+    const bundleFile = join(dir, "bundle", "bundle.json");
     writeFileSync(bundleFile, serializeBundle(makeBundle(key, others, nowMs)));
     const issue = (): string => issueAccessTokenSync({ key, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(nowMs - 1000), lifetimeSeconds: 3600 }).token;
     const warm = Array.from({ length: WARM_TOKENS }, () => request(issue()));
@@ -466,7 +470,7 @@ async function main(): Promise<void> {
     const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
     const minimal = await spawnTracked(["--role", "minimal-proxy", String(upstream.port)]);
     const verifier = (mode: string, unchecked: boolean): Promise<Child> =>
-      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, `${mode}-${unchecked ? "bare" : "checked"}-${children.length}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, "logs", `${mode}-${unchecked ? "bare" : "checked"}-${children.length}.log`), ...(unchecked ? ["--unchecked"] : [])]);
     const bare = await verifier("proxy", true);
     const proxy = await verifier("proxy", false);
     // Its own process, so the warm one's token cache and heap are not disturbed by it.

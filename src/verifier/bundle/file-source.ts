@@ -6,7 +6,7 @@
 
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { BundleStore } from "./store.ts";
 import { BUNDLE_KEY, bundleTextOf } from "./text.ts";
@@ -88,11 +88,11 @@ export class FileBundleSource {
       } else {
         dir = dirname(path);
       }
-      this.#ensureWatch(dir);
+      this.#ensureWatch(dir, basename(file));
       text = bundleTextOf(await readFile(file, "utf8"));
     } catch (err) {
       if (this.#stopped) return;
-      if (dir === undefined) this.#ensureWatch(dirname(path));
+      if (dir === undefined) this.#ensureWatch(dirname(path), basename(path));
       const code = (err as NodeJS.ErrnoException).code;
       const why = code === "ENOENT" ? "does not exist" : code === "EACCES" ? "is not readable (permission denied)" : `cannot be read (${code ?? (err as Error).message})`;
       store.fail(this.#origin, `${file} ${why}; mount the keyward-bundle ConfigMap there or fix --bundle-file`);
@@ -102,12 +102,12 @@ export class FileBundleSource {
     store.offer(text, this.#origin);
   }
 
-  #ensureWatch(dir: string): void {
+  #ensureWatch(dir: string, file: string): void {
     if (this.#stopped || this.#watchedDir === dir) return;
     this.#closeWatcher();
     try {
-      const w = watch(dir, { persistent: false }, () => {
-        void this.refresh();
+      const w = watch(dir, { persistent: false }, (_event, name) => {
+        if (concernsBundle(name, file)) void this.refresh();
       });
       w.on("error", (err) => {
         this.#opts.logger.debug({ event: "bundle_watch_error", dir, err: err.message }, "watch of the bundle directory broke; polling until it is back");
@@ -126,4 +126,15 @@ export class FileBundleSource {
     this.#watcher = null;
     this.#watchedDir = null;
   }
+}
+
+/**
+ * Whether a change in the watched directory can concern the bundle: the file itself, or the
+ * kubelet's `..data` symlink and its timestamped directories (`..2026_11_29…`). Other files in
+ * the directory (logs, other keys) do not trigger a read; an event without a name does.
+ */
+export function concernsBundle(name: string | Buffer | null, file: string): boolean {
+  if (name === null) return true;
+  const changed = name.toString();
+  return changed === file || changed.startsWith("..");
 }

@@ -1,4 +1,4 @@
 export { BundleStore, type BundleState, type BundleStoreOptions, type OfferResult, type ReloadFailureReason } from "./store.ts";
-export { FileBundleSource, type FileBundleSourceOptions } from "./file-source.ts";
+export { concernsBundle, FileBundleSource, type FileBundleSourceOptions } from "./file-source.ts";
 export { ConfigMapBundleSource, type ConfigMapBundleSourceOptions } from "./configmap-source.ts";
 export { BUNDLE_KEY, bundleTextOf } from "./text.ts";

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeFixture, TestClock, type Fixture } from "../support/fixture.ts";
 import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
+import { concernsBundle } from "../../../src/verifier/bundle/file-source.ts";
 
 let fx: Fixture;
 const cleanup: (() => Promise<void>)[] = [];
@@ -167,5 +168,26 @@ describe("--max-bundle-age", () => {
     // The source reads the same bundle again: that confirms it.
     await volume.update(fx.bundleText());
     await eventually(async () => (await send(v.port, { headers: bearer(token) })).status === 200, "the bundle to be confirmed");
+  });
+});
+
+describe("which changes in the bundle directory trigger a read", () => {
+  it("reads again when the bundle file itself changes", () => {
+    expect(concernsBundle("bundle.json", "bundle.json")).toBe(true);
+  });
+
+  it("reads again when the kubelet swaps the ..data symlink or writes a timestamped directory", () => {
+    expect(concernsBundle("..data", "bundle.json")).toBe(true);
+    expect(concernsBundle("..data_tmp", "bundle.json")).toBe(true);
+    expect(concernsBundle("..2026_11_29_12_00_00.123456789", "bundle.json")).toBe(true);
+  });
+
+  it("reads again when the platform does not say what changed", () => {
+    expect(concernsBundle(null, "bundle.json")).toBe(true);
+  });
+
+  it("ignores other files written beside the bundle, such as logs", () => {
+    expect(concernsBundle("verifier.log", "bundle.json")).toBe(false);
+    expect(concernsBundle("jwks.json", "bundle.json")).toBe(false);
   });
 });
