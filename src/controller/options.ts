@@ -2,8 +2,8 @@
 // read into the settings startController takes. Bad input is refused with the
 // flag at fault and the fix; nothing starts.
 
-import { parseArgs } from "node:util";
 import { parseDuration } from "../api/duration.ts";
+import { flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -57,18 +57,6 @@ export class ControllerConfigError extends Error {
     this.name = "ControllerConfigError";
     this.flag = flag;
   }
-}
-
-type Kind = "string" | "boolean";
-
-interface FlagSpec {
-  name: string;
-  env: string;
-  kind: Kind;
-  arg?: string;
-  default?: string;
-  multiple?: boolean;
-  help: string;
 }
 
 export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
@@ -136,59 +124,33 @@ const ALIASES: Readonly<Record<string, string>> = {
 };
 
 export function controllerHelp(): string {
-  const lines = [
-    "Usage: keyward controller [flags]",
-    "",
-    "Runs the keyward controller: mints and rotates the signing keys of ApiKeys, issues AccessTokens",
-    "into Secrets, and writes each tenant's bundle ConfigMap (keyward-bundle) that verifiers enforce.",
-    "",
-    "Flags (environment variable in brackets):",
-  ];
-  for (const f of CONTROLLER_FLAGS) {
-    const head = `  --${f.name}${f.arg === undefined ? "" : ` ${f.arg}`}`;
-    const def = f.default === undefined || f.default === "" ? "" : ` (default ${f.default})`;
-    lines.push(head, `        ${f.help}${def} [${f.env}]`);
-  }
-  lines.push("  --help", "        this text", "");
-  return lines.join("\n");
+  return renderFlagHelp(
+    [
+      "Usage: keyward controller [flags]",
+      "",
+      "Runs the keyward controller: mints and rotates the signing keys of ApiKeys, issues AccessTokens",
+      "into Secrets, and writes each tenant's bundle ConfigMap (keyward-bundle) that verifiers enforce.",
+      "",
+    ],
+    CONTROLLER_FLAGS,
+  );
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 /** Reads the controller's flags and environment. Throws ControllerConfigError naming the flag at fault. */
 export function parseControllerArgs(argv: readonly string[], env: Env): ControllerConfig {
-  const options: Record<string, { type: Kind; multiple?: boolean }> = {};
-  for (const f of CONTROLLER_FLAGS) options[f.name] = { type: f.kind, ...(f.multiple === true ? { multiple: true } : {}) };
-  for (const [alias, target] of Object.entries(ALIASES)) options[alias] = { type: options[target]!.type };
-  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }));
-  } catch (err) {
-    const flag = /'(--?[\w-]+)/.exec((err as Error).message)?.[1] ?? "arguments";
-    throw new ControllerConfigError(flag, `${(err as Error).message}; see keyward controller --help`);
-  }
-  if (positionals.length > 0) {
-    throw new ControllerConfigError(
-      positionals[0]!,
-      `unexpected argument "${positionals[0]!}": keyward controller takes only flags; see keyward controller --help`,
-    );
-  }
-  for (const [alias, target] of Object.entries(ALIASES)) {
-    if (values[alias] !== undefined && values[target] === undefined) values[target] = values[alias];
-  }
+  const values = parseFlags(argv, {
+    command: "controller",
+    flags: CONTROLLER_FLAGS,
+    aliases: ALIASES,
+    flagInMessage: /'(--?[\w-]+)/,
+    error: (flag, message) => new ControllerConfigError(flag, message),
+  });
 
-  const spec = (name: string): FlagSpec => CONTROLLER_FLAGS.find((f) => f.name === name)!;
-  const str = (name: string): string | undefined => {
-    const v = values[name];
-    if (typeof v === "string") return v;
-    const fromEnv = env[spec(name).env];
-    if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-    return spec(name).default;
-  };
+  const spec = (name: string): FlagSpec => flagSpec(CONTROLLER_FLAGS, name);
+  const str = (name: string): string | undefined => flagValue(CONTROLLER_FLAGS, values, env, name);
   const bool = (name: string): boolean => {
     const v = values[name];
     if (v === true) return true;

@@ -2,7 +2,7 @@
 // environment variable. A flag wins over its variable, a variable over the default.
 
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
+import { flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
 import { formatDuration, parseDuration } from "./duration.ts";
 
 export type VerifierMode = "proxy" | "authz";
@@ -60,17 +60,6 @@ export class ConfigError extends Error {
   }
 }
 
-type Kind = "string" | "boolean";
-
-interface FlagSpec {
-  name: string;
-  env: string;
-  kind: Kind;
-  arg?: string;
-  default?: string;
-  help: string;
-}
-
 /** Every flag of `keyward verifier`, in the order --help lists them. */
 export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "mode", env: "KEYWARD_VERIFIER_MODE", kind: "string", arg: "proxy|authz", default: "proxy", help: "proxy: a reverse proxy in front of the workload; authz: a forward-auth endpoint for Envoy ext_authz, nginx auth_request or Traefik forwardAuth" },
@@ -99,51 +88,23 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
 ];
 
 export function verifierHelp(): string {
-  const lines = [
-    "Usage: keyward verifier --mode proxy|authz --listen HOST:PORT [--upstream URL] --tenant NAME",
-    "                        (--bundle-file PATH | --bundle-configmap NAMESPACE/NAME) [flags]",
-    "",
-    "Checks the bearer access token and the access policies of every request against the tenant's",
-    "keyward bundle. Durations are Go-style: 90s, 5m, 1h30m, 500ms.",
-    "",
-    "Flags (environment variable in brackets):",
-  ];
-  for (const f of VERIFIER_FLAGS) {
-    const head = `  --${f.name}${f.arg === undefined ? "" : ` ${f.arg}`}`;
-    const def = f.default === undefined || f.default === "" ? "" : ` (default ${f.default})`;
-    lines.push(head, `        ${f.help}${def} [${f.env}]`);
-  }
-  lines.push("  --help", "        this text", "");
-  return lines.join("\n");
+  return renderFlagHelp(
+    [
+      "Usage: keyward verifier --mode proxy|authz --listen HOST:PORT [--upstream URL] --tenant NAME",
+      "                        (--bundle-file PATH | --bundle-configmap NAMESPACE/NAME) [flags]",
+      "",
+      "Checks the bearer access token and the access policies of every request against the tenant's",
+      "keyward bundle. Durations are Go-style: 90s, 5m, 1h30m, 500ms.",
+      "",
+    ],
+    VERIFIER_FLAGS,
+  );
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads the verifier's flags and environment. Throws ConfigError naming the flag at fault. */
 export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierConfig {
-  const options: Record<string, { type: Kind }> = {};
-  for (const f of VERIFIER_FLAGS) options[f.name] = { type: f.kind };
-  let values: Record<string, string | boolean | undefined>;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: true }));
-  } catch (err) {
-    throw new ConfigError(flagInParseError(err), `${(err as Error).message}; see keyward verifier --help`);
-  }
-  if (positionals.length > 0) {
-    throw new ConfigError(positionals[0]!, `unexpected argument "${positionals[0]!}": keyward verifier takes only flags; see keyward verifier --help`);
-  }
-
-  const raw = (name: string): string | undefined => {
-    const spec = VERIFIER_FLAGS.find((f) => f.name === name)!;
-    const v = values[name];
-    if (typeof v === "string") return v;
-    if (v === true) return "true";
-    const fromEnv = env[spec.env];
-    if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-    return spec.default;
-  };
-  const str = (name: string): string | undefined => raw(name);
+  const values = parseFlags(argv, { command: "verifier", flags: VERIFIER_FLAGS, error: (flag, message) => new ConfigError(flag, message) });
+  const str = (name: string): string | undefined => flagValue(VERIFIER_FLAGS, values, env, name);
   const flag = (name: string): string => `--${name}`;
 
   const mode = str("mode")!;
@@ -244,11 +205,6 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     decisionLogSample: sample,
     authzPathPrefix: prefix,
   };
-}
-
-function flagInParseError(err: unknown): string {
-  const m = /'(-[^' ]+)/.exec((err as Error).message);
-  return m?.[1] ?? "arguments";
 }
 
 /** "HOST:PORT", "[::1]:PORT" or ":PORT" (all interfaces). */

@@ -15,6 +15,7 @@ import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
 import { startController, type RunningController, type StartControllerOptions } from "../../../src/controller/main.ts";
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
+import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
 
 export const REPO_ROOT = new URL("../../../", import.meta.url);
@@ -126,37 +127,8 @@ export async function controllerIdentity(kube: Kube, namespace: string, name = "
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${leaderRole.metadata.name}-${name}` },
     subjects: [{ kind: "ServiceAccount", name, namespace }],
   });
-  const request = await kube.json<{ status: { token: string } }>({
-    method: "POST",
-    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 7200 } },
-  });
-  const admin = kube.kc.getCurrentCluster();
-  if (admin === null) throw new Error("the admin kubeconfig has no current cluster");
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "test", server: admin.server, caData: admin.caData, caFile: admin.caFile, skipTLSVerify: false }],
-    users: [{ name, token: request.status.token }],
-    contexts: [{ name: "controller", cluster: "test", user: name }],
-    currentContext: "controller",
-  });
-  // RBAC takes effect within moments; wait until the role's verbs are granted.
-  await eventually("the controller's RBAC to take effect", async () => {
-    const review = await kube.json<{ status: { allowed: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user: `system:serviceaccount:${namespace}:${name}`,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
-          resourceAttributes: { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace },
-        },
-      },
-    });
-    return review.status.allowed;
-  });
+  const kc = await serviceAccountKubeConfig(kube, namespace, name, { expirationSeconds: 7200 });
+  await untilAllowed(kube, "the controller's RBAC to take effect", serviceAccountUser(namespace, name), { verb: "create", resource: "leases", group: "coordination.k8s.io", namespace }, serviceAccountGroups(namespace));
   afterAll(async () => {
     await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", name: roleName }).catch(() => undefined);
     await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: roleName }).catch(() => undefined);

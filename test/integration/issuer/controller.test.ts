@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { createCertificateAuthority, issueCertificate } from "../../../src/controlplane/pki.ts";
 import { freePorts } from "../../../src/controlplane/ports.ts";
+import { serviceAccountGroups, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { basic, decoded, send, type Reply } from "../../issuer/support/fixture.ts";
 import {
   accessTokenWhen,
@@ -56,22 +57,13 @@ async function tokenServiceRbac(): Promise<void> {
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
     subjects: [{ kind: "ServiceAccount", name: "keyward-controller", namespace: ns.name }],
   });
-  await eventually("the token service's RBAC to take effect", async () => {
-    const review = await kube.json<{ status: { allowed: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user: `system:serviceaccount:${ns.name}:keyward-controller`,
-          groups: ["system:serviceaccounts", "system:authenticated"],
-          resourceAttributes: { verb: "create", resource: "issuedtokens", group: "keyward.dev", namespace: ns.name },
-        },
-      },
-    });
-    return review.status.allowed;
-  });
+  await untilAllowed(
+    kube,
+    "the token service's RBAC to take effect",
+    serviceAccountUser(ns.name, "keyward-controller"),
+    { verb: "create", resource: "issuedtokens", group: "keyward.dev", namespace: ns.name },
+    serviceAccountGroups(ns.name),
+  );
 }
 
 beforeAll(async () => {

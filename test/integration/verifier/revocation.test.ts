@@ -5,7 +5,7 @@
 // deleting it, makes the verifier refuse its token; the other tokens of the ApiKey still pass.
 
 import { readFileSync } from "node:fs";
-import { KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { parseVerifierArgs, startVerifier, type RunningVerifier } from "../../../src/verifier/index.ts";
@@ -21,6 +21,7 @@ import {
   runController,
   type TestController,
 } from "../controller/support.ts";
+import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
 import { bearer, LogCapture, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";
 
@@ -61,36 +62,8 @@ async function verifierIdentity(namespace: string): Promise<KubeConfig> {
   await kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
   await kube.create({ ...role, metadata: { ...role.metadata, namespace } });
   await kube.create({ ...binding, metadata: { ...binding.metadata, namespace }, subjects: [{ kind: "ServiceAccount", name, namespace }] });
-  const request = await kube.json<{ status: { token: string } }>({
-    method: "POST",
-    path: `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } },
-  });
-  const admin = kube.kc.getCurrentCluster();
-  if (admin === null) throw new Error("the admin kubeconfig has no current cluster");
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "test", server: admin.server, caData: admin.caData, caFile: admin.caFile, skipTLSVerify: false }],
-    users: [{ name, token: request.status.token }],
-    contexts: [{ name: "verifier", cluster: "test", user: name, namespace }],
-    currentContext: "verifier",
-  });
-  await eventually("the verifier's RBAC to take effect", async () => {
-    const review = await kube.json<{ status: { allowed: boolean } }>({
-      method: "POST",
-      path: "/apis/authorization.k8s.io/v1/subjectaccessreviews",
-      body: {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user: `system:serviceaccount:${namespace}:${name}`,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
-          resourceAttributes: { verb: "watch", resource: "configmaps", name: "keyward-bundle", namespace },
-        },
-      },
-    });
-    return review.status.allowed;
-  });
+  const kc = await serviceAccountKubeConfig(kube, namespace, name, { expirationSeconds: 3600, contextNamespace: namespace });
+  await untilAllowed(kube, "the verifier's RBAC to take effect", serviceAccountUser(namespace, name), { verb: "watch", resource: "configmaps", name: "keyward-bundle", namespace }, serviceAccountGroups(namespace));
   return kc;
 }
 
