@@ -1,14 +1,10 @@
 // Kubernetes object shapes as they travel over the wire (JSON): times are RFC 3339
 // strings, not Date objects. Only the fields the runtime itself reads are typed.
+// The metadata shapes shared with the CRD types come from src/api.
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+import type { ListMeta, ObjectMeta as ApiObjectMeta, OwnerReference } from "../api/types.generated.ts";
+
+export type { ListMeta, OwnerReference };
 
 export interface ManagedFieldsEntry {
   manager?: string;
@@ -20,20 +16,9 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
+/** The API's object metadata, plus the fields only the runtime reads. */
+export interface ObjectMeta extends ApiObjectMeta {
   deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
   managedFields?: ManagedFieldsEntry[];
 }
 
@@ -42,12 +27,6 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata?: ObjectMeta;
-}
-
-export interface ListMeta {
-  resourceVersion?: string;
-  continue?: string;
-  remainingItemCount?: number;
 }
 
 export interface KubeList<T extends KubeObject = KubeObject> {
