@@ -44,6 +44,7 @@ import { BUNDLE_CONFIGMAP_NAME } from "./bundle/plan.ts";
 import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "./controllers/accesstoken.ts";
 import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "./controllers/apikey.ts";
 import { bundleReconciler, bundleWatches } from "./controllers/bundle.ts";
+import { BundleReports } from "./controllers/reports.ts";
 import type { ControllerContext, Stores } from "./controllers/context.ts";
 import { ControllerMetrics } from "./controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "./controllers/namespaces.ts";
@@ -203,6 +204,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     events: manager.eventRecorder<Reason>(),
     policyEvents: manager.eventRecorder<PolicyReason>(),
     metrics: new ControllerMetrics(manager.metrics.registry),
+    reports: new BundleReports(),
     bundleSizeLimit: options.bundleSizeLimit,
     mintKey: options.mintKey ?? generateSigningKey,
   };
@@ -220,6 +222,9 @@ export async function startController(options: StartControllerOptions = {}): Pro
       watches: stores.clusterRotationPolicies.watchSpecs(),
     }),
   ];
+  // The bundle's part of an ApiKey's status is written by the ApiKey controller.
+  const apiKeyController = controllers[0];
+  ctx.reports.onChange((key) => apiKeyController?.enqueue(key));
   const primaries: Record<string, () => string[]> = {
     apikey: () => stores.apiKeys.list().map(keyOf),
     accesstoken: () => stores.accessTokens.list().map(keyOf),

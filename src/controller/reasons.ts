@@ -153,12 +153,6 @@ export const Reasons = {
   },
 
   // ApiKey: key lifecycle actions (Events only)
-  KeyMinted: {
-    kind: "ApiKey",
-    conditions: [],
-    event: "Normal",
-    doc: "The first signing key was minted, active at once.",
-  },
   RotationStarted: {
     kind: "ApiKey",
     conditions: [],
@@ -271,12 +265,6 @@ export const Reasons = {
   },
 
   // AccessToken: actions (Events only)
-  TokenIssued: {
-    kind: "AccessToken",
-    conditions: [],
-    event: "Normal",
-    doc: "The first token was issued into the Secret.",
-  },
   TokenRenewed: {
     kind: "AccessToken",
     conditions: [],

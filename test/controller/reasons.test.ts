@@ -36,6 +36,6 @@ describe("the reasons table", () => {
 
   it("makes an event of the type the table gives", () => {
     expect(eventOf("SigningKeyLost", "m")).toEqual({ type: "Warning", reason: "SigningKeyLost", message: "m" });
-    expect(eventOf("KeyMinted", "m")).toEqual({ type: "Normal", reason: "KeyMinted", message: "m" });
+    expect(eventOf("RotationStarted", "m")).toEqual({ type: "Normal", reason: "RotationStarted", message: "m" });
   });
 });

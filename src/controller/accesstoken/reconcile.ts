@@ -37,8 +37,9 @@ export interface AccessTokenOutcome {
   plan: TokenPlan;
 }
 
-const EVENT_OF_CAUSE: Record<IssueCause, Reason> = {
-  initial: "TokenIssued",
+// The first issue is routine (Ready says it): no Event. Every later issue is worth one.
+const EVENT_OF_CAUSE: Record<IssueCause, Reason | null> = {
+  initial: null,
   renew: "TokenRenewed",
   secretMissing: "TokenReissued",
   secretAltered: "TokenReissued",
@@ -116,7 +117,8 @@ export function reconcileAccessToken(input: ReconcileAccessTokenInput): AccessTo
       const { jti, iat, exp } = issued.claims;
       const expiresAt = exp === undefined ? undefined : formatTime(new Date(exp * 1000));
       set({ type: "Ready", status: "True", reason: "Issued", message: readyMessage(jti, plan.kid, expiresAt, plan.renewAt) });
-      events.push(eventOf(EVENT_OF_CAUSE[plan.cause], plan.message));
+      const reason = EVENT_OF_CAUSE[plan.cause];
+      if (reason !== null) events.push(eventOf(reason, plan.message));
       const status: AccessTokenStatus = {
         ...base,
         jti,

@@ -126,9 +126,8 @@ export async function planKeys(input: PlanKeysInput): Promise<KeyPlan> {
             `AccessTokens are re-issued with the new key, other holders need new tokens.`,
         ),
       );
-    } else {
-      events.push(eventOf("KeyMinted", `${who}: minted signing key ${key.jwk.kid} (${policy.algorithm}), active at once`));
     }
+    // The first key of a new ApiKey is routine (Ready says it): no Event.
   } else {
     keys = input.current.keys.map((k) => ({ ...k }));
     lastRotation = parseTime(input.current.lastRotationTime) ?? now;

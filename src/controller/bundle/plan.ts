@@ -246,16 +246,33 @@ function jwksText(bundle: Bundle): string {
 
 type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { state: "corrupt"; why: string };
 
+/**
+ * The bundles last read, by their bundle.json text: each tenant's bundle is
+ * planned against many times between two writes, and parsing and validating
+ * tens of kilobytes each time would cost more than planning. Never mutated.
+ */
+const readCache = new Map<string, CurrentBundle>();
+const READ_CACHE_SIZE = 64;
+
 function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBundle {
   if (data === null) return { state: "missing" };
   const text = data[BUNDLE_DATA_KEY];
   if (text === undefined) return { state: "missing" };
+  const known = readCache.get(text);
+  if (known !== undefined) return known;
+  let read: CurrentBundle;
   try {
-    return { state: "ok", bundle: parseBundle(text) };
+    read = { state: "ok", bundle: parseBundle(text) };
   } catch (err) {
-    if (err instanceof BundleError) return { state: "corrupt", why: `${err.code} at ${err.field}` };
-    throw err;
+    if (!(err instanceof BundleError)) throw err;
+    read = { state: "corrupt", why: `${err.code} at ${err.field}` };
   }
+  if (readCache.size >= READ_CACHE_SIZE) {
+    const oldest = readCache.keys().next();
+    if (oldest.done !== true) readCache.delete(oldest.value);
+  }
+  readCache.set(text, read);
+  return read;
 }
 
 /** The policy as the bundle carries it, or why it cannot (the verifier's own validation decides). */

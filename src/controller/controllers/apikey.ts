@@ -1,9 +1,13 @@
 // The ApiKey controller: keeps each ApiKey's signing-key Secret as planned
 // (mint, rotate, activate, depose, drop), then its status. The Secret is written
 // before the status; it is the record that makes a restart neither miss nor
-// repeat a rotation. An ApiKey being deleted keeps the finalizer keyward.dev/bundle
-// until the tenant bundle no longer lists it, so verifiers stop accepting its
-// tokens before its Secret is garbage-collected.
+// repeat a rotation. It is the one writer of the status: the bundle reconciler's
+// part (Published, AccessPoliciesResolved, bundleGeneration) comes through
+// ctx.reports and goes out in the same merge patch. A new ApiKey's first status
+// waits for the bundle that publishes its first key (BUNDLE_WAIT_MS at most), so
+// it is written once, not once before and once after. An ApiKey being deleted
+// keeps the finalizer keyward.dev/bundle until the tenant bundle no longer lists
+// it, so verifiers stop accepting its tokens before its Secret is garbage-collected.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
 import { isAlreadyExists } from "../../kube/errors.ts";
@@ -18,14 +22,27 @@ import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, 
 import { newsworthy, record } from "./events.ts";
 import { bundleOf } from "./memo.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
+import { withBundlePart } from "./reports.ts";
 import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
 
 /** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
 export const API_KEY_FINALIZER = "keyward.dev/bundle";
 
-/** The status the ApiKey controller owns; the bundle controller owns bundleGeneration, AccessPoliciesResolved and Published. */
-export const API_KEY_STATUS_FIELDS = ["observedGeneration", "keys", "activeKid", "secretName", "lastRotationTime", "nextRotationTime", "observedRequests"] as const;
-export const API_KEY_CONDITION_TYPES = ["Ready", "RotationPolicyResolved", "Rotating"] as const;
+/** The ApiKey's status: all of it is written by this controller, bundleGeneration and the bundle's conditions as the bundle reconciler worked them out. */
+export const API_KEY_STATUS_FIELDS = [
+  "observedGeneration",
+  "keys",
+  "activeKid",
+  "secretName",
+  "lastRotationTime",
+  "nextRotationTime",
+  "observedRequests",
+  "bundleGeneration",
+] as const;
+export const API_KEY_CONDITION_TYPES = ["Ready", "RotationPolicyResolved", "Rotating", "AccessPoliciesResolved", "Published"] as const;
+
+/** How long a new ApiKey's first status waits for the bundle that publishes its first key, at most. */
+export const BUNDLE_WAIT_MS = 10_000;
 
 /** Index of ApiKeys by the rotation policy they use: "RotationPolicy/<ns>/<name>" or "ClusterRotationPolicy/<name>". */
 export const ROTATION_POLICY_INDEX = "rotationPolicy";
@@ -74,6 +91,8 @@ export function apiKeyWatches(stores: Stores): WatchSpec[] {
 export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
   const lookups = policyLookups(ctx.stores);
   const { stores } = ctx;
+  /** Since when each new ApiKey (by uid) has waited for its first bundle part. */
+  const waiting = new Map<string, number>();
 
   return async (key): Promise<ReconcileResult | undefined> => {
     let apiKey = stores.apiKeys.getKey(key);
@@ -123,11 +142,39 @@ export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
     }
     for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
 
-    await applyStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(outcome.status), FieldManagers.apiKeyStatus);
-    record(ctx.events, apiKey, newsworthy(outcome.events, previous.conditions));
+    const part = ctx.reports.get(namespace, name, uid, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)?.metadata.resourceVersion);
+    if (part === undefined && firstStatus(apiKey, outcome)) {
+      // Its first key is new: the bundle that publishes it comes next, and with it
+      // the bundle's part of the status (reports.onChange wakes this ApiKey).
+      const since = waiting.get(uid) ?? ctx.clock.now();
+      if (!waiting.has(uid)) {
+        // Forget the waits of ApiKeys deleted while they waited.
+        for (const [other, t] of waiting) if (t + 2 * BUNDLE_WAIT_MS < since) waiting.delete(other);
+        waiting.set(uid, since);
+      }
+      const left = since + BUNDLE_WAIT_MS - ctx.clock.now();
+      if (left > 0) return { requeueAfter: left };
+    }
+    waiting.delete(uid);
+    const status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+    await applyStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(status), FieldManagers.apiKeyStatus, "replace");
+    record(ctx.events, apiKey, newsworthy([...outcome.events, ...(part?.events ?? [])], previous.conditions));
     const after = delayUntil(ctx, outcome.requeueAt);
     return after === undefined ? undefined : { requeueAfter: after };
   };
+}
+
+/**
+ * Whether this would be the first status of an ApiKey that just got its first
+ * key, with nothing else to tell: worth holding until the bundle lists the key.
+ */
+function firstStatus(apiKey: ApiKey, outcome: ApiKeyOutcome): boolean {
+  return (
+    apiKey.status?.conditions === undefined &&
+    outcome.events.length === 0 &&
+    (outcome.status.keys ?? []).length > 0 &&
+    outcome.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true
+  );
 }
 
 /** The key of an ApiKey's tenant bundle. */

@@ -2,9 +2,11 @@
 // keyward-bundle ConfigMap (bundle.json and jwks.json) from the ApiKeys, their
 // signing-key Secrets, the AccessPolicies and the revocations of AccessTokens.
 // The generation grows on each content change and only then. Afterwards it
-// reports on each ApiKey (AccessPoliciesResolved, Published, bundleGeneration);
-// an ApiKey whose entry did not change keeps the generation it was published in,
-// so a change to one key does not rewrite the status of every other.
+// works out the bundle's part of each ApiKey's status (AccessPoliciesResolved,
+// Published, bundleGeneration) and hands it to the ApiKey controller, the one
+// writer of that status (reports.ts); an ApiKey whose entry did not change keeps
+// the generation it was published in, so a change to one key does not rewrite
+// the status of every other.
 
 import type { AccessToken, ApiKey } from "../../api/types.generated.ts";
 import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
@@ -22,18 +24,16 @@ import { BUNDLE_CONFIGMAP_NAME, planBundle, type BundlePlan } from "../bundle/pl
 import { resolveRotationPolicy } from "../policy/resolve.ts";
 import type { PlannedEvent } from "../reasons.ts";
 import type { ReconcileFunc, ReconcileResult, WatchSpec } from "../runtime/controller.ts";
-import { findCondition, setCondition, type Condition, type ConditionInput } from "../runtime/conditions.ts";
+import { findCondition, type ConditionInput } from "../runtime/conditions.ts";
 import { bundleKey } from "./apikey.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
-import { delayUntil, earliestDelay, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
-import { newsworthy, record } from "./events.ts";
+import { delayUntil, earliestDelay, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
+import { record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { applyStatus, readLive, upsert } from "./writes.ts";
+import { statusHoldsPart, type BundlePart } from "./reports.ts";
+import { readLive, upsert } from "./writes.ts";
 
 export const BUNDLE_CONDITION_TYPES = ["AccessPoliciesResolved", "Published"] as const;
-
-/** Status writes of one bundle reconcile running at once. */
-const STATUS_CONCURRENCY = 8;
 
 export function bundleWatches(stores: Stores): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
@@ -73,6 +73,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     if (stores.namespaces?.tenantTerminating(tenant, apiKeys) === true) {
       // The namespace is being deleted, its bundle with it: no verifier of it is left to protect.
       ctx.metrics.bundleGone(tenant);
+      ctx.reports.dropTenant(tenant);
       return undefined;
     }
     let cm: ConfigMapObject | null = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME) ?? null;
@@ -80,6 +81,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     if (cm === null && live.length === 0) {
       // No ApiKey, no bundle: nothing is created in namespaces keyward is not used in.
       ctx.metrics.bundleGone(tenant);
+      ctx.reports.dropTenant(tenant);
       return undefined;
     }
 
@@ -135,7 +137,15 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const tooLarge = plan.events.filter((e) => e.reason === "BundleTooLarge");
     const keysOf = new Map(inputs.map((input) => [input.name, input.keys]));
     const reportable = live.filter((k) => settledForBundle(k, keysOf.get(k.metadata.name ?? "") ?? null));
-    await forEachLimited(reportable, STATUS_CONCURRENCY, (k) => reportOn(ctx, k, plan, previous, tooLarge, at));
+    const parts = new Map<string, BundlePart>();
+    const changed: string[] = [];
+    for (const k of reportable) {
+      const name = k.metadata.name ?? "";
+      const part = bundlePartOf(k, plan, previous, tooLarge, ctx.reports.last(tenant, name, k.metadata.uid ?? ""), cm?.metadata.resourceVersion);
+      parts.set(name, part);
+      if (!statusHoldsPart(k, part, at)) changed.push(name);
+    }
+    ctx.reports.replaceTenant(tenant, parts, changed);
 
     const cleanupAt = stores.issuedTokens === undefined ? null : await deleteExpiredIssuedTokens(ctx.client, stores.issuedTokens.list(tenant), at);
     const wake = nextWake(ctx, plan);
@@ -157,43 +167,56 @@ export function joinsBundle(apiKey: ApiKey | undefined, keys: readonly unknown[]
 }
 
 /**
- * Whether to report on an ApiKey yet: once its own controller has reported on it
- * (Ready is set) and it has keys, or will not get any (Ready is False). An ApiKey
- * whose first key is being minted is reported on once the key is there, instead
- * of once before and once after.
+ * Whether to work out the bundle's part of an ApiKey's status yet: once it has
+ * keys (its first status then waits for this part: one write instead of two),
+ * or once its own controller has reported on it and it will not get any (Ready
+ * is False) or they cannot be read. An ApiKey whose first key is being minted is
+ * reported on once the key is there, instead of once before and once after.
  */
 export function settledForBundle(apiKey: ApiKey, keys: readonly unknown[] | null): boolean {
+  if (keys !== null && keys.length > 0) return true;
   const ready = findCondition(apiKey.status?.conditions, "Ready");
   if (ready === undefined) return false;
-  return ready.status !== "True" || keys === null || keys.length > 0;
+  return ready.status !== "True" || keys === null;
 }
 
-/** Writes the bundle's part of one ApiKey's status when it changed. */
-async function reportOn(ctx: ControllerContext, apiKey: ApiKey, plan: BundlePlan, previous: Bundle | null, tooLarge: PlannedEvent[], at: Date): Promise<void> {
+/**
+ * The bundle's part of one ApiKey's status after `plan`. `last` is the part
+ * worked out before (it may not be written yet); without one, the status says
+ * what was published before.
+ */
+export function bundlePartOf(
+  apiKey: ApiKey,
+  plan: BundlePlan,
+  previous: Bundle | null,
+  tooLarge: PlannedEvent[],
+  last: BundlePart | undefined,
+  bundleVersion: string | undefined,
+): BundlePart {
   const tenant = apiKey.metadata.namespace ?? "";
   const name = apiKey.metadata.name ?? "";
   const status = apiKey.status ?? {};
   const report = apiKeyBundleReport(plan, tenant, name);
   const generation = apiKey.metadata.generation;
-  const before = findCondition(status.conditions, "Published");
-  let bundleGeneration = report.bundleGeneration ?? status.bundleGeneration;
-  const inputs: ConditionInput[] = report.conditions.map((c) => (generation === undefined ? c : { ...c, observedGeneration: generation }));
+  const before =
+    last === undefined
+      ? findCondition(status.conditions, "Published")
+      : last.conditions.find((c) => c.type === "Published");
+  const generationBefore = last === undefined ? status.bundleGeneration : last.bundleGeneration;
+  let bundleGeneration = report.bundleGeneration ?? generationBefore;
+  const conditions: ConditionInput[] = report.conditions.map((c) => (generation === undefined ? c : { ...c, observedGeneration: generation }));
   if (plan.ok && before?.status === "True" && before.reason === "Published" && !entryChanged(previous, plan.bundle, name)) {
     // Published before, and this key's entry is the same: it is still in the generation it was published in.
-    bundleGeneration = status.bundleGeneration ?? bundleGeneration;
-    for (const c of inputs) if (c.type === "Published") c.message = before.message;
+    bundleGeneration = generationBefore ?? bundleGeneration;
+    for (const c of conditions) if (c.type === "Published") c.message = before.message;
   }
-  let conditions: Condition[] = status.conditions ?? [];
-  for (const c of inputs) conditions = setCondition(conditions, c, at);
-  await applyStatus(
-    ctx,
-    Resources.apiKeys,
-    ctx.stores.apiKeys,
-    apiKey,
-    { fields: { bundleGeneration: bundleGeneration ?? undefined }, conditionTypes: BUNDLE_CONDITION_TYPES, conditions },
-    FieldManagers.bundleStatus,
-  );
-  record(ctx.events, apiKey, newsworthy([...report.events, ...(plan.ok ? [] : tooLarge)], status.conditions));
+  return {
+    uid: apiKey.metadata.uid ?? "",
+    bundleVersion,
+    bundleGeneration: bundleGeneration ?? undefined,
+    conditions,
+    events: [...report.events, ...(plan.ok ? [] : tooLarge)],
+  };
 }
 
 /** Whether the ApiKey's keys, entry or policies differ between two bundles. */
@@ -218,21 +241,4 @@ function nextWake(ctx: ControllerContext, plan: BundlePlan): ReconcileResult | u
   }
   const after = earliestDelay(delayUntil(ctx, plan.nextWakeAt), prune === undefined ? undefined : delayUntil(ctx, new Date(prune + 1000)));
   return after === undefined ? undefined : { requeueAfter: after };
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const errors: unknown[] = [];
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      try {
-        await fn(item);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (errors.length > 0) throw errors[0];
 }

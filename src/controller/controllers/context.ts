@@ -14,6 +14,7 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "./policy-reasons.ts";
+import type { BundleReports } from "./reports.ts";
 import type { Store } from "./store.ts";
 
 export interface Stores {
@@ -32,12 +33,12 @@ export interface Stores {
   namespaces?: TenantNamespaces | undefined;
 }
 
-/** The field managers of the controller's writes. Each status writer owns its own fields (server-side apply). */
+/** The field managers of the controller's writes. Each kind's status has one writer. */
 export const FieldManagers = {
   /** Secrets, the bundle ConfigMap, finalizers. */
   controller: "keyward-controller",
+  /** The whole ApiKey status, the bundle's part included (reports.ts). */
   apiKeyStatus: "keyward-apikey",
-  bundleStatus: "keyward-bundle",
   accessTokenStatus: "keyward-accesstoken",
   policyStatus: "keyward-policy",
 } as const;
@@ -51,6 +52,8 @@ export interface ControllerContext {
   events: EventRecorder<Reason>;
   policyEvents: EventRecorder<PolicyReason>;
   metrics: ControllerMetrics;
+  /** The bundle's part of each ApiKey's status, from the bundle reconciler to the ApiKey controller. */
+  reports: BundleReports;
   /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
   bundleSizeLimit: number | undefined;
   mintKey: KeyFactory;

@@ -9,6 +9,9 @@ import type { Informer, IndexFunc } from "../../kube/informer.ts";
 import { makeKey, objectKey, parseKey, type KubeObject } from "../../kube/types.ts";
 import type { WatchEventKind, WatchSpec } from "../runtime/controller.ts";
 
+/** The index every Store keeps: objects by namespace, so listing a tenant costs its own objects, not all. */
+const NAMESPACE_INDEX = "keyward.dev/namespace";
+
 /** How long a reconcile waits for the cache to show its own write before it goes on regardless. */
 export const CACHE_WAIT_MS = 10_000;
 
@@ -30,6 +33,7 @@ export class Store<T extends KubeObject> {
     this.#byNamespace = informers;
     this.#clock = clock;
     for (const inf of informers.values()) {
+      inf.addIndex(NAMESPACE_INDEX, (obj) => [obj.metadata?.namespace ?? ""]);
       inf.addHandlers({
         add: (obj) => { this.#notify(obj, false); },
         update: (_old, obj) => { this.#notify(obj, false); },
@@ -62,7 +66,7 @@ export class Store<T extends KubeObject> {
 
   /** Every cached object, or those of one namespace. */
   list(namespace?: string): T[] {
-    if (namespace !== undefined) return this.#informerFor(namespace)?.list(namespace) ?? [];
+    if (namespace !== undefined) return this.#informerFor(namespace)?.byIndex(NAMESPACE_INDEX, namespace) ?? [];
     return this.informers.flatMap((inf) => inf.list());
   }
 

@@ -33,6 +33,10 @@ export type PolicyResolution =
       problems: PolicyProblem[];
     };
 
+/** One object each, so that the compiled built-in policy is remembered (compileRotationPolicy caches by spec). */
+const BUILT_IN_SOURCE: PolicySource = { kind: "BuiltIn", name: "default" };
+const BUILT_IN_SPEC: RotationPolicySpecInput = { schedule: { every: POLICY_DEFAULTS.builtInEvery } };
+
 /** The policy that governs the ApiKey, or why there is none it can use. */
 export function resolveRotationPolicy(input: ResolvePolicyInput): PolicyResolution {
   const { apiKey } = input;
@@ -61,7 +65,7 @@ export function resolveRotationPolicy(input: ResolvePolicyInput): PolicyResoluti
   const spec = input.getClusterRotationPolicy(name);
   if (spec === undefined) {
     if (name === DEFAULT_CLUSTER_ROTATION_POLICY) {
-      return compiled(who, { kind: "BuiltIn", name: "default" }, { schedule: { every: POLICY_DEFAULTS.builtInEvery } });
+      return compiled(who, BUILT_IN_SOURCE, BUILT_IN_SPEC);
     }
     return {
       ok: false,

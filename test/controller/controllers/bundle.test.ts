@@ -46,9 +46,10 @@ describe("settledForBundle", () => {
     ...(ready === undefined ? {} : { status: { conditions: [{ type: "Ready", status: ready, reason: "R", message: "", lastTransitionTime: "2026-01-01T00:00:00Z" }] } }),
   });
 
-  it("waits for the ApiKey's own first report and its first key", () => {
-    expect(settledForBundle(apiKey(), [key("k1", "a")])).toBe(false);
+  it("waits for the ApiKey's first key, or its own first report when it has none", () => {
+    expect(settledForBundle(apiKey(), [])).toBe(false);
     expect(settledForBundle(apiKey("True"), [])).toBe(false);
+    expect(settledForBundle(apiKey(), [key("k1", "a")])).toBe(true);
     expect(settledForBundle(apiKey("True"), [key("k1", "a")])).toBe(true);
   });
 

@@ -7,7 +7,7 @@ const ready = (reason: string, message: string): Condition => ({ type: "Ready", 
 
 describe("newsworthy", () => {
   it("records an action every time it happens", () => {
-    const events = [eventOf("TokenRenewed", "renewed"), eventOf("KeyMinted", "minted")];
+    const events = [eventOf("TokenRenewed", "renewed"), eventOf("RotationStarted", "started")];
     expect(newsworthy(events, [ready("Issued", "renewed")])).toEqual(events);
   });
 

@@ -65,6 +65,21 @@ describe("Store", () => {
     expect(store.list("a").map((t) => t.metadata?.name)).toEqual(["one"]);
   });
 
+  it("lists a namespace as its objects come and go", async () => {
+    const all = new MemorySource<Thing>();
+    all.add(thing("a", "one"));
+    const store = await storeOver({ "": all });
+    all.add(thing("a", "two"));
+    all.add(thing("b", "three"));
+    await settle();
+    expect(store.list("a").map((t) => t.metadata?.name).sort()).toEqual(["one", "two"]);
+    all.delete(thing("a", "one"));
+    await settle();
+    expect(store.list("a").map((t) => t.metadata?.name)).toEqual(["two"]);
+    expect(store.list("b").map((t) => t.metadata?.name)).toEqual(["three"]);
+    expect(store.list("c")).toEqual([]);
+  });
+
   it("waits until the cache shows the version written, or later", async () => {
     const src = new MemorySource<Thing>();
     const store = await storeOver({ "": src });

@@ -29,6 +29,12 @@ describe("resolveRotationPolicy", () => {
     expect(result.ok && result.policy.schedule).toEqual({ kind: "every", everyMs: 720 * 3_600_000 });
   });
 
+  it("compiles the built-in defaults once, however many ApiKeys use them", () => {
+    const first = resolveRotationPolicy(input(undefined, {}, {}));
+    const second = resolveRotationPolicy({ ...input(undefined, {}, {}), apiKey: { namespace: "other", name: "ingest", rotationPolicyRef: undefined } });
+    expect(first.ok && second.ok && first.policy === second.policy).toBe(true);
+  });
+
   it("uses the RotationPolicy of the ApiKey's own namespace that spec.rotationPolicyRef names", () => {
     const result = resolveRotationPolicy(
       input({ kind: "RotationPolicy", name: "weekly" }, { "acme/weekly": weekly, "other/weekly": monthly }, { default: monthly }),
