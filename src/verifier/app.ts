@@ -2,11 +2,12 @@
 // the decider, the proxy or authz server with its limits, the admin server, and a
 // graceful drain.
 
-import { Agent, createServer, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
+import { Pool } from "undici";
 import { loadKubeConfig } from "../kube/config.ts";
 import { TokenVerifier } from "../token/index.ts";
 import { createAdminServer, readiness } from "./admin.ts";
@@ -82,14 +83,14 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   server.maxHeadersCount = config.maxHeaderCount;
   server.maxConnections = config.maxConnections;
 
-  let agent: Agent | null = null;
+  let pool: Pool | null = null;
   let tunnels: ReadonlySet<Duplex> = new Set();
   if (config.mode === "proxy") {
     if (config.upstream === null) throw new Error("proxy mode needs an upstream");
-    agent = new Agent({ keepAlive: true, maxSockets: config.maxConnections, maxFreeSockets: Math.min(256, config.maxConnections), scheduling: "lifo", keepAliveMsecs: 1000 });
+    pool = new Pool(config.upstream.origin, { connections: config.maxConnections, connectTimeout: config.upstreamTimeoutMs, pipelining: 1 });
     const proxy = createProxy({
       upstream: config.upstream,
-      agent,
+      pool,
       upstreamTimeoutMs: config.upstreamTimeoutMs,
       forwardAuthorization: config.forwardAuthorization,
       decider: deps.uncheckedProxyForBenchmark === true ? null : decider,
@@ -135,7 +136,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   } catch (err) {
     server.close();
     admin?.close();
-    agent?.destroy();
+    void pool?.destroy();
     throw err;
   }
   await source.start();
@@ -159,7 +160,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       clearInterval(idle);
       clearTimeout(deadline);
       await source.stop();
-      agent?.destroy();
+      await pool?.destroy();
       if (admin !== null) {
         const adminClosed = new Promise<void>((resolve) => admin.close(() => { resolve(); }));
         admin.closeAllConnections();

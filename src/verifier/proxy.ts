@@ -1,10 +1,12 @@
 // Proxy mode: check every request, then stream it to the workload and stream the answer
-// back. Bodies are piped, never buffered; Upgrade requests (WebSocket) are checked like
-// any other and then get a pipe of raw sockets both ways.
+// back, through a keep-alive undici pool. Bodies are streamed with backpressure in both
+// directions, never buffered; Upgrade requests (WebSocket) are checked like any other and
+// then get a pipe of raw sockets both ways (node:http, one connection each).
 
-import { request as httpRequest, STATUS_CODES, type Agent, type ClientRequest, type IncomingMessage, type ServerResponse } from "node:http";
+import { request as httpRequest, STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { Dispatcher } from "undici";
 import type { Identity } from "../token/index.ts";
 import { badRequestAnswer, upstreamAnswer } from "./answers.ts";
 import type { Decider } from "./decide.ts";
@@ -15,8 +17,8 @@ import { answerFor, sendAnswer, sendAnswerOnSocket } from "./respond.ts";
 
 export interface ProxyOptions {
   upstream: URL;
-  /** Keep-alive pool to the workload. */
-  agent: Agent;
+  /** Keep-alive connection pool to the workload (undici). */
+  pool: Dispatcher;
   upstreamTimeoutMs: number;
   forwardAuthorization: boolean;
   /** Null only for the bare proxy of the benchmark: every request goes through unchecked. */
@@ -37,6 +39,32 @@ export interface Proxy {
 /** Headers a checked request must carry at most once, in the order their refusals are reported. */
 const SINGLE_HEADERS = ["authorization", "host"] as const;
 
+type DispatchController = Dispatcher.DispatchController;
+
+/** Why a request to the workload was stopped: its client went away. */
+class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection");
+    this.name = "AbortError";
+  }
+}
+
+/** Errors of the workload not answering in time (our timer, or undici's connect and headers timeouts). */
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT"]);
+const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
+
+/** undici's parsed response headers as a raw list; repeated headers stay repeated, in order. */
+function flatHeaders(headers: IncomingHttpHeaders): string[] {
+  const raw: string[] = [];
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined) continue;
+    if (typeof value === "string") raw.push(name, value);
+    else for (const v of value) raw.push(name, v);
+  }
+  return raw;
+}
+
 type Checked = { ok: true; identity: Identity | null } | { ok: false; answer: ReturnType<typeof answerFor> };
 
 export function createProxy(opts: ProxyOptions): Proxy {
@@ -56,8 +84,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
     return { ok: true, identity: d.identity };
   }
 
-  function upstreamFailure(err: NodeJS.ErrnoException, timedOut: boolean): 502 | 504 {
-    const kind = timedOut ? "timeout" : err.code === "ECONNREFUSED" || err.code === "ENOTFOUND" || err.code === "EHOSTUNREACH" || err.code === "EAI_AGAIN" ? "connect" : "reset";
+  function upstreamFailure(err: NodeJS.ErrnoException, timedOut = TIMEOUT_CODES.has(err.code ?? "")): 502 | 504 {
+    const kind = timedOut ? "timeout" : CONNECT_CODES.has(err.code ?? "") ? "connect" : "reset";
     opts.metrics.upstreamErrors.inc({ kind });
     opts.logger.warn({ event: "upstream_error", kind, code: err.code }, timedOut ? "the workload did not answer in time" : `the workload could not be reached (${err.code ?? err.message})`);
     return timedOut ? 504 : 502;
@@ -77,44 +105,74 @@ export function createProxy(opts: ProxyOptions): Proxy {
       proto: "http",
       upgrade: false,
     });
-    let up: ClientRequest;
+    // The body's framing: a Content-Length is passed on as received; a chunked body goes
+    // as a stream without Transfer-Encoding, which the client re-chunks. No framing: no body.
+    let hasBody = false;
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      if (name === "transfer-encoding") {
+        headers.splice(i, 2);
+        hasBody = true;
+        break;
+      }
+      if (name === "content-length") {
+        hasBody = headers[i + 1] !== "0";
+        break;
+      }
+    }
+    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
+    forward(req, res, headers, hasBody);
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, headers: string[], hasBody: boolean): void {
+    let controller: DispatchController | null = null;
+    let done = false;
+    const onDrain = (): void => { controller?.resume(); };
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart(c) {
+        controller = c;
+      },
+      onResponseStart(_c, statusCode, upstreamHeaders, statusMessage) {
+        // Interim answers (103 Early Hints, 102) are not passed on: the client gets the final one.
+        if (statusCode < 200) return;
+        if (opts.draining()) res.shouldKeepAlive = false;
+        res.writeHead(statusCode, statusMessage, clientResponseHeaders(flatHeaders(upstreamHeaders)));
+      },
+      onResponseData(c, chunk) {
+        if (!res.write(chunk)) {
+          c.pause();
+          res.once("drain", onDrain);
+        }
+      },
+      onResponseEnd() {
+        done = true;
+        res.end();
+      },
+      onResponseError(_c, err: NodeJS.ErrnoException) {
+        done = true;
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        if (err.name === "AbortError" || err.code === "UND_ERR_ABORTED") return;
+        sendAnswer(req, res, upstreamAnswer(upstreamFailure(err)), true);
+      },
+    };
+    // The client went away before the answer was complete: stop the upstream request.
+    res.on("close", () => {
+      if (!done && !res.writableFinished) controller?.abort(new ClientGone());
+    });
     try {
-      up = httpRequest({ agent: opts.agent, host, port, method: req.method, path: req.url, headers, setHost: false });
+      // servername is only used for TLS; given, undici does not derive it from each Host header.
+      const options: Dispatcher.DispatchOptions & { servername: string } = {
+        path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null,
+        headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: 0, servername: host,
+      };
+      opts.pool.dispatch(options, handler);
     } catch (err) {
       opts.logger.warn({ event: "upstream_error", err: (err as Error).message }, "the request could not be passed on");
       sendAnswer(req, res, upstreamAnswer(502), true);
-      return;
     }
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      up.destroy(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" }));
-    }, opts.upstreamTimeoutMs);
-
-    up.on("response", (ures) => {
-      clearTimeout(timer);
-      if (opts.draining()) res.shouldKeepAlive = false;
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, clientResponseHeaders(ures.rawHeaders));
-      ures.pipe(res);
-      ures.on("error", () => res.destroy());
-      ures.on("aborted", () => res.destroy());
-    });
-    up.on("error", (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      sendAnswer(req, res, upstreamAnswer(upstreamFailure(err, timedOut)), true);
-    });
-    // The client went away before the answer was complete: stop the upstream request.
-    res.on("close", () => {
-      clearTimeout(timer);
-      if (!res.writableFinished) up.destroy();
-    });
-    req.on("error", () => up.destroy());
-    if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
-    req.pipe(up);
   }
 
   function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

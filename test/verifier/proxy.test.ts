@@ -512,3 +512,109 @@ describe("proxy mode: the workload failing", () => {
     }
   });
 });
+
+describe("proxy mode: the workload's answers as they come", () => {
+  async function through(handler: Parameters<typeof startUpstream>[0], run: (port: number) => Promise<void>): Promise<void> {
+    const up = await startUpstream(handler);
+    const other = await startTestVerifier({ args: ["--mode", "proxy", "--upstream", up.url], bundleText: fx.bundleText(), deps: { now: clock.now } });
+    try {
+      await run(other.port);
+    } finally {
+      await other.stop();
+      await up.close();
+    }
+  }
+
+  it("passes on a header the workload sends twice, and every Set-Cookie, in order", async () => {
+    await through((_req, res) => {
+      res.writeHead(200, ["x-multi", "a", "set-cookie", "a=1; Path=/", "x-multi", "b", "set-cookie", "b=2; Path=/", "content-length", "2"]);
+      res.end("ok");
+    }, async (port) => {
+      const r = await send(port, { headers: bearer(await fx.token()) });
+      expect(r.status).toBe(200);
+      expect(r.headers["x-multi"]).toBe("a, b");
+      expect(r.headers["set-cookie"]).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+      expect(r.body).toBe("ok");
+    });
+  });
+
+  it("streams a chunked answer of the workload to its end", async () => {
+    await through((_req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.write("first,");
+      setImmediate(() => {
+        res.write("second,");
+        res.end("last");
+      });
+    }, async (port) => {
+      const r = await send(port, { headers: bearer(await fx.token()) });
+      expect(r.status).toBe(200);
+      expect(r.headers["content-length"]).toBeUndefined();
+      expect(r.body).toBe("first,second,last");
+    });
+  });
+
+  it("passes on 204 and 304 answers without a body", async () => {
+    await through((req, res) => {
+      if (req.url === "/api/v0/empty") res.writeHead(204, { "x-kind": "none" }).end();
+      else res.writeHead(304, { etag: '"v1"' }).end();
+    }, async (port) => {
+      const token = await fx.token();
+      const empty = await send(port, { path: "/api/v0/empty", headers: bearer(token) });
+      expect(empty.status).toBe(204);
+      expect(empty.headers["x-kind"]).toBe("none");
+      expect(empty.body).toBe("");
+      const cached = await send(port, { path: "/api/v0/cached", headers: { ...bearer(token), "if-none-match": '"v1"' } });
+      expect(cached.status).toBe(304);
+      expect(cached.headers.etag).toBe('"v1"');
+      expect(cached.body).toBe("");
+    });
+  });
+
+  it("passes on the final answer of a workload that first sends 103 Early Hints", async () => {
+    await through((_req, res) => {
+      res.writeEarlyHints({ link: "</style.css>; rel=preload; as=style" });
+      res.writeHead(200, { "content-length": "5" }).end("final");
+    }, async (port) => {
+      const r = await send(port, { path: "/api/v0/hinted", headers: bearer(await fx.token()) });
+      expect(r.status).toBe(200);
+      expect(r.body).toBe("final");
+    });
+  });
+
+  it("cuts the client's answer short when the workload closes in the middle of the body", async () => {
+    await through((_req, res) => {
+      res.writeHead(200, { "content-length": "1000" });
+      res.write("partial");
+      setImmediate(() => res.socket?.destroy());
+    }, async (port) => {
+      const token = await fx.token();
+      const outcome = await new Promise<{ status: number; complete: boolean; body: string }>((resolve) => {
+        const req = httpRequest({ host: "127.0.0.1", port, path: "/api/v0/items", headers: bearer(token), agent: false }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("close", () => { resolve({ status: res.statusCode ?? 0, complete: res.complete, body }); });
+          res.on("error", () => undefined);
+        });
+        req.on("error", () => { resolve({ status: 0, complete: false, body: "" }); });
+        req.end();
+      });
+      expect(outcome.status).toBe(200);
+      expect(outcome.complete).toBe(false);
+      expect(outcome.body).toBe("partial");
+    });
+  });
+
+  it("answers a HEAD request with the workload's headers and no body", async () => {
+    await through((_req, res) => {
+      res.writeHead(200, { "content-length": "42", "x-head": "yes" });
+      res.end();
+    }, async (port) => {
+      const r = await send(port, { method: "HEAD", headers: bearer(await fx.token()) });
+      expect(r.status).toBe(200);
+      expect(r.headers["content-length"]).toBe("42");
+      expect(r.headers["x-head"]).toBe("yes");
+      expect(r.body).toBe("");
+    });
+  });
+});

@@ -61,6 +61,11 @@ export function compilePolicy(name: string, policy: BundlePolicy): CompiledPolic
   return { name, rules };
 }
 
+function anyMatches(paths: readonly PathMatcher[], path: string): boolean {
+  for (const matches of paths) if (matches(path)) return true;
+  return false;
+}
+
 /** Evaluates compiled policies for a method and an already normalised path. */
 export function matchCompiled(policies: readonly CompiledPolicy[], method: string, path: string): PolicyDecision {
   const upper = method.toUpperCase();
@@ -69,7 +74,7 @@ export function matchCompiled(policies: readonly CompiledPolicy[], method: strin
     for (const compiled of policy.rules) {
       if (compiled.rule.effect === "Allow" && allow !== null) continue;
       if (compiled.methods !== null && !compiled.methods.has(upper)) continue;
-      if (!compiled.paths.some((matches) => matches(path))) continue;
+      if (!anyMatches(compiled.paths, path)) continue;
       if (compiled.rule.effect === "Deny") return { allowed: false, rule: compiled.rule };
       allow = compiled.rule;
     }

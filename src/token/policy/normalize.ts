@@ -39,6 +39,32 @@ function escaped(byte: number): string {
   return `%${HEX[byte >> 4]!}${HEX[byte & 0x0f]!}`;
 }
 
+/** Whether raw[start, end) is a segment that normalisation keeps as it is: not empty, not "." or "..". */
+function isPlainSegment(raw: string, start: number, end: number): boolean {
+  const n = end - start;
+  if (n === 0) return false;
+  if (raw.charCodeAt(start) !== 0x2e) return true;
+  return !(n === 1 || (n === 2 && raw.charCodeAt(start + 1) === 0x2e));
+}
+
+/**
+ * Whether raw[0, end) (starting with "/") is already in normal form: literal characters only
+ * (no escapes), and plain segments only. Most request paths are; they are returned as they are.
+ */
+function isAlreadyNormal(raw: string, end: number): boolean {
+  let start = 1;
+  for (let i = 1; i < end; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x2f) {
+      if (!isPlainSegment(raw, start, i)) return false;
+      start = i + 1;
+    } else if (!isLiteralPathChar(c)) {
+      return false;
+    }
+  }
+  return isPlainSegment(raw, start, end);
+}
+
 /**
  * The normalised form of a request target's path (see the rules above).
  * Throws VerificationError ERR_PATH_INVALID when the path cannot be normalised safely.
@@ -51,6 +77,7 @@ export function normalizePath(raw: string): string {
   const fragment = raw.indexOf("#");
   if (fragment >= 0 && fragment < end) end = fragment;
   if (raw.charCodeAt(0) !== 0x2f) throw invalid("must start with \"/\"");
+  if (isAlreadyNormal(raw, end)) return end === raw.length ? raw : raw.slice(0, end);
 
   const segments: string[] = [];
   let segment = "";

@@ -83,5 +83,22 @@ export function compilePathPattern(pattern: string): PathMatcher {
     return (path) => path === base || path.startsWith(below);
   }
   const segments = segmentsOf(pattern);
-  return (path) => matchSegments(segments, segmentsOf(path));
+  // The literal segments before the first wildcard: a path that does not start with them
+  // cannot match, and is refused without being split.
+  const wildcard = segments.findIndex((s) => s === "*" || s === "**");
+  const prefix = wildcard <= 0 ? "" : `/${segments.slice(0, wildcard).join("/")}`;
+  return (path) => path.startsWith(prefix) && matchSegments(segments, segmentsOfLast(path));
+}
+
+// The segments of the last path split: the policies of one request match the same path
+// against each of their patterns, and it is split once. The arrays are never modified.
+let lastPath: string | null = null;
+let lastSegments: readonly string[] = [];
+
+function segmentsOfLast(path: string): readonly string[] {
+  if (path !== lastPath) {
+    lastSegments = segmentsOf(path);
+    lastPath = path;
+  }
+  return lastSegments;
 }

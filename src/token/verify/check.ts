@@ -18,6 +18,8 @@ import type { ExplainStep, FailureContext, RequestInfo, TokenCheckResult, Verify
 
 /** A token whose signature verified: its decoded header and claims, and the key that verified it. */
 export interface CachedToken {
+  /** The whole token: an entry is only used for the very same token. */
+  readonly token: string;
   readonly header: Readonly<Record<string, unknown>>;
   readonly claims: Readonly<Record<string, unknown>>;
   readonly key: KeyObject;
@@ -29,6 +31,18 @@ export interface CheckSettings {
   /** null: neither read nor written (explain). */
   readonly cache: Lru<string, CachedToken> | null;
   readonly counters: { hits: number; misses: number };
+}
+
+/**
+ * The cache key of a token: its last 32 characters, the end of its signature. A fresh
+ * token string is hashed on every lookup, and hashing 32 characters costs a fraction of
+ * hashing the whole token. The entry found is only used if its whole token is equal, so
+ * tokens sharing a key can only evict each other, never stand in for each other.
+ */
+const CACHE_KEY_CHARS = 32;
+
+export function tokenCacheKey(token: string): string {
+  return token.length <= CACHE_KEY_CHARS ? token : token.slice(token.length - CACHE_KEY_CHARS);
 }
 
 const ACCEPTED_TYP = "at+jwt";
@@ -87,7 +101,9 @@ export function runChecks(
       `the token is ${token.length} bytes, more than the limit of ${settings.maxTokenBytes}`);
   }
   trace?.push({ step: "size", ok: true, detail: `${token.length} bytes, within the limit of ${settings.maxTokenBytes}` });
-  const cached = settings.cache?.get(token);
+  const cacheKey = settings.cache === null ? "" : tokenCacheKey(token);
+  const entry = settings.cache?.get(cacheKey);
+  const cached = entry !== undefined && entry.token === token ? entry : undefined;
   let parts: CompactParts | string | undefined;
   let header: Readonly<Record<string, unknown>>;
   let claims: Readonly<Record<string, unknown>>;
@@ -149,7 +165,7 @@ export function runChecks(
       return failure(trace, "signature", context, "ERR_SIGNATURE_INVALID",
         `the signature does not verify with key ${key.kid} of ApiKey "${key.apiKey}"; the token was altered or not signed by keyward`);
     }
-    settings.cache?.set(token, { header: Object.freeze(header), claims: Object.freeze(claims), key: key.verifying.keyObject });
+    settings.cache?.set(cacheKey, { token, header: Object.freeze(header), claims: Object.freeze(claims), key: key.verifying.keyObject });
     trace?.push({ step: "signature", ok: true, detail: `${key.alg} signature verified with key ${key.kid}` });
   }
 

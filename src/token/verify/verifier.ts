@@ -37,8 +37,9 @@ function checkNow(nowMs: number): void {
 /**
  * Verifies v1 access tokens against compiled bundles, synchronously.
  *
- * Keeps a bounded LRU of tokens whose signature verified (keyed by the whole
- * token, tied to the key object that verified it): a repeat skips the
+ * Keeps a bounded LRU of tokens whose signature verified (found by the end of
+ * the signature, used only for the very same token, tied to the key object that
+ * verified it): a repeat skips the
  * signature check only; every other check runs on every request.
  */
 export class TokenVerifier {

@@ -127,3 +127,25 @@ describe("normalizePath", () => {
     }), { numRuns: 1000 });
   });
 });
+
+describe("normalizePath on paths already in normal form", () => {
+  it("gives the path of a normalised path back unchanged, with or without a query", () => {
+    fc.assert(fc.property(anyPath, fc.constantFrom("", "?x=1", "?a/../b", "#f"), (raw, suffix) => {
+      if (refusal(raw) !== null || raw.includes("?") || raw.includes("#")) return;
+      const normal = normalizePath(raw);
+      expect(normalizePath(`${normal}${suffix}`)).toBe(normal);
+    }), { numRuns: 3000 });
+  });
+
+  it("still resolves dot segments, empty segments and escapes that sit among literal characters", () => {
+    expect(normalizePath("/api/v0/./rows")).toBe("/api/v0/rows");
+    expect(normalizePath("/api/v0/../rows")).toBe("/api/rows");
+    expect(normalizePath("/api//v0/")).toBe("/api/v0");
+    expect(normalizePath("/api/.")).toBe("/api");
+    expect(normalizePath("/api/..")).toBe("/");
+    expect(normalizePath("/api/%7Ev0")).toBe("/api/~v0");
+    expect(normalizePath("/api/.hidden/..x")).toBe("/api/.hidden/..x");
+    expect(normalizePath("/")).toBe("/");
+    expect(normalizePath("/?q")).toBe("/");
+  });
+});

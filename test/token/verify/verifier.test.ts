@@ -104,6 +104,23 @@ describe("TokenVerifier options", () => {
     expect(verifier.stats().cacheEntries).toBe(2);
   });
 
+  it("refuses a token that ends like a cached one but differs before, instead of taking the cached entry", async () => {
+    const verifier = new TokenVerifier();
+    const compiled = verifier.load(bundle(1));
+    expect(verifier.verify(token, GET, compiled, NOW_MS).ok).toBe(true);
+    // Another token's header and claims in front of the cached token's signature.
+    const other = (await issueAccessToken({ key: ed, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: 2 * HOUR })).token;
+    const [h, c] = other.split(".");
+    const spliced = `${h!}.${c!}.${token.split(".")[2]!}`;
+    const r = verifier.verify(spliced, GET, compiled, NOW_MS);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? null : r.error.code).toBe("ERR_SIGNATURE_INVALID");
+    expect(verifier.stats()).toEqual({ cacheEntries: 1, cacheHits: 0, cacheMisses: 2 });
+    // The genuine token still verifies, from the cache.
+    expect(verifier.verify(token, GET, compiled, NOW_MS).ok).toBe(true);
+    expect(verifier.stats().cacheHits).toBe(1);
+  });
+
   it("keeps no cache with a size of zero", () => {
     const verifier = new TokenVerifier({ cacheSize: 0 });
     const compiled = verifier.load(bundle(1));
