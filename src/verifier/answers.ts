@@ -73,6 +73,14 @@ export function badRequestAnswer(description: string): Answer {
   return json(400, { "www-authenticate": challenge("invalid_request", description) }, { error: "invalid_request", code: "ERR_REQUEST_INVALID", description });
 }
 
+/**
+ * 501: the request body has a transfer coding other than chunked alone (gzip, say). It cannot be
+ * passed on as it came, and passing it on re-framed would hand the workload a body it cannot decode.
+ */
+export function transferCodingAnswer(): Answer {
+  return json(501, {}, { error: "not_implemented", code: "ERR_TRANSFER_CODING", description: "send the request body with Transfer-Encoding: chunked alone, or with a Content-Length" });
+}
+
 export type UnavailableCode = "ERR_NO_BUNDLE" | "ERR_BUNDLE_STALE" | "ERR_DRAINING";
 
 /** 503: no bundle has loaded yet, or the one in use is older than the maximum age. Fail closed. */

@@ -8,7 +8,7 @@ import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Dispatcher } from "undici";
 import type { Identity } from "../token/index.ts";
-import { badRequestAnswer, upstreamAnswer } from "./answers.ts";
+import { badRequestAnswer, transferCodingAnswer, upstreamAnswer } from "./answers.ts";
 import type { Decider } from "./decide.ts";
 import { clientResponseHeaders, repeatedHeader, targetPath, upstreamRequestHeaders } from "./headers.ts";
 import type { Logger } from "./log.ts";
@@ -45,7 +45,15 @@ type DispatchController = Dispatcher.DispatchController;
 class ClientGone extends Error {
   constructor() {
     super("the client closed the connection");
-    this.name = "AbortError";
+    this.name = "ClientGone";
+  }
+}
+
+/** Why a request to the workload was stopped: no answer head within --upstream-timeout (the client got 504). */
+class UpstreamTimedOut extends Error {
+  constructor() {
+    super("the workload did not answer in time");
+    this.name = "UpstreamTimedOut";
   }
 }
 
@@ -107,10 +115,16 @@ export function createProxy(opts: ProxyOptions): Proxy {
     });
     // The body's framing: a Content-Length is passed on as received; a chunked body goes
     // as a stream without Transfer-Encoding, which the client re-chunks. No framing: no body.
+    // Other transfer codings (gzip, chunked) are refused: re-chunked, the workload would get
+    // a body in a coding nothing tells it of.
     let hasBody = false;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
       if (name === "transfer-encoding") {
+        if (headers[i + 1]!.trim().toLowerCase() !== "chunked") {
+          sendAnswer(req, res, transferCodingAnswer(), true);
+          return;
+        }
         headers.splice(i, 2);
         hasBody = true;
         break;
@@ -126,41 +140,73 @@ export function createProxy(opts: ProxyOptions): Proxy {
 
   function forward(req: IncomingMessage, res: ServerResponse, headers: string[], hasBody: boolean): void {
     let controller: DispatchController | null = null;
-    let done = false;
+    // Why the upstream request must stop, when that was decided before it reached a connection.
+    let stopBefore: Error | null = null;
+    // The client has its answer (or has gone): nothing more goes to it.
+    let settled = false;
+    const stop = (why: Error): void => {
+      if (controller !== null) controller.abort(why);
+      else stopBefore = why;
+    };
     const onDrain = (): void => { controller?.resume(); };
+    // --upstream-timeout covers everything before the answer's head: waiting for a pooled
+    // connection, connecting, sending, and the workload's own time.
+    const timer = setTimeout(() => {
+      if (settled || res.headersSent) return;
+      settled = true;
+      sendAnswer(req, res, upstreamAnswer(upstreamFailure(Object.assign(new Error("upstream timeout"), { code: "ETIMEDOUT" }), true)), true);
+      stop(new UpstreamTimedOut());
+    }, opts.upstreamTimeoutMs);
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
         controller = c;
+        if (stopBefore !== null) c.abort(stopBefore);
       },
-      onResponseStart(_c, statusCode, upstreamHeaders, statusMessage) {
+      onResponseStart(c, statusCode, upstreamHeaders, statusMessage) {
         // Interim answers (103 Early Hints, 102) are not passed on: the client gets the final one.
         if (statusCode < 200) return;
+        clearTimeout(timer);
+        if (settled || res.destroyed) {
+          c.abort(new ClientGone());
+          return;
+        }
         if (opts.draining()) res.shouldKeepAlive = false;
         res.writeHead(statusCode, statusMessage, clientResponseHeaders(flatHeaders(upstreamHeaders)));
       },
       onResponseData(c, chunk) {
+        if (res.destroyed) {
+          // A destroyed response never drains: pausing would hold the pooled connection for good.
+          c.abort(new ClientGone());
+          return;
+        }
         if (!res.write(chunk)) {
           c.pause();
           res.once("drain", onDrain);
         }
       },
       onResponseEnd() {
-        done = true;
+        settled = true;
         res.end();
       },
       onResponseError(_c, err: NodeJS.ErrnoException) {
-        done = true;
+        clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         if (res.headersSent || res.destroyed) {
           res.destroy();
           return;
         }
-        if (err.name === "AbortError" || err.code === "UND_ERR_ABORTED") return;
+        if (err instanceof ClientGone) return;
         sendAnswer(req, res, upstreamAnswer(upstreamFailure(err)), true);
       },
     };
-    // The client went away before the answer was complete: stop the upstream request.
+    // The client went away before the answer was complete: stop the upstream request, also
+    // one still waiting for a pooled connection.
     res.on("close", () => {
-      if (!done && !res.writableFinished) controller?.abort(new ClientGone());
+      clearTimeout(timer);
+      if (settled || res.writableFinished) return;
+      settled = true;
+      stop(new ClientGone());
     });
     try {
       // servername is only used for TLS; given, undici does not derive it from each Host header.
@@ -170,6 +216,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
       };
       opts.pool.dispatch(options, handler);
     } catch (err) {
+      clearTimeout(timer);
+      settled = true;
       opts.logger.warn({ event: "upstream_error", err: (err as Error).message }, "the request could not be passed on");
       sendAnswer(req, res, upstreamAnswer(502), true);
     }

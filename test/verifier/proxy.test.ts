@@ -294,6 +294,13 @@ describe("proxy mode: headers", () => {
     expect(upstream.seen[0]!.headers.host).toBe("x");
   });
 
+  it("refuses with 501 a body in a transfer coding other than chunked alone, before the workload", async () => {
+    const answer = await rawExchange(`POST /api/v0/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${await fx.token()}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 501 /);
+    expect(answer).toContain("ERR_TRANSFER_CODING");
+    expect(upstream.seen).toHaveLength(0);
+  });
+
   it("answers 400 to a request with two Authorization headers", async () => {
     const token = await fx.token();
     const r = await send(v.port, { headers: ["Host", `127.0.0.1:${v.port}`, "Authorization", `Bearer ${token}`, "Authorization", "Bearer other"] });
@@ -510,6 +517,50 @@ describe("proxy mode: the workload failing", () => {
       await other.stop();
       await silent.close();
     }
+  });
+});
+
+describe("proxy mode: requests waiting for a pooled connection", () => {
+  /** Opens a connection, sends `text` (pipelined requests), and collects what comes back. */
+  function pipelined(port: number, text: string): { socket: Socket; received: () => string; closed: Promise<void> } {
+    const socket = connect(port, "127.0.0.1");
+    let got = "";
+    socket.on("data", (c: Buffer) => { got += c.toString(); });
+    socket.on("error", () => undefined);
+    const closed = new Promise<void>((resolve) => socket.on("close", () => { resolve(); }));
+    socket.write(text);
+    return { socket, received: () => got, closed };
+  }
+
+  async function withHoldingUpstream(args: string[], run: (port: number, up: Upstream) => Promise<void>): Promise<void> {
+    // "/api/v0/hold" is never answered; anything else is answered at once.
+    const up = await startUpstream((req, res, seen) => {
+      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, rawHeaders: req.rawHeaders, body: "" });
+      if (req.url === "/api/v0/hold") return;
+      res.writeHead(200, { "content-type": "text/plain", "content-length": "2" });
+      res.end("ok");
+    });
+    const other = await startTestVerifier({ args: ["--mode", "proxy", "--upstream", up.url, ...args], bundleText: fx.bundleText(), deps: { now: clock.now } });
+    try {
+      await run(other.port, up);
+    } finally {
+      await other.stop();
+      await up.close();
+    }
+  }
+
+  it("never sends the workload a request whose client left while it waited, so it cannot hold a connection", async () => {
+    await withHoldingUpstream(["--max-connections", "1", "--upstream-timeout", "30s"], async (port, up) => {
+      const token = await fx.token();
+      // One pooled connection: the second pipelined request waits behind the held first one.
+      const c = pipelined(port, `GET /api/v0/hold HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\nGET /api/v0/second HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+      await eventually(() => up.seen.length > 0, "the first request to reach the workload");
+      c.socket.destroy();
+      await c.closed;
+      const r = await send(port, { path: "/api/v0/third", headers: bearer(token) });
+      expect(r.status).toBe(200);
+      expect(up.seen.map((s) => s.url)).toEqual(["/api/v0/hold", "/api/v0/third"]);
+    });
   });
 });
 

@@ -250,9 +250,22 @@ type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { 
  * The bundles last read, by their bundle.json text: each tenant's bundle is
  * planned against many times between two writes, and parsing and validating
  * tens of kilobytes each time would cost more than planning. Never mutated.
+ * Bounded by the size of the texts it holds (the newest entry is always kept),
+ * so that many large tenants cannot make it grow without limit.
  */
 const readCache = new Map<string, CurrentBundle>();
-const READ_CACHE_SIZE = 64;
+const READ_CACHE_CHARS = 8 * 1024 * 1024;
+let readCacheChars = 0;
+
+function remember(text: string, read: CurrentBundle): void {
+  readCache.set(text, read);
+  readCacheChars += text.length;
+  for (const oldest of readCache.keys()) {
+    if (readCacheChars <= READ_CACHE_CHARS || oldest === text) break;
+    readCache.delete(oldest);
+    readCacheChars -= oldest.length;
+  }
+}
 
 function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBundle {
   if (data === null) return { state: "missing" };
@@ -267,11 +280,7 @@ function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBund
     if (!(err instanceof BundleError)) throw err;
     read = { state: "corrupt", why: `${err.code} at ${err.field}` };
   }
-  if (readCache.size >= READ_CACHE_SIZE) {
-    const oldest = readCache.keys().next();
-    if (oldest.done !== true) readCache.delete(oldest.value);
-  }
-  readCache.set(text, read);
+  remember(text, read);
   return read;
 }
 
