@@ -210,8 +210,11 @@ export async function startController(options: StartControllerOptions = {}): Pro
   };
 
   const workers = options.workers ?? DEFAULT_WORKERS;
+  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers });
+  // The bundle's part of an ApiKey's status is written by the ApiKey controller.
+  ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
   const controllers: Controller[] = [
-    manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers }),
+    apiKeyController,
     manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores), workers }),
     manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
     manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),
@@ -222,9 +225,6 @@ export async function startController(options: StartControllerOptions = {}): Pro
       watches: stores.clusterRotationPolicies.watchSpecs(),
     }),
   ];
-  // The bundle's part of an ApiKey's status is written by the ApiKey controller.
-  const apiKeyController = controllers[0];
-  ctx.reports.onChange((key) => apiKeyController?.enqueue(key));
   const primaries: Record<string, () => string[]> = {
     apikey: () => stores.apiKeys.list().map(keyOf),
     accesstoken: () => stores.accessTokens.list().map(keyOf),
