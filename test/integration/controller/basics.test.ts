@@ -13,6 +13,7 @@ import {
   controllerIdentity,
   currentToken,
   decode,
+  eventSeen,
   eventsOf,
   getAccessToken,
   isTrue,
@@ -158,10 +159,9 @@ describe("an AccessToken", () => {
     expect(ok(verify(oldToken, bundle, clock.now()))).toBe("ok");
     const oldExpiry = Date.parse(before.status?.expiresAt ?? "");
     expect(ok(verify(oldToken, bundle, oldExpiry + 60_000))).toBe("ERR_TOKEN_EXPIRED");
-    const reasons = (await eventsOf(kube, ns.name, "reporting-token")).map((e) => e.reason);
-    expect(reasons).toContain("TokenRenewed");
+    await eventSeen(kube, ns.name, "reporting-token", "TokenRenewed");
     // The first issue was routine: Ready told it, no Event did.
-    expect(reasons).not.toContain("TokenIssued");
+    expect((await eventsOf(kube, ns.name, "reporting-token")).map((e) => e.reason)).not.toContain("TokenIssued");
   });
 });
 

@@ -6,7 +6,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Condition } from "../../../src/api/index.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
-import { apiKeyWhen, condition, controllerIdentity, eventsOf, isTrue, readBundle, runController, settled, type TestController } from "./support.ts";
+import { apiKeyWhen, condition, controllerIdentity, eventSeen, eventsOf, isTrue, readBundle, runController, settled, type TestController } from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-policies");
@@ -128,7 +128,7 @@ describe("a bundle over the size limit", () => {
     expect(metric).toMatch(/^keyward_bundles_too_large 1$/m);
     const bundle = await readBundle(kube, ns.name);
     expect(Object.keys(bundle?.apiKeys ?? {}).length).toBeLessThan(21);
-    expect((await eventsOf(kube, ns.name, "small")).map((e) => e.reason)).toContain("BundleTooLarge");
+    await eventSeen(kube, ns.name, "small", "BundleTooLarge");
 
     for (let i = 0; i < 20; i++) await kube.delete({ apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", namespace: ns.name, name: `filler-${i}` });
     await apiKeyWhen(kube, ns.name, "small", (x) => isTrue(condition(x, "Published")), "Published again");

@@ -245,6 +245,17 @@ export async function eventsOf(kube: Kube, namespace: string, name?: string): Pr
   return name === undefined ? events : events.filter((e) => e.involvedObject.name === name);
 }
 
+/**
+ * Waits until `name` has at least `count` Events with `reason`. Events are recorded after the
+ * write they report, so a test that has seen the write may list them a moment too early.
+ */
+export async function eventSeen(kube: Kube, namespace: string, name: string, reason: string, count = 1): Promise<CoreEventLike[]> {
+  return eventually(`${String(count)} ${reason} Event(s) of ${name}`, async () => {
+    const events = (await eventsOf(kube, namespace, name)).filter((e) => e.reason === reason);
+    return events.length >= count ? events : undefined;
+  });
+}
+
 /** Verifies `token` against `bundle` at `nowMs` for a GET of `path`. */
 export function verify(token: string, bundle: Bundle, nowMs: number, path = "/api/v0/reports"): VerifyResult {
   const verifier = new TokenVerifier({ cacheSize: 0 });
