@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { eventually, Kube, useNamespace } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import {
   accessTokenWhen,
   apiKeyWhen,
@@ -37,18 +37,8 @@ let ctl: TestController;
 
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "AccessPolicy",
-    metadata: { name: "reports-read", namespace: ns.name },
-    spec: { rules: [{ effect: "Allow", methods: ["GET", "HEAD"], paths: ["/api/v0/reports/**"] }] },
-  });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "daily", namespace: ns.name },
-    spec: { schedule: { every: "24h" }, prePublish: "5m", grace: "48h", defaultTokenLifetime: "1h", maxTokenLifetime: "24h" },
-  });
+  await kube.create(keywardObject("AccessPolicy", ns.name, "reports-read", { rules: [{ effect: "Allow", methods: ["GET", "HEAD"], paths: ["/api/v0/reports/**"] }] }));
+  await kube.create(keywardObject("RotationPolicy", ns.name, "daily", { schedule: { every: "24h" }, prePublish: "5m", grace: "48h", defaultTokenLifetime: "1h", maxTokenLifetime: "24h" }));
   ctl = await runController(identity, ns.name, { clock });
 });
 
@@ -58,12 +48,7 @@ afterAll(async () => {
 
 describe("an ApiKey", () => {
   it("gets an owned signing-key Secret, a Ready status naming its key, and an entry in the tenant bundle", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "reporting", namespace: ns.name },
-      spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" }, policies: ["reports-read"] },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "reporting", { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" }, policies: ["reports-read"] }));
     const apiKey = await apiKeyWhen(kube, ns.name, "reporting", (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
     const status = apiKey.status ?? {};
     expect(status.keys).toHaveLength(1);
@@ -116,12 +101,7 @@ describe("an ApiKey", () => {
 
 describe("an AccessToken", () => {
   it("gets a Secret with a JWT that verifies against the tenant bundle, and a status naming it", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "AccessToken",
-      metadata: { name: "reporting-token", namespace: ns.name },
-      spec: { apiKeyName: "reporting", lifetime: "1h", renewBefore: "20m" },
-    });
+    await kube.create(keywardObject("AccessToken", ns.name, "reporting-token", { apiKeyName: "reporting", lifetime: "1h", renewBefore: "20m" }));
     const at = await accessTokenWhen(kube, ns.name, "reporting-token", (t) => isTrue(condition(t, "Ready")), "Ready");
     const status = at.status ?? {};
     expect(status.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);

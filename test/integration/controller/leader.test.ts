@@ -5,7 +5,7 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import {
   apiKeyRef,
   apiKeyWhen,
@@ -52,12 +52,7 @@ function notLease(_verb: string, resource: string): boolean {
 
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "daily", namespace: ns.name },
-    spec: { schedule: { every: "24h" }, prePublish: "5m" },
-  });
+  await kube.create(keywardObject("RotationPolicy", ns.name, "daily", { schedule: { every: "24h" }, prePublish: "5m" }));
   await replica();
   await replica();
 });
@@ -75,12 +70,7 @@ describe("two replicas on one Lease", () => {
     const lease = await kube.get<LeaseObject>(leaseRef());
     expect(lease.spec.holderIdentity).toBe(leader.identity);
 
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "shared", namespace: ns.name },
-      spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" } },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "shared", { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" } }));
     await apiKeyWhen(kube, ns.name, "shared", (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready");
     expect(leader.writes.count(notLease)).toBeGreaterThan(0);
     expect(follower.writes.count(notLease)).toBe(0);

@@ -6,7 +6,7 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import {
   accessTokenWhen,
   apiKeyRef,
@@ -56,18 +56,8 @@ async function verdict(token: string): Promise<string> {
 
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "AccessPolicy",
-    metadata: { name: "reads", namespace: ns.name },
-    spec: { rules: [{ methods: ["GET"], paths: ["/api/**"] }] },
-  });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "strict", namespace: ns.name },
-    spec: { schedule: { every: "24h" }, defaultTokenLifetime: "1h", maxTokenLifetime: "24h", allowNeverExpires: false },
-  });
+  await kube.create(keywardObject("AccessPolicy", ns.name, "reads", { rules: [{ methods: ["GET"], paths: ["/api/**"] }] }));
+  await kube.create(keywardObject("RotationPolicy", ns.name, "strict", { schedule: { every: "24h" }, defaultTokenLifetime: "1h", maxTokenLifetime: "24h", allowNeverExpires: false }));
   ctl = await runController(identity, ns.name, { clock });
 });
 

@@ -5,7 +5,7 @@
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createNamespace, eventually, Kube, useNamespace } from "../harness/index.ts";
+import { createNamespace, eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import {
   accessTokenRef,
   accessTokenWhen,
@@ -66,12 +66,7 @@ afterAll(async () => {
 
 describe("deleting a tenant namespace", () => {
   it("lets every finalizer go without the bundle, re-creates nothing while it terminates, and is gone within a deadline", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "AccessPolicy",
-      metadata: { name: "reads", namespace: tenant },
-      spec: { rules: [{ methods: ["GET"], paths: ["/api/**"] }] },
-    });
+    await kube.create(keywardObject("AccessPolicy", tenant, "reads", { rules: [{ methods: ["GET"], paths: ["/api/**"] }] }));
     await kube.create({ apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", metadata: { name: "reporting", namespace: tenant }, spec: { policies: ["reads"] } });
     for (const name of ["kept", "revoked"]) {
       await kube.create({ apiVersion: "keyward.dev/v1alpha1", kind: "AccessToken", metadata: { name, namespace: tenant }, spec: { apiKeyName: "reporting" } });

@@ -5,7 +5,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Condition } from "../../../src/api/index.ts";
-import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { apiKeyWhen, condition, controllerIdentity, eventSeen, eventsOf, isTrue, readBundle, runController, settled, type TestController } from "./support.ts";
 
 const kube = Kube.fromTestRun();
@@ -35,12 +35,7 @@ afterAll(async () => {
 
 describe("AccessPolicy status", () => {
   it("counts the rules and says the policy is valid", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "AccessPolicy",
-      metadata: { name: "good", namespace: ns.name },
-      spec: { rules: [{ methods: ["GET"], paths: ["/a/**"] }, { effect: "Deny", methods: ["*"], paths: ["/a/admin/**"] }] },
-    });
+    await kube.create(keywardObject("AccessPolicy", ns.name, "good", { rules: [{ methods: ["GET"], paths: ["/a/**"] }, { effect: "Deny", methods: ["*"], paths: ["/a/admin/**"] }] }));
     const p = await statusOf("AccessPolicy", "good");
     expect(p.status?.ruleCount).toBe(2);
     expect(p.status?.observedGeneration).toBe(p.metadata.generation);
@@ -51,12 +46,7 @@ describe("AccessPolicy status", () => {
   });
 
   it("names the rule and the pattern the verifier would refuse, and the fix", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "AccessPolicy",
-      metadata: { name: "escaped", namespace: ns.name },
-      spec: { rules: [{ methods: ["GET"], paths: ["/ok"] }, { methods: ["GET"], paths: ["/ok", "/users/%7Ejane"] }] },
-    });
+    await kube.create(keywardObject("AccessPolicy", ns.name, "escaped", { rules: [{ methods: ["GET"], paths: ["/ok"] }, { methods: ["GET"], paths: ["/ok", "/users/%7Ejane"] }] }));
     const p = await statusOf("AccessPolicy", "escaped");
     const valid = condition(p, "Valid");
     expect(valid?.status).toBe("False");
@@ -70,23 +60,13 @@ describe("AccessPolicy status", () => {
 
 describe("RotationPolicy and ClusterRotationPolicy status", () => {
   it("says a policy is valid", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "RotationPolicy",
-      metadata: { name: "nightly", namespace: ns.name },
-      spec: { schedule: { cron: "0 3 * * *", timeZone: "America/New_York" } },
-    });
+    await kube.create(keywardObject("RotationPolicy", ns.name, "nightly", { schedule: { cron: "0 3 * * *", timeZone: "America/New_York" } }));
     const p = await statusOf("RotationPolicy", "nightly");
     expect(condition(p, "Valid")).toEqual(expect.objectContaining({ status: "True", reason: "PolicyValid" }));
   });
 
   it("refuses a time zone that does not exist, naming the field", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "RotationPolicy",
-      metadata: { name: "mars", namespace: ns.name },
-      spec: { schedule: { cron: "0 3 * * *", timeZone: "Mars/Olympus_Mons" } },
-    });
+    await kube.create(keywardObject("RotationPolicy", ns.name, "mars", { schedule: { cron: "0 3 * * *", timeZone: "Mars/Olympus_Mons" } }));
     const valid = condition(await statusOf("RotationPolicy", "mars"), "Valid");
     expect(valid?.reason).toBe("InvalidPolicy");
     expect(valid?.message).toContain('spec.schedule.timeZone: "Mars/Olympus_Mons" is not an IANA time zone');
@@ -107,12 +87,7 @@ describe("RotationPolicy and ClusterRotationPolicy status", () => {
 
 describe("a bundle over the size limit", () => {
   it("is not written; the ApiKeys say so in Published and the metric counts the tenant", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "small", namespace: ns.name },
-      spec: { policies: ["good"] },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "small", { policies: ["good"] }));
     const small = await apiKeyWhen(kube, ns.name, "small", (k) => isTrue(condition(k, "Published")), "Published");
     const generation = (await readBundle(kube, ns.name))?.generation;
     expect(small.status?.bundleGeneration).toBe(generation);

@@ -6,7 +6,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatTime } from "../../../src/controller/policy/time.ts";
 import type { Bundle } from "../../../src/token/index.ts";
-import { eventually, Kube, useNamespace } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import {
   accessTokenRef,
   accessTokenWhen,
@@ -72,25 +72,10 @@ async function newToken(name: string, lifetime = "2h"): Promise<string> {
 
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "AccessPolicy",
-    metadata: { name: "all-reads", namespace: ns.name },
-    spec: { rules: [{ methods: ["GET"], paths: ["/**"] }] },
-  });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "daily", namespace: ns.name },
-    spec: { schedule: { every: "24h" }, prePublish: "5m", grace: "48h" },
-  });
+  await kube.create(keywardObject("AccessPolicy", ns.name, "all-reads", { rules: [{ methods: ["GET"], paths: ["/**"] }] }));
+  await kube.create(keywardObject("RotationPolicy", ns.name, "daily", { schedule: { every: "24h" }, prePublish: "5m", grace: "48h" }));
   ctl = await runController(identity, ns.name, { clock });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "ApiKey",
-    metadata: { name: "payments", namespace: ns.name },
-    spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" }, policies: ["all-reads"] },
-  });
+  await kube.create(keywardObject("ApiKey", ns.name, "payments", { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" }, policies: ["all-reads"] }));
   await apiKeyWhen(kube, ns.name, "payments", (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready");
 });
 

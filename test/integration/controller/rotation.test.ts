@@ -6,7 +6,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
-import { Kube, useNamespace } from "../harness/index.ts";
+import { keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import {
   accessTokenWhen,
   apiKeyRef,
@@ -65,24 +65,9 @@ async function verifies(token: string, at: number): Promise<string> {
 
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "AccessPolicy",
-    metadata: { name: "reports", namespace: ns.name },
-    spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/reports"] }] },
-  });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "hourly", namespace: ns.name },
-    spec: { schedule: { every: "1h" }, prePublish: "5m", grace: "2h", defaultTokenLifetime: "3h", maxTokenLifetime: "24h" },
-  });
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "RotationPolicy",
-    metadata: { name: "berlin-nightly", namespace: ns.name },
-    spec: { schedule: { cron: "0 3 * * *", timeZone: "Europe/Berlin" }, prePublish: "10m", grace: "24h" },
-  });
+  await kube.create(keywardObject("AccessPolicy", ns.name, "reports", { rules: [{ methods: ["GET"], paths: ["/api/v0/reports"] }] }));
+  await kube.create(keywardObject("RotationPolicy", ns.name, "hourly", { schedule: { every: "1h" }, prePublish: "5m", grace: "2h", defaultTokenLifetime: "3h", maxTokenLifetime: "24h" }));
+  await kube.create(keywardObject("RotationPolicy", ns.name, "berlin-nightly", { schedule: { cron: "0 3 * * *", timeZone: "Europe/Berlin" }, prePublish: "10m", grace: "24h" }));
   ctl = await runController(identity, ns.name, { clock });
 });
 
@@ -92,18 +77,8 @@ afterAll(async () => {
 
 describe("scheduled rotation on an interval", () => {
   it("publishes a prepared key when due, activates it after prePublish, deposes the old one for the grace window", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "hourly-key", namespace: ns.name },
-      spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "hourly" }, policies: ["reports"] },
-    });
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "AccessToken",
-      metadata: { name: "hourly-token", namespace: ns.name },
-      spec: { apiKeyName: "hourly-key" },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "hourly-key", { rotationPolicyRef: { kind: "RotationPolicy", name: "hourly" }, policies: ["reports"] }));
+    await kube.create(keywardObject("AccessToken", ns.name, "hourly-token", { apiKeyName: "hourly-key" }));
     const first = await apiKeyWhen(kube, ns.name, "hourly-key", (k) => isTrue(condition(k, "Ready")), "Ready");
     const k1 = first.status?.activeKid ?? "";
     const due = Date.parse(first.status?.nextRotationTime ?? "");
@@ -186,12 +161,7 @@ describe("scheduled rotation on an interval", () => {
 
 describe("scheduled rotation on a cron schedule", () => {
   it("rotates at the cron time in the policy's time zone and schedules the next one", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "nightly-key", namespace: ns.name },
-      spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "berlin-nightly" } },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "nightly-key", { rotationPolicyRef: { kind: "RotationPolicy", name: "berlin-nightly" } }));
     const first = await apiKeyWhen(kube, ns.name, "nightly-key", (k) => isTrue(condition(k, "Ready")), "Ready");
     const berlin = (ms: number): string =>
       new Intl.DateTimeFormat("en-GB", { timeZone: "Europe/Berlin", hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(ms));
@@ -213,12 +183,7 @@ describe("scheduled rotation on a cron schedule", () => {
 
 describe("requested rotation (spec.rotate)", () => {
   it("rotates exactly once per new value, also across restarts", async () => {
-    await kube.create({
-      apiVersion: "keyward.dev/v1alpha1",
-      kind: "ApiKey",
-      metadata: { name: "gitops-key", namespace: ns.name },
-      spec: { rotationPolicyRef: { kind: "RotationPolicy", name: "hourly" }, rotate: "initial" },
-    });
+    await kube.create(keywardObject("ApiKey", ns.name, "gitops-key", { rotationPolicyRef: { kind: "RotationPolicy", name: "hourly" }, rotate: "initial" }));
     const first = await apiKeyWhen(kube, ns.name, "gitops-key", (k) => isTrue(condition(k, "Ready")), "Ready");
     // A value present at creation is recorded, not acted on: the first key is new anyway.
     expect(first.status?.observedRequests?.rotate).toBe("initial");

@@ -1,4 +1,4 @@
-export { Kube, KubeApiError, eventually } from "./kube.ts";
+export { Kube, KubeApiError, eventually, keywardObject } from "./kube.ts";
 export type { KubeObject, ObjectMeta, ObjectRef, OwnerReference, PollOptions, Table, WriteOptions } from "./kube.ts";
 export { createNamespace, useNamespace } from "./namespace.ts";
 export { CRD_DIR, readCrdFiles, validationRules } from "./crd-files.ts";

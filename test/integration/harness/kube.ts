@@ -38,6 +38,11 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
+/** A keyward.dev/v1alpha1 object of `kind`, named `name` in `namespace`, with `spec`: what tests create. */
+export function keywardObject(kind: string, namespace: string, name: string, spec: Record<string, unknown>): KubeObject {
+  return { apiVersion: "keyward.dev/v1alpha1", kind, metadata: { name, namespace }, spec };
+}
+
 /** What names one object (or, without a name, a collection). */
 export interface ObjectRef {
   apiVersion: string;

@@ -22,7 +22,7 @@ import {
   type TestController,
 } from "../controller/support.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { bearer, LogCapture, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";
 
 const kube = Kube.fromTestRun();
@@ -107,19 +107,9 @@ async function refused(name: string): Promise<Reply> {
 
 beforeAll(async () => {
   const identity = await controllerIdentity(kube, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "AccessPolicy",
-    metadata: { name: "reports-read", namespace: ns.name },
-    spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },
-  });
+  await kube.create(keywardObject("AccessPolicy", ns.name, "reports-read", { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] }));
   ctl = await runController(identity, ns.name);
-  await kube.create({
-    apiVersion: "keyward.dev/v1alpha1",
-    kind: "ApiKey",
-    metadata: { name: API_KEY, namespace: ns.name },
-    spec: { policies: ["reports-read"] },
-  });
+  await kube.create(keywardObject("ApiKey", ns.name, API_KEY, { policies: ["reports-read"] }));
   await apiKeyWhen(kube, ns.name, API_KEY, (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
   for (const name of ["revoked-by-spec", "kept", "deleted"]) await createAccessToken(name);
 
