@@ -30,24 +30,3 @@ export const EXIT_USAGE = 2;
 export function processIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
 }
-
-/** An AbortSignal that aborts on SIGTERM or SIGINT (or on `io.stopSignal`), and a cleanup. */
-export function stopSignalOf(io: CliIO): { signal: AbortSignal; dispose: () => void } {
-  if (io.stopSignal !== undefined) return { signal: io.stopSignal, dispose: () => undefined };
-  const ac = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => { ac.abort(name); };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  return {
-    signal: ac.signal,
-    dispose: () => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-    },
-  };
-}
-
-export function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
-}

@@ -3,7 +3,8 @@
 import type { DestinationStream } from "pino";
 import { ConfigError, parseVerifierArgs, verifierHelp } from "../verifier/config.ts";
 import { startVerifier, type RunningVerifier } from "../verifier/index.ts";
-import { aborted, EXIT_USAGE, stopSignalOf, type CliIO, type Command } from "./io.ts";
+import { aborted, stopSignalOf } from "../lib/stop.ts";
+import { EXIT_USAGE, type CliIO, type Command } from "./io.ts";
 
 export const verifierCommand: Command = {
   name: "verifier",

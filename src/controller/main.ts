@@ -26,6 +26,7 @@ import type { Logger } from "../kube/logger.ts";
 import { Resources, type Resource } from "../kube/resources.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { WriteCounter } from "../kube/writes.ts";
+import { aborted, stopSignalOf } from "../lib/stop.ts";
 import { generateSigningKey } from "../token/index.ts";
 import {
   auditRevocation,
@@ -350,7 +351,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
     return 2;
   }
 
-  const stop = stopSignal(io);
+  const stop = stopSignalOf(io);
   let running: RunningController;
   try {
     running = await startController({
@@ -377,24 +378,4 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
   stop.dispose();
   await running.stop();
   return 0;
-}
-
-function stopSignal(io: ControllerCommandIO): { signal: AbortSignal; dispose: () => void } {
-  if (io.stopSignal !== undefined) return { signal: io.stopSignal, dispose: () => undefined };
-  const ac = new AbortController();
-  const onSignal = (name: NodeJS.Signals): void => { ac.abort(name); };
-  process.once("SIGTERM", onSignal);
-  process.once("SIGINT", onSignal);
-  return {
-    signal: ac.signal,
-    dispose: () => {
-      process.off("SIGTERM", onSignal);
-      process.off("SIGINT", onSignal);
-    },
-  };
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => { signal.addEventListener("abort", () => { resolve(); }, { once: true }); });
 }
