@@ -4,8 +4,8 @@
 import type { AccessToken } from "../../api/index.ts";
 import { Resources } from "../../kube/index.ts";
 import type { Invocation } from "../args.ts";
-import { explain, Hints } from "../errors.ts";
 import { dryRunSuffix, type CommandContext } from "./context.ts";
+import { patchTarget, readTarget, type Target } from "./target.ts";
 
 export type RevokeTokenInvocation = Extract<Invocation, { command: "revoke-token" }>;
 
@@ -16,23 +16,13 @@ export function planRevokeToken(accessToken: AccessToken): { spec: { revoked: tr
 
 export async function runRevokeToken(inv: RevokeTokenInvocation, ctx: CommandContext): Promise<number> {
   const { client, namespace } = ctx.connect(inv.common);
-  const subject = { kind: "accesstoken", resource: "accesstokens", name: inv.accessToken, namespace, verb: "get", permissionHint: Hints.readKeys };
-  let accessToken: AccessToken;
-  try {
-    accessToken = await client.get<AccessToken>(Resources.accessTokens, { name: inv.accessToken, namespace });
-  } catch (err) {
-    throw explain(err, subject);
-  }
-  const patch = planRevokeToken(accessToken);
+  const target: Target = { client, resource: Resources.accessTokens, kind: "accesstoken", name: inv.accessToken, namespace };
+  const patch = planRevokeToken(await readTarget<AccessToken>(target));
   if (patch === null) {
     ctx.io.stdout.write(`accesstoken.keyward.dev/${inv.accessToken} unchanged in namespace ${namespace}: already revoked\n`);
     return 0;
   }
-  try {
-    await client.mergePatch(Resources.accessTokens, { name: inv.accessToken, namespace }, patch, { dryRun: inv.common.dryRun });
-  } catch (err) {
-    throw explain(err, { ...subject, verb: "patch", permissionHint: Hints.changeKeys });
-  }
+  await patchTarget(target, patch, inv.common);
   ctx.io.stdout.write(
     `accesstoken.keyward.dev/${inv.accessToken} patched in namespace ${namespace}: spec.revoked=true${dryRunSuffix(inv.common)}\n` +
       "Every token issued for it goes on the tenant's revocation list; verifiers refuse them once the bundle arrives.\n",

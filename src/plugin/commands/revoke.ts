@@ -9,10 +9,11 @@ import type { ApiKey } from "../../api/index.ts";
 import { Resources } from "../../kube/index.ts";
 import { parseRfc3339 } from "../../token/index.ts";
 import type { Invocation } from "../args.ts";
-import { explain, Hints, PluginError } from "../errors.ts";
+import { PluginError } from "../errors.ts";
 import { formatTime } from "../format.ts";
 import { dryRunSuffix, warn, type CommandContext } from "./context.ts";
 import { planRequest, type RequestField } from "./requests.ts";
+import { patchTarget, readTarget, type Target } from "./target.ts";
 
 export type RevokeInvocation = Extract<Invocation, { command: "revoke" }>;
 
@@ -70,24 +71,14 @@ export function planRevoke(apiKey: ApiKey, action: RevokeInvocation["action"], n
 
 export async function runRevoke(inv: RevokeInvocation, ctx: CommandContext): Promise<number> {
   const { client, namespace } = ctx.connect(inv.common);
-  const subject = { kind: "apikey", resource: "apikeys", name: inv.apiKey, namespace, verb: "get", permissionHint: Hints.readKeys };
-  let apiKey: ApiKey;
-  try {
-    apiKey = await client.get<ApiKey>(Resources.apiKeys, { name: inv.apiKey, namespace });
-  } catch (err) {
-    throw explain(err, subject);
-  }
-  const plan = planRevoke(apiKey, inv.action, ctx.now());
+  const target: Target = { client, resource: Resources.apiKeys, kind: "apikey", name: inv.apiKey, namespace };
+  const plan = planRevoke(await readTarget<ApiKey>(target), inv.action, ctx.now());
   for (const w of plan.warnings) warn(ctx, w);
   if (plan.patch === null) {
     ctx.io.stdout.write(`apikey.keyward.dev/${inv.apiKey} unchanged in namespace ${namespace}: spec.${plan.field} is already "${plan.value}"\n`);
     return 0;
   }
-  try {
-    await client.mergePatch(Resources.apiKeys, { name: inv.apiKey, namespace }, plan.patch, { dryRun: inv.common.dryRun });
-  } catch (err) {
-    throw explain(err, { ...subject, verb: "patch", permissionHint: Hints.changeKeys });
-  }
+  await patchTarget(target, plan.patch, inv.common);
   ctx.io.stdout.write(`apikey.keyward.dev/${inv.apiKey} patched in namespace ${namespace}: spec.${plan.field}="${plan.value}"${dryRunSuffix(inv.common)}\n${plan.effect}\n`);
   return 0;
 }

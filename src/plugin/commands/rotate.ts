@@ -5,10 +5,10 @@
 import type { ApiKey } from "../../api/index.ts";
 import { Resources } from "../../kube/index.ts";
 import type { Invocation } from "../args.ts";
-import { explain, Hints } from "../errors.ts";
 import { shortKid } from "../format.ts";
 import { dryRunSuffix, warn, type CommandContext } from "./context.ts";
 import { planRequest, type RequestPlan } from "./requests.ts";
+import { patchTarget, readTarget, type Target } from "./target.ts";
 
 export type RotateInvocation = Extract<Invocation, { command: "rotate" }>;
 
@@ -28,20 +28,10 @@ export function planRotate(apiKey: ApiKey, now: number, value?: string): Request
 
 export async function runRotate(inv: RotateInvocation, ctx: CommandContext): Promise<number> {
   const { client, namespace } = ctx.connect(inv.common);
-  const subject = { kind: "apikey", resource: "apikeys", name: inv.apiKey, namespace, verb: "get", permissionHint: Hints.readKeys };
-  let apiKey: ApiKey;
-  try {
-    apiKey = await client.get<ApiKey>(Resources.apiKeys, { name: inv.apiKey, namespace });
-  } catch (err) {
-    throw explain(err, subject);
-  }
-  const plan = planRotate(apiKey, ctx.now(), inv.value);
+  const target: Target = { client, resource: Resources.apiKeys, kind: "apikey", name: inv.apiKey, namespace };
+  const plan = planRotate(await readTarget<ApiKey>(target), ctx.now(), inv.value);
   for (const w of plan.warnings) warn(ctx, w);
-  try {
-    await client.mergePatch(Resources.apiKeys, { name: inv.apiKey, namespace }, plan.patch, { dryRun: inv.common.dryRun });
-  } catch (err) {
-    throw explain(err, { ...subject, verb: "patch", permissionHint: Hints.changeKeys });
-  }
+  await patchTarget(target, plan.patch, inv.common);
   ctx.io.stdout.write(
     `apikey.keyward.dev/${inv.apiKey} patched in namespace ${namespace}: spec.rotate="${plan.value}"${dryRunSuffix(inv.common)}\n` +
       "The controller publishes a new key, makes it active after the rotation policy's prePublish, and deposes the current key for the grace period.\n",
