@@ -43,6 +43,8 @@ export interface UpstreamHeaderOptions {
   proto: string;
   /** An Upgrade request: keep `Connection: upgrade` and `Upgrade`. */
   upgrade: boolean;
+  /** The HTTP client frames a chunked body itself: leave Transfer-Encoding out (default: kept). */
+  rechunked?: boolean;
 }
 
 /**
@@ -51,8 +53,9 @@ export interface UpstreamHeaderOptions {
  * appended to, X-Forwarded-Proto and X-Forwarded-Host set, and the identity added.
  *
  * The body's framing is always kept, whatever Connection names: Content-Length as
- * received, or Transfer-Encoding (the client re-chunks the body). A body sent without
- * framing would be read by the workload as further requests that were never checked.
+ * received, or Transfer-Encoding (left out with `rechunked`, for a client that chunks the
+ * body again itself). A body sent without framing would be read by the workload as further
+ * requests that were never checked.
  */
 export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHeaderOptions): string[] {
   const listed = connectionListed(raw);
@@ -93,8 +96,9 @@ export function upstreamRequestHeaders(raw: readonly string[], opts: UpstreamHea
     if (lower === "x-forwarded-proto" || lower === "x-forwarded-host" || lower === "expect") continue;
     out.push(name, value);
   }
-  if (transferEncoding.length > 0) out.push("transfer-encoding", transferEncoding.join(", "));
-  else if (contentLength !== null) out.push("content-length", contentLength);
+  if (transferEncoding.length > 0) {
+    if (opts.rechunked !== true) out.push("transfer-encoding", transferEncoding.join(", "));
+  } else if (contentLength !== null) out.push("content-length", contentLength);
   if (opts.clientAddress !== undefined) {
     forwardedFor = forwardedFor === null ? opts.clientAddress : `${forwardedFor}, ${opts.clientAddress}`;
   }

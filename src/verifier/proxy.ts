@@ -99,6 +99,18 @@ export function createProxy(opts: ProxyOptions): Proxy {
     return timedOut ? 504 : 502;
   }
 
+  /** The request's headers as the workload gets them. Through the pool a chunked body is chunked again by undici; an upgrade keeps its framing as sent. */
+  function workloadHeaders(req: IncomingMessage, identity: Identity | null, upgrade: boolean): string[] {
+    return upstreamRequestHeaders(req.rawHeaders, {
+      forwardAuthorization: opts.forwardAuthorization,
+      identity,
+      clientAddress: req.socket.remoteAddress,
+      proto: "http",
+      upgrade,
+      rechunked: !upgrade,
+    });
+  }
+
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const checked = check(req);
     if (opts.draining()) res.shouldKeepAlive = false;
@@ -106,34 +118,17 @@ export function createProxy(opts: ProxyOptions): Proxy {
       sendAnswer(req, res, checked.answer);
       return;
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      forwardAuthorization: opts.forwardAuthorization,
-      identity: checked.identity,
-      clientAddress: req.socket.remoteAddress,
-      proto: "http",
-      upgrade: false,
-    });
     // The body's framing: a Content-Length is passed on as received; a chunked body goes
-    // as a stream without Transfer-Encoding, which the client re-chunks. No framing: no body.
-    // Other transfer codings (gzip, chunked) are refused: re-chunked, the workload would get
-    // a body in a coding nothing tells it of.
-    let hasBody = false;
-    for (let i = 0; i < headers.length; i += 2) {
-      const name = headers[i]!;
-      if (name === "transfer-encoding") {
-        if (headers[i + 1]!.trim().toLowerCase() !== "chunked") {
-          sendAnswer(req, res, transferCodingAnswer(), true);
-          return;
-        }
-        headers.splice(i, 2);
-        hasBody = true;
-        break;
-      }
-      if (name === "content-length") {
-        hasBody = headers[i + 1] !== "0";
-        break;
-      }
+    // as a stream without Transfer-Encoding, which the client chunks again. No framing: no
+    // body. Other transfer codings (gzip, chunked) are refused: chunked again, the workload
+    // would get a body in a coding nothing tells it of.
+    const transferEncoding = req.headers["transfer-encoding"];
+    if (transferEncoding !== undefined && transferEncoding.trim().toLowerCase() !== "chunked") {
+      sendAnswer(req, res, transferCodingAnswer(), true);
+      return;
     }
+    const hasBody = transferEncoding !== undefined || (req.headers["content-length"] ?? "0") !== "0";
+    const headers = workloadHeaders(req, checked.identity, false);
     if (req.headers.expect?.toLowerCase() === "100-continue") res.writeContinue();
     forward(req, res, headers, hasBody);
   }
@@ -234,13 +229,7 @@ export function createProxy(opts: ProxyOptions): Proxy {
       sendAnswerOnSocket(socket, { status: 503, headers: { "retry-after": "5" }, body: "" });
       return;
     }
-    const headers = upstreamRequestHeaders(req.rawHeaders, {
-      forwardAuthorization: opts.forwardAuthorization,
-      identity: checked.identity,
-      clientAddress: req.socket.remoteAddress,
-      proto: "http",
-      upgrade: true,
-    });
+    const headers = workloadHeaders(req, checked.identity, true);
     const up = httpRequest({ host, port, method: req.method, path: req.url, headers, setHost: false, agent: false });
     let timedOut = false;
     const timer = setTimeout(() => {

@@ -47,6 +47,14 @@ describe("upstreamRequestHeaders", () => {
     expect(names(chunked)).not.toContain("content-length");
   });
 
+  it("leaves Transfer-Encoding out for a client that chunks the body again, and keeps Content-Length", () => {
+    const chunked = upstreamRequestHeaders(["Host", "svc", "Transfer-Encoding", "chunked"], { ...opts, rechunked: true });
+    expect(names(chunked)).not.toContain("transfer-encoding");
+    expect(names(chunked)).not.toContain("content-length");
+    const sized = upstreamRequestHeaders(["Host", "svc", "Content-Length", "42"], { ...opts, rechunked: true });
+    expect(sized).toEqual(expect.arrayContaining(["content-length", "42"]));
+  });
+
   it("keeps Upgrade and Connection: upgrade on the upgrade path only", () => {
     const raw = ["Host", "svc", "Connection", "Upgrade", "Upgrade", "websocket", "Sec-WebSocket-Key", "k"];
     expect(names(upstreamRequestHeaders(raw, opts))).not.toContain("upgrade");
