@@ -41,7 +41,7 @@ export interface CheckSettings {
  */
 const CACHE_KEY_CHARS = 32;
 
-export function tokenCacheKey(token: string): string {
+function tokenCacheKey(token: string): string {
   return token.length <= CACHE_KEY_CHARS ? token : token.slice(token.length - CACHE_KEY_CHARS);
 }
 
