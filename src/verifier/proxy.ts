@@ -57,8 +57,8 @@ class UpstreamTimedOut extends Error {
   }
 }
 
-/** Errors of the workload not answering in time (our timer, or undici's connect and headers timeouts). */
-const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT"]);
+/** Errors of the workload not answering in time: a connect that timed out (undici's, or the system's). */
+const TIMEOUT_CODES = new Set(["ETIMEDOUT", "UND_ERR_CONNECT_TIMEOUT"]);
 const CONNECT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "EAI_AGAIN"]);
 
 /** undici's parsed response headers as a raw list; repeated headers stay repeated, in order. */
@@ -207,7 +207,8 @@ export function createProxy(opts: ProxyOptions): Proxy {
       // servername is only used for TLS; given, undici does not derive it from each Host header.
       const options: Dispatcher.DispatchOptions & { servername: string } = {
         path: req.url ?? "/", method: req.method as Dispatcher.HttpMethod, headers, body: hasBody ? req : null,
-        headersTimeout: opts.upstreamTimeoutMs, bodyTimeout: 0, servername: host,
+        // The timer above bounds the wait for the answer head; no second one in undici.
+        headersTimeout: 0, bodyTimeout: 0, servername: host,
       };
       opts.pool.dispatch(options, handler);
     } catch (err) {
