@@ -3,24 +3,49 @@
 # kube-apiserver and kube-controller-manager from the Go module k8s.io/kubernetes,
 # and etcd from go.etcd.io/etcd/server/v3, at pinned releases.
 #
+#   hack/test-binaries.sh          the control plane (etcd, kube-apiserver, kube-controller-manager)
+#   hack/test-binaries.sh --node   what a node adds: kubelet, kube-scheduler, kube-proxy and kubectl
+#                                  from the same k8s.io/kubernetes pin; containerd, its runc shim and
+#                                  ctr from github.com/containerd/containerd/v2; and the pause
+#                                  program of hack/pause (the sandbox image's only file)
+#
 # The output goes to a cache directory keyed by the versions and is reused when
 # every binary is already there. Prints the directory on the last line of stdout.
+# runc and the CNI plugins are not built here: they come from the OS packages
+# (Debian: runc, containernetworking-plugins).
 #
-#   KEYWARD_K8S_VERSION    default below
-#   KEYWARD_ETCD_VERSION   default below
-#   KEYWARD_CACHE_DIR      default: <repo>/.cache
+#   KEYWARD_K8S_VERSION         default below
+#   KEYWARD_ETCD_VERSION        default below
+#   KEYWARD_CONTAINERD_VERSION  default below
+#   KEYWARD_CACHE_DIR           default: <repo>/.cache
 set -euo pipefail
 
 K8S_VERSION="${KEYWARD_K8S_VERSION:-v1.37.2}"
 ETCD_VERSION="${KEYWARD_ETCD_VERSION:-v3.6.16}"
+CONTAINERD_VERSION="${KEYWARD_CONTAINERD_VERSION:-v2.4.2}"
+
+mode=controlplane
+case "${1:-}" in
+  "") ;;
+  --node) mode=node ;;
+  *) printf 'usage: %s [--node]\n' "$0" >&2; exit 2 ;;
+esac
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cache="${KEYWARD_CACHE_DIR:-$repo/.cache}"
-out="$cache/test-assets/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}"
+if [[ $mode == node ]]; then
+  out="$cache/test-assets/node-k8s-${K8S_VERSION}_containerd-${CONTAINERD_VERSION}"
+  binaries=(kubelet kube-scheduler kube-proxy kubectl containerd containerd-shim-runc-v2 ctr pause)
+else
+  out="$cache/test-assets/k8s-${K8S_VERSION}_etcd-${ETCD_VERSION}"
+  binaries=(kube-apiserver kube-controller-manager etcd)
+fi
 
 log() { printf '[test-binaries] %s\n' "$*" >&2; }
 
-if [[ -x "$out/kube-apiserver" && -x "$out/kube-controller-manager" && -x "$out/etcd" ]]; then
+complete=1
+for b in "${binaries[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
+if ((complete)); then
   log "reusing $out"
   echo "$out"
   exit 0
@@ -72,10 +97,46 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 
-for cmd in kube-apiserver kube-controller-manager; do
-  log "building $cmd $K8S_VERSION"
-  go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd"
-done
+build_kube() {
+  for cmd in "$@"; do
+    log "building $cmd $K8S_VERSION"
+    go build -trimpath -ldflags "-s -w $ldflags" -o "$out.partial/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+  done
+}
+
+if [[ $mode == node ]]; then
+  build_kube kubelet kube-scheduler kube-proxy kubectl
+
+  # --- containerd, its runc shim and ctr -------------------------------------
+  log "building containerd $CONTAINERD_VERSION"
+  mkdir -p "$work/containerd"
+  cd "$work/containerd"
+  {
+    echo "module keyward.dev/test-binaries/containerd"
+    echo
+    echo "go 1.26.0"
+    echo
+    echo "require github.com/containerd/containerd/v2 $CONTAINERD_VERSION"
+  } > go.mod
+  ctrd_ldflags="-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION"
+  for cmd in containerd containerd-shim-runc-v2 ctr; do
+    # The CRI plugin's btrfs snapshotter needs cgo and headers; it is left out (overlayfs is used).
+    go build -trimpath -tags "no_btrfs" -ldflags "$ctrd_ldflags" -o "$out.partial/$cmd" "github.com/containerd/containerd/v2/cmd/$cmd"
+  done
+
+  # --- pause: the sandbox image's only file -----------------------------------
+  log "building pause"
+  cd "$repo/hack/pause"
+  go build -trimpath -ldflags "-s -w" -o "$out.partial/pause" .
+
+  rm -rf "$out"
+  mv "$out.partial" "$out"
+  log "built in $((SECONDS - start))s: $(du -sh "$out" | cut -f1) in $out"
+  echo "$out"
+  exit 0
+fi
+
+build_kube kube-apiserver kube-controller-manager
 
 # --- etcd -------------------------------------------------------------------
 log "building etcd $ETCD_VERSION"

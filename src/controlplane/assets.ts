@@ -18,9 +18,9 @@ export interface ResolveAssetsOptions {
 /** The repository root, two levels above this file (src/controlplane or dist/controlplane). */
 export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
-function runBuildScript(script: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<string> {
+function runBuildScript(script: string, env: NodeJS.ProcessEnv, log: (line: string) => void, args: readonly string[] = []): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("bash", [script], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [script, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderrTail: string[] = [];
     let partial = "";
@@ -76,4 +76,17 @@ export async function resolveAssets(opts: ResolveAssetsOptions = {}): Promise<As
   const dir = await runBuildScript(script, env, opts.log ?? (() => undefined));
   checkAssetsDir(dir, script);
   return { kind: "binaries", dir };
+}
+
+/**
+ * The directory of the node's executables (kubelet, kube-scheduler, kube-proxy, kubectl,
+ * containerd, its shim, ctr, pause): KEYWARD_NODE_ASSETS, or hack/test-binaries.sh --node
+ * builds them (or reuses its cache).
+ */
+export async function resolveNodeAssets(opts: ResolveAssetsOptions = {}): Promise<string> {
+  const env = opts.env ?? process.env;
+  const given = env.KEYWARD_NODE_ASSETS;
+  if (given !== undefined && given !== "") return resolve(given);
+  const script = opts.buildScript ?? join(REPO_ROOT, "hack", "test-binaries.sh");
+  return runBuildScript(script, env, opts.log ?? (() => undefined), ["--node"]);
 }

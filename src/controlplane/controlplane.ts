@@ -7,6 +7,7 @@ import { installCrds } from "./crds.ts";
 import { StartupError, waitUntilHealthy } from "./health.ts";
 import { renderKubeconfig } from "./kubeconfig.ts";
 import { createCertificateAuthority, createServiceAccountKey, issueCertificate } from "./pki.ts";
+import type { CertificateAuthority } from "./pki.ts";
 import { freePorts } from "./ports.ts";
 import { killNow, startProcess } from "./process.ts";
 import type { ManagedProcess } from "./process.ts";
@@ -33,7 +34,26 @@ export interface StartControlPlaneOptions {
   crdDir?: string;
   /** Extra kube-apiserver flags (`--name=value`), appended after the defaults. */
   apiServerFlags?: readonly string[];
+  /**
+   * Serve in-cluster clients too (a node runs Pods against this control plane): the API
+   * server binds `address` (an address of this machine that the node's Pods can route to)
+   * and publishes it as the `kubernetes` Service's endpoint (lease reconciler), its serving
+   * certificate also names the Service's ClusterIP and DNS names, ServiceAccount admission
+   * gives Pods their tokens, the Node authorizer runs beside RBAC, and the API server dials
+   * kubelets only at their InternalIP with a client certificate of its own.
+   */
+  inCluster?: InClusterOptions;
 }
+
+export interface InClusterOptions {
+  /** The address the API server binds and advertises (not loopback). */
+  address: string;
+  /** The Service CIDR's first address, the `kubernetes` Service's ClusterIP (default 10.0.0.1). */
+  serviceIp?: string;
+}
+
+/** The Service CIDR of every local control plane; its first address is the `kubernetes` Service. */
+export const SERVICE_CIDR = "10.0.0.0/24";
 
 export interface ProcessMemory {
   name: string;
@@ -56,13 +76,15 @@ export interface ControlPlane {
   readonly logs: { readonly etcd: string; readonly apiServer: string; readonly controllerManager: string };
   /** Milliseconds from the call to startControlPlane until every component was ready. */
   readonly startupMs: number;
+  /** The CA that signed every certificate of this control plane (to issue more: kubelets, users). */
+  readonly ca: CertificateAuthority;
   /** Memory of the three processes from /proc (Linux only; empty elsewhere). */
   memory(): ProcessMemory[];
   /** Stops every process (SIGTERM, then SIGKILL after the grace period) and removes `dir`. Idempotent. */
   stop(): Promise<void>;
 }
 
-function readMemory(name: string, pid: number): ProcessMemory | undefined {
+export function readMemory(name: string, pid: number): ProcessMemory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const field = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
@@ -137,9 +159,17 @@ async function startOnce(opts: StartControlPlaneOptions, started: number): Promi
   try {
     // --- certificates and keys ----------------------------------------------
     const ca = createCertificateAuthority({ commonName: "keyward-controlplane-ca" });
+    const inCluster = opts.inCluster;
+    const serviceIp = inCluster?.serviceIp ?? "10.0.0.1";
     const serving = issueCertificate(ca, {
       subject: { commonName: "kube-apiserver" },
-      hosts: ["127.0.0.1", "localhost"],
+      hosts: [
+        "127.0.0.1",
+        "localhost",
+        ...(inCluster === undefined
+          ? []
+          : [inCluster.address, serviceIp, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]),
+      ],
       usage: "server",
     });
     const admin = issueCertificate(ca, {
@@ -162,9 +192,21 @@ async function startOnce(opts: StartControlPlaneOptions, started: number): Promi
     writeFileSync(files.servingKey, serving.keyPem, { mode: 0o600 });
     writeFileSync(files.saKey, sa.privateKeyPem, { mode: 0o600 });
     writeFileSync(files.saPub, sa.publicKeyPem);
+    let kubeletClientFlags: string[] = [];
+    if (inCluster !== undefined) {
+      // The API server's identity towards kubelets (logs, exec, port-forward).
+      const kubeletClient = issueCertificate(ca, {
+        subject: { commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"] },
+        usage: "client",
+      });
+      writeFileSync(path("kubelet-client.crt"), kubeletClient.certPem);
+      writeFileSync(path("kubelet-client.key"), kubeletClient.keyPem, { mode: 0o600 });
+      kubeletClientFlags = [`--kubelet-client-certificate=${path("kubelet-client.crt")}`, `--kubelet-client-key=${path("kubelet-client.key")}`];
+    }
 
     const [etcdClientPort, etcdPeerPort, apiServerPort, controllerManagerPort] = (await freePorts(4)) as [number, number, number, number];
-    const server = `https://127.0.0.1:${apiServerPort}`;
+    const apiServerAddress = inCluster?.address ?? "127.0.0.1";
+    const server = `https://${apiServerAddress}:${apiServerPort}`;
     const adminTls = { caPem: ca.certPem, certPem: admin.certPem, keyPem: admin.keyPem };
 
     // --- etcd ---------------------------------------------------------------
@@ -186,12 +228,29 @@ async function startOnce(opts: StartControlPlaneOptions, started: number): Promi
 
     // --- kube-apiserver -----------------------------------------------------
     log(`starting kube-apiserver on ${server}`);
+    const modeFlags =
+      inCluster === undefined
+        ? [
+            "--advertise-address=127.0.0.1",
+            // A loopback advertise address cannot be published in the kubernetes
+            // Service's endpoints, and nothing in this cluster needs them.
+            "--endpoint-reconciler-type=none",
+            "--authorization-mode=RBAC",
+            // No kubelet runs: pods are never scheduled, so nothing needs the
+            // ServiceAccount admission plugin's token volumes.
+            "--disable-admission-plugins=ServiceAccount",
+          ]
+        : [
+            `--advertise-address=${inCluster.address}`,
+            "--endpoint-reconciler-type=lease",
+            "--authorization-mode=Node,RBAC",
+            // Never a DNS lookup for a node's name: dial the address it reports.
+            "--kubelet-preferred-address-types=InternalIP",
+            ...kubeletClientFlags,
+          ];
     const apiServer = launch("kube-apiserver", bin("kube-apiserver"), [
-      "--advertise-address=127.0.0.1",
-      // A loopback advertise address cannot be published in the kubernetes
-      // Service's endpoints, and nothing in this cluster needs them.
-      "--endpoint-reconciler-type=none",
-      "--bind-address=127.0.0.1",
+      ...modeFlags,
+      `--bind-address=${apiServerAddress}`,
       `--secure-port=${apiServerPort}`,
       `--etcd-servers=${etcdClientUrl}`,
       `--cert-dir=${path("apiserver-certs")}`,
@@ -201,12 +260,8 @@ async function startOnce(opts: StartControlPlaneOptions, started: number): Promi
       `--service-account-issuer=${server}`,
       `--service-account-key-file=${files.saPub}`,
       `--service-account-signing-key-file=${files.saKey}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      "--authorization-mode=RBAC",
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
       "--allow-privileged=true",
-      // No kubelet runs: pods are never scheduled, so nothing needs the
-      // ServiceAccount admission plugin's token volumes.
-      "--disable-admission-plugins=ServiceAccount",
       "--v=1",
       ...(opts.apiServerFlags ?? []),
     ]);
@@ -263,6 +318,7 @@ async function startOnce(opts: StartControlPlaneOptions, started: number): Promi
       pids: { etcd: etcd.pid, apiServer: apiServer.pid, controllerManager: controllerManager.pid },
       logs: { etcd: etcd.logPath, apiServer: apiServer.logPath, controllerManager: controllerManager.logPath },
       startupMs,
+      ca,
       memory: () => named.flatMap(([name, p]) => readMemory(name, p.pid) ?? []),
       stop,
     };

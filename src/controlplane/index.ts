@@ -1,4 +1,4 @@
-export { resolveAssets, REPO_ROOT } from "./assets.ts";
+export { resolveAssets, resolveNodeAssets, REPO_ROOT } from "./assets.ts";
 export { checkAssetsDir, REQUIRED_BINARIES } from "./binaries.ts";
 export type { Assets, ResolveAssetsOptions } from "./assets.ts";
 export { startControlPlane } from "./controlplane.ts";
@@ -13,3 +13,8 @@ export type { ManagedProcess, ProcessExit, StartProcessOptions } from "./process
 export { freePorts } from "./ports.ts";
 export { startReaper } from "./reaper.ts";
 export type { Reaper } from "./reaper.ts";
+export { checkNodePrerequisites, NODE_BINARIES, removeLeftoverNode, startNode } from "./node/node.ts";
+export type { LocalNode, StartNodeOptions } from "./node/node.ts";
+export { NODE_NAME, PAUSE_IMAGE } from "./node/configs.ts";
+export { NODE_NETWORK } from "./node/network.ts";
+export type { NodeNetwork } from "./node/network.ts";

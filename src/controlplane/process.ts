@@ -30,6 +30,8 @@ export interface StartProcessOptions {
   logPath: string;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run inside this network namespace (a path such as /run/netns/NAME), through nsenter. */
+  netnsPath?: string;
 }
 
 /** The last `lines` lines of a text file (reads at most its last 64 KiB). */
@@ -67,7 +69,10 @@ export function startProcess(opts: StartProcessOptions): ManagedProcess {
   const logFd = openSync(opts.logPath, "a");
   let child;
   try {
-    child = spawn(opts.command, opts.args, {
+    // nsenter joins the namespace and execs the command: the pid stays the command's own.
+    const [command, args] =
+      opts.netnsPath === undefined ? [opts.command, opts.args] : ["nsenter", [`--net=${opts.netnsPath}`, "--", opts.command, ...opts.args]];
+    child = spawn(command, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       detached: true,

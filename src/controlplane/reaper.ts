@@ -26,6 +26,8 @@ if [ -n "$pids" ]; then
   kill -KILL $pids 2>/dev/null
 fi
 [ -n "$dir" ] && rm -rf -- "$dir"
+shift
+[ $# -gt 0 ] && "$@" >/dev/null 2>&1
 exit 0
 `;
 
@@ -37,8 +39,8 @@ export interface Reaper {
   release(): Promise<void>;
 }
 
-export function startReaper(opts: { removeDir?: string } = {}): Reaper {
-  const child = spawn("/bin/sh", ["-c", SCRIPT, "keyward-reaper", opts.removeDir ?? ""], {
+export function startReaper(opts: { removeDir?: string; onDeath?: readonly string[] } = {}): Reaper {
+  const child = spawn("/bin/sh", ["-c", SCRIPT, "keyward-reaper", opts.removeDir ?? "", ...(opts.onDeath ?? [])], {
     detached: true,
     stdio: ["pipe", "ignore", "ignore"],
   });

@@ -1,4 +1,4 @@
-// keyward end to end on a kind cluster (hack/kind-e2e.sh): the controller from config/default,
+// keyward end to end (hack/dev e2e on a local node, or hack/kind-e2e.sh): the controller from config/default,
 // the samples of config/samples, and the echo workload behind the verifier sidecar of
 // config/verifier (test/e2e/echo/configmap). Requests go through a port-forward to the echo
 // Service, so through the verifier exactly as in-cluster clients' requests do.
@@ -92,8 +92,19 @@ describe("revocation", () => {
     const token = await acceptedToken("e2e-revoke-one");
     await e.client.mergePatch(Resources.accessTokens, { name: "e2e-revoke-one", namespace: e.namespace }, { spec: { revoked: true } });
     const start = Date.now();
-    await eventually("the verifier to refuse the revoked token", async () => (await call(e, "GET", READ, token)).status === 401, e.revocationDeadlineMs, 50);
+    const refused = await eventually(
+      "the verifier to refuse the revoked token",
+      async () => {
+        const r = await call(e, "GET", READ, token);
+        return r.status === 401 ? r : undefined;
+      },
+      e.revocationDeadlineMs,
+      50,
+    );
     process.stderr.write(`[e2e] a revoked token was refused ${Date.now() - start} ms after spec.revoked was set\n`);
+    // Refused because it is revoked, not for any other reason a 401 could have.
+    expect(JSON.parse(refused.body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+    expect(refused.wwwAuthenticate).toContain('error="invalid_token"');
   });
 
   it("refuses every old token after revoke-all, and accepts the token re-issued with the new key", async () => {

@@ -1,0 +1,3 @@
+module keyward.dev/pause
+
+go 1.26.0
