@@ -28,7 +28,7 @@ import type { NodeNetwork } from "./network.ts";
 import { run } from "./run.ts";
 import { readState, STATE_FILE, writeState } from "./state.ts";
 import type { NodeState } from "./state.ts";
-import { teardownNode } from "./teardown.ts";
+import { killNodeProcesses, teardownNode } from "./teardown.ts";
 
 /** The executables a node runs besides the control plane's (hack/test-binaries.sh --node builds them). */
 export const NODE_BINARIES = ["kubelet", "kube-scheduler", "kube-proxy", "kubectl", "containerd", "containerd-shim-runc-v2", "ctr"] as const;
@@ -108,6 +108,7 @@ export async function removeLeftoverNode(log: (line: string) => void, net: NodeN
   if (state !== undefined) {
     const report = await teardownNode(state, net);
     if (report.restoredSysctls.length > 0) log(`restored ${report.restoredSysctls.join(", ")}`);
+    if (report.leftovers.length > 0) throw new StartupError(`could not remove the earlier node completely: ${report.leftovers.join("; ")}`);
   } else {
     run("ip", ["netns", "del", net.netns]);
   }
@@ -147,13 +148,15 @@ export async function startNode(opts: StartNodeOptions): Promise<LocalNode> {
   const stop = (): Promise<void> => {
     stopped ??= (async () => {
       stopping = true;
-      // The node's own processes get a graceful stop; the teardown kills what is left.
+      // The node's own processes get a graceful stop; then the containers go, and only
+      // then the control plane (Pods' watches would hold its shutdown open).
       await Promise.all([...processes.values()].map((p) => p.stop(5000)));
+      await killNodeProcesses(state, { keepControlPlane: true });
       if (cp !== undefined) await cp.stop();
       const report = await teardownNode(state, net);
       await reaper.release();
       log(`node stopped${report.restoredSysctls.length > 0 ? `; restored ${report.restoredSysctls.join(", ")}` : ""}`);
-      if (report.cgroupsLeft.length > 0) log(`cgroups still busy, left behind: ${report.cgroupsLeft.join(", ")}`);
+      if (report.leftovers.length > 0) throw new Error(`the node's teardown left things behind: ${report.leftovers.join("; ")}`);
     })();
     return stopped;
   };
@@ -312,7 +315,9 @@ export async function startNode(opts: StartNodeOptions): Promise<LocalNode> {
     };
   } catch (error) {
     const tails = [...processes.values()].map((p) => `--- ${p.name} (${p.logPath}) ---\n${p.tail(30)}`).join("\n");
-    await stop();
+    await stop().catch((stopError: unknown) => {
+      log((stopError as Error).message);
+    });
     if (error instanceof StartupError) throw error;
     throw new StartupError(`the node failed to start: ${(error as Error).message}${tails === "" ? "" : `\n${tails}`}`, { cause: error });
   }

@@ -2,7 +2,7 @@
 // a run that was killed (even by SIGKILL) can be undone by the next one, or by the
 // reaper: the node's directory, the kernel settings as they were, the shim executable,
 // and the pids of the node's processes. One node per machine at a time.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { SysctlSnapshot } from "./host.ts";
 
@@ -39,4 +39,9 @@ export function readState(path = STATE_FILE): NodeState | undefined {
 
 export function removeState(path = STATE_FILE): void {
   rmSync(path, { force: true });
+  try {
+    rmdirSync(dirname(path));
+  } catch {
+    // not empty, or already gone
+  }
 }
