@@ -12,6 +12,7 @@ import { loadKubeConfig } from "../kube/config.ts";
 import { TokenVerifier } from "../token/index.ts";
 import { createAdminServer, readiness } from "./admin.ts";
 import { createAuthzHandler } from "./authz.ts";
+import { startGrpcAuthz, type GrpcAuthzServer } from "./grpc/ext-authz-server.ts";
 import { ConfigMapBundleSource } from "./bundle/configmap-source.ts";
 import { FileBundleSource } from "./bundle/file-source.ts";
 import { BundleStore } from "./bundle/store.ts";
@@ -44,6 +45,8 @@ export interface RunningVerifier {
   readonly address: HostPort;
   /** The admin server's address, or null when --metrics-listen off. */
   readonly adminAddress: HostPort | null;
+  /** The gRPC ext_authz server's address, or null when --grpc-listen off. */
+  readonly grpcAddress: HostPort | null;
   readonly store: BundleStore;
   readonly metrics: VerifierMetrics;
   readonly logger: Logger;
@@ -130,9 +133,11 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   const admin = config.metricsListen === null ? null : createAdminServer({ store, metrics, draining });
   let address: HostPort;
   let adminAddress: HostPort | null = null;
+  let grpc: GrpcAuthzServer | null = null;
   try {
     address = await listen(server, config.listen);
     if (admin !== null && config.metricsListen !== null) adminAddress = await listen(admin, config.metricsListen);
+    if (config.grpcListen !== null) grpc = await startGrpcAuthz({ decider, host: config.grpcListen.host, port: config.grpcListen.port });
   } catch (err) {
     server.close();
     admin?.close();
@@ -142,7 +147,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   await source.start();
   logger.info(
     { event: "started", mode: config.mode, listen: `${address.host}:${address.port}`, upstream: config.upstream?.origin, tenant: config.tenant, bundle: config.bundle.kind, generation: store.generation() },
-    `keyward verifier (${config.mode}) listening on ${address.host}:${address.port}`,
+    `keyward verifier (${config.mode}) listening on ${address.host}:${address.port}${grpc === null ? "" : `, gRPC ext_authz on ${grpc.host}:${grpc.port}`}`,
   );
 
   let drained: Promise<void> | null = null;
@@ -156,7 +161,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
         server.closeAllConnections();
         for (const t of tunnels) t.destroy();
       }, deadlineMs);
-      await closed;
+      await Promise.all([closed, grpc?.stop(deadlineMs)]);
       clearInterval(idle);
       clearTimeout(deadline);
       await source.stop();
@@ -171,7 +176,8 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     return drained;
   };
 
-  return { address, adminAddress, store: bundleStore, metrics, logger, draining, drain };
+  const grpcAddress = grpc === null ? null : { host: grpc.host, port: grpc.port };
+  return { address, adminAddress, grpcAddress, store: bundleStore, metrics, logger, draining, drain };
 }
 
 function listen(server: Server, at: HostPort): Promise<HostPort> {

@@ -22,7 +22,7 @@ export interface AuthzOptions {
 
 export type OriginalRequest = { ok: true; method: string; path: string; convention: "nginx" | "traefik" | "envoy" } | { ok: false; reason: string };
 
-const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
+export const METHOD = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 /** The method and path of the request the proxy asks about. */
 export function originalRequest(req: IncomingMessage, pathPrefix: string): OriginalRequest {

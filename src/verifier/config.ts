@@ -41,6 +41,8 @@ export interface VerifierConfig {
   logLevel: LogLevel;
   /** Fraction (0..1) of allowed requests that get a decision log line; denials are always logged. */
   decisionLogSample: number;
+  /** Authz mode: where Envoy's gRPC ext_authz is served, or null. */
+  grpcListen: HostPort | null;
   /** Authz mode: a prefix the proxy puts before the original path (Envoy ext_authz `path_prefix`). */
   authzPathPrefix: string;
 }
@@ -82,6 +84,7 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "keep-alive-timeout", env: "KEYWARD_VERIFIER_KEEP_ALIVE_TIMEOUT", kind: "string", arg: "DURATION", default: "5s", help: "idle client connections are closed after this time" },
   { name: "max-connections", env: "KEYWARD_VERIFIER_MAX_CONNECTIONS", kind: "string", arg: "N", default: "1024", help: "concurrent client connections; more are refused" },
   { name: "drain-timeout", env: "KEYWARD_VERIFIER_DRAIN_TIMEOUT", kind: "string", arg: "DURATION", default: "20s", help: "on SIGTERM, requests in flight get this long to finish" },
+  { name: "grpc-listen", env: "KEYWARD_VERIFIER_GRPC_LISTEN", kind: "string", arg: "HOST:PORT", default: "off", help: "authz mode: also serve Envoy's gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) here; \"off\" disables" },
   { name: "authz-path-prefix", env: "KEYWARD_VERIFIER_AUTHZ_PATH_PREFIX", kind: "string", arg: "PREFIX", default: "", help: "authz mode: prefix removed from the request path (Envoy ext_authz path_prefix)" },
   { name: "log-level", env: "KEYWARD_VERIFIER_LOG_LEVEL", kind: "string", arg: LOG_LEVELS.join("|"), default: "info", help: "log level" },
   { name: "decision-log-sample", env: "KEYWARD_VERIFIER_DECISION_LOG_SAMPLE", kind: "string", arg: "FRACTION", default: "0.01", help: "fraction (0..1) of allowed requests logged; every denial is logged" },
@@ -159,6 +162,17 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     throw new ConfigError(flag("metrics-listen"), "--metrics-listen must differ from --listen");
   }
 
+  const grpcText = str("grpc-listen")!;
+  const grpcListen = grpcText === "off" ? null : hostPort(flag("grpc-listen"), grpcText);
+  if (grpcListen !== null && mode !== "authz") {
+    throw new ConfigError(flag("grpc-listen"), "--grpc-listen serves Envoy's gRPC ext_authz, which is the authz mode: add --mode authz, or remove --grpc-listen");
+  }
+  for (const [other, address] of [["listen", listen], ["metrics-listen", metricsListen]] as const) {
+    if (grpcListen !== null && address !== null && grpcListen.port !== 0 && grpcListen.port === address.port && grpcListen.host === address.host) {
+      throw new ConfigError(flag("grpc-listen"), `--grpc-listen must differ from --${other}`);
+    }
+  }
+
   const maxAge = duration(flag("max-bundle-age"), str("max-bundle-age")!);
 
   const forward = str("forward-authorization");
@@ -190,6 +204,7 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     tenant,
     bundle,
     metricsListen,
+    grpcListen,
     maxBundleAgeMs: maxAge === 0 ? null : maxAge,
     forwardAuthorization,
     leewaySeconds: Math.floor(leewayMs / 1000),

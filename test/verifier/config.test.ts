@@ -107,6 +107,17 @@ describe("parseVerifierArgs", () => {
     expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b", "--upstream", "http://127.0.0.1:1"]).flag).toBe("--upstream");
   });
 
+  it("serves gRPC ext_authz only when --grpc-listen is set, only in authz mode, and never on another server's address", () => {
+    const authz = ["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b"];
+    expect(parseVerifierArgs(authz, {}).grpcListen).toBeNull();
+    expect(parseVerifierArgs([...authz, "--grpc-listen", "0.0.0.0:9191"], {}).grpcListen).toEqual({ host: "0.0.0.0", port: 9191 });
+    const outsideAuthz = refusal([...proxy, "--grpc-listen", "0.0.0.0:9191"]);
+    expect(outsideAuthz.flag).toBe("--grpc-listen");
+    expect(outsideAuthz.message).toMatch(/--mode authz/);
+    expect(refusal([...authz, "--grpc-listen", "0.0.0.0:8080"]).flag).toBe("--grpc-listen");
+    expect(refusal([...authz, "--grpc-listen", "0.0.0.0:9090"]).message).toMatch(/--metrics-listen/);
+  });
+
   it("needs exactly one bundle source", () => {
     expect(refusal(["--mode", "authz", "--tenant", "acme"]).flag).toBe("--bundle-file");
     expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-configmap", "acme"]).flag).toBe("--bundle-configmap");
