@@ -17,7 +17,7 @@ import { renderKubeconfig } from "../kubeconfig.ts";
 import { kubeJson, loadKubeConfig } from "../kubeclient.ts";
 import { issueCertificate } from "../pki.ts";
 import { freePorts } from "../ports.ts";
-import { startProcess } from "../process.ts";
+import { isAlive, startProcess } from "../process.ts";
 import type { ManagedProcess } from "../process.ts";
 import { startReaper } from "../reaper.ts";
 import { containerdConfig, cniConfig, kubeletConfig, kubeProxyConfig, NODE_NAME } from "./configs.ts";
@@ -104,6 +104,10 @@ export function checkNodePrerequisites(nodeAssetsDir: string): { runc: string; c
 export async function removeLeftoverNode(log: (line: string) => void, net: NodeNetwork = NODE_NETWORK): Promise<boolean> {
   const state = readState();
   if (state === undefined && !networkExists(net)) return false;
+  const alive = state === undefined ? [] : [...Object.values(state.pids), ...(state.controlPlanePids ?? [])].filter(isAlive);
+  if (alive.length > 0) {
+    throw new StartupError(`a keyward node is already running on this machine (pids ${alive.join(" ")}, ${STATE_FILE}); one node at a time: stop it first (Ctrl-C its cluster:up or e2e)`);
+  }
   log("a node from an earlier run was left behind: removing it first");
   if (state !== undefined) {
     const report = await teardownNode(state, net);
