@@ -104,7 +104,7 @@ export function checkNodePrerequisites(nodeAssetsDir: string): { runc: string; c
 export async function removeLeftoverNode(log: (line: string) => void, net: NodeNetwork = NODE_NETWORK): Promise<boolean> {
   const state = readState();
   if (state === undefined && !networkExists(net)) return false;
-  const alive = state === undefined ? [] : [...Object.values(state.pids), ...(state.controlPlanePids ?? [])].filter(isAlive);
+  const alive = state === undefined ? [] : [state.ownerPid, ...Object.values(state.pids), ...(state.controlPlanePids ?? [])].filter(isAlive);
   if (alive.length > 0) {
     throw new StartupError(`a keyward node is already running on this machine (pids ${alive.join(" ")}, ${STATE_FILE}); one node at a time: stop it first (Ctrl-C its cluster:up or e2e)`);
   }
@@ -135,6 +135,7 @@ export async function startNode(opts: StartNodeOptions): Promise<LocalNode> {
   const dir = mkdtempSync(join(parent, "keyward-node-"));
   const path = (...parts: string[]): string => join(dir, ...parts);
   const state: NodeState = {
+    ownerPid: process.pid,
     nodeDir: dir,
     sysctls: snapshotSysctls(),
     shimExe: realpathSync(bin("containerd-shim-runc-v2")),

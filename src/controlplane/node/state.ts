@@ -9,6 +9,8 @@ import type { SysctlSnapshot } from "./host.ts";
 export const STATE_FILE = "/run/keyward-node/state.json";
 
 export interface NodeState {
+  /** The process that started the node (alive: the node is in use, not left behind). */
+  ownerPid: number;
   /** The node's directory (containerd, kubelet, CNI): unmounted and removed at teardown. */
   nodeDir: string;
   /** Machine-wide kernel settings as they were before the node started. */
