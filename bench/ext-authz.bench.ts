@@ -13,7 +13,7 @@
 // Options: --rounds N (default 5), --slice SECONDS (default 2), --in-flight N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -27,7 +27,7 @@ import { Pool } from "undici";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, serializeBundle } from "../src/token/index.ts";
 import { ENVOY_EXT_AUTHZ_DESCRIPTORS } from "../src/verifier/grpc/envoy-descriptors.generated.ts";
 import { parseVerifierArgs, startVerifier } from "../src/verifier/index.ts";
-import { machine } from "./lib/measure.ts";
+import { CLOCK_TICKS_PER_SECOND, machine, processTicks } from "./lib/measure.ts";
 import { formatRate, formatRatio, replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -35,7 +35,6 @@ const DOCS = join(SELF, "..", "..", "docs", "benchmarks.md");
 const TENANT = "acme";
 const ISSUER = "https://keyward.example";
 const PATH = "/api/v0/datagrid/rows?limit=100";
-const CLOCK_TICKS_PER_SECOND = 100;
 
 async function runVerifier(bundle: string, log: string): Promise<void> {
   const config = parseVerifierArgs(
@@ -47,15 +46,6 @@ async function runVerifier(bundle: string, log: string): Promise<void> {
   await new Promise(() => undefined);
 }
 
-function ticks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(after[11]) + Number(after[12]);
-  } catch {
-    return Number.NaN;
-  }
-}
 
 interface Tally {
   decisions: number;
@@ -69,7 +59,7 @@ interface Tally {
 async function closedLoop(call: () => Promise<boolean>, inFlight: number, ms: number, serverPid: number, tally: Tally): Promise<void> {
   const until = performance.now() + ms;
   const cpu0 = process.cpuUsage();
-  const t0 = ticks(serverPid);
+  const t0 = processTicks(serverPid);
   const start = performance.now();
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -80,7 +70,7 @@ async function closedLoop(call: () => Promise<boolean>, inFlight: number, ms: nu
     }),
   );
   tally.seconds += (performance.now() - start) / 1000;
-  tally.serverTicks += ticks(serverPid) - t0;
+  tally.serverTicks += processTicks(serverPid) - t0;
   const cpu = process.cpuUsage(cpu0);
   tally.generatorMicros += cpu.user + cpu.system;
 }

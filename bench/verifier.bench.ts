@@ -38,7 +38,7 @@ import { pino } from "pino";
 import { Pool, type Dispatcher } from "undici";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk } from "../src/token/index.ts";
 import { parseVerifierArgs, startVerifier } from "../src/verifier/index.ts";
-import { machine } from "./lib/measure.ts";
+import { CLOCK_TICKS_PER_SECOND, machine, processTicks } from "./lib/measure.ts";
 import { formatRate, formatRatio, replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -49,8 +49,6 @@ const PATH = "/api/v0/datagrid/rows?limit=100";
 const WARM_TOKENS = 64;
 const COLD_TOKENS = 120_000;
 const WARMUP_MS = 1000;
-/** USER_HZ of /proc/<pid>/stat times: 100 on every Linux Node.js supports. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 // ---------------------------------------------------------------- child roles
 
@@ -421,16 +419,6 @@ function makeBundle(key: PrivateJwk, others: PrivateJwk[], nowMs: number): Bundl
   });
 }
 
-/** CPU time (user + system, in clock ticks) a process has used; 0 where /proc is missing. */
-function processTicks(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(after[11]) + Number(after[12]);
-  } catch {
-    return 0;
-  }
-}
 
 /** Busy and total CPU time of the machine, and of the given processes, in clock ticks (Linux). */
 function cpuTicks(pids: number[]): { busy: number; total: number; ours: number } | null {

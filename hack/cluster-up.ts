@@ -8,8 +8,8 @@
 // restores every machine setting the node changed.
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT, resolveAssets, resolveNodeAssets, startControlPlane, startNode } from "../src/controlplane/index.ts";
-import { buildNodeImages } from "./node-images.ts";
+import { REPO_ROOT, resolveAssets, startControlPlane } from "../src/controlplane/index.ts";
+import { startLocalNode } from "./local-node.ts";
 
 const log = (line: string): void => {
   console.error(`[cluster-up] ${line}`);
@@ -29,22 +29,13 @@ const crdDir = join(REPO_ROOT, "crds");
 let stop: () => Promise<void>;
 let summary: string;
 if (values.node) {
-  const nodeAssetsDir = await resolveNodeAssets({ log });
-  const images = await buildNodeImages(nodeAssetsDir, log);
-  const node = await startNode({
-    controlPlaneAssetsDir: assets.dir,
-    nodeAssetsDir,
-    pauseImage: images.pause,
-    images: [images.keyward],
-    crdDir,
-    log,
-  });
+  const { node, nodeAssetsDir, keywardImage } = await startLocalNode(log, { crdDir });
   stop = () => node.stop();
   summary = `
 a node that runs Pods is Ready in ${(node.startupMs / 1000).toFixed(1)}s: ${node.server}
   kubeconfig: ${node.kubeconfigPath}
   kubectl:    ${join(nodeAssetsDir, "kubectl")}
-  image:      ${images.keywardImage} (loaded)
+  image:      ${keywardImage} (loaded)
   logs:       ${node.controlPlane.dir}/*.log ${node.dir}/*.log
   Pods:       ${node.network.podCidr}, Services ${node.network.serviceCidr}, both reachable from this machine
 

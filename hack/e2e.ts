@@ -14,9 +14,9 @@
 //   KEYWARD_E2E_KEEP=1   keep the cluster running after the tests, until Ctrl-C
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { REPO_ROOT, resolveAssets, resolveNodeAssets, startNode } from "../src/controlplane/index.ts";
+import { REPO_ROOT } from "../src/controlplane/index.ts";
 import type { LocalNode } from "../src/controlplane/index.ts";
-import { buildNodeImages } from "./node-images.ts";
+import { startLocalNode } from "./local-node.ts";
 
 const TENANT = "acme";
 const started = Date.now();
@@ -53,19 +53,7 @@ function diagnose(node: LocalNode): void {
 }
 
 async function main(): Promise<number> {
-  const assets = await resolveAssets({ log });
-  if (assets.kind !== "binaries") throw new Error("the node end-to-end tests start their own cluster: unset KEYWARD_TEST_KUBECONFIG");
-  const nodeAssetsDir = await resolveNodeAssets({ log });
-  const images = await buildNodeImages(nodeAssetsDir, log);
-  log(`image ${images.keywardImage}: ${(images.keywardSizeBytes / 1e6).toFixed(1)} MB`);
-
-  const node = await startNode({
-    controlPlaneAssetsDir: assets.dir,
-    nodeAssetsDir,
-    pauseImage: images.pause,
-    images: [images.keyward],
-    log,
-  });
+  const { node, nodeAssetsDir } = await startLocalNode(log);
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;

@@ -68,3 +68,17 @@ export function machine(): Machine {
   }
   return { nproc: availableParallelism(), cpu, node: process.version };
 }
+
+/** USER_HZ of /proc/<pid>/stat times: 100 on every Linux Node.js supports. */
+export const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (user + system, in clock ticks) a process has used; 0 where /proc is missing. */
+export function processTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(after[11]) + Number(after[12]);
+  } catch {
+    return 0;
+  }
+}
