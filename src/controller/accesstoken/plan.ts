@@ -5,13 +5,13 @@
 
 import type { AccessToken, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
 import { REVOKED_RETENTION_SECONDS, type PrivateJwk, type RevokedEntry } from "../../token/index.ts";
-import type { SigningKeyDocument } from "../apikey/document.ts";
-import type { SecretObject } from "../apikey/secret.ts";
-import type { PolicyResolution } from "../policy/resolve.ts";
-import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import type { ResolvedRotationPolicy } from "../policy/types.ts";
+import type { SigningKeyDocument } from "../../model/signing-key/document.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import type { PolicyResolution } from "../../model/policy/resolve.ts";
+import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
 import { isRevoking, liveIssued, MAX_ISSUED, revocationsOf } from "./revocations.ts";
-import { inspectTokenSecret, tokenSecretName } from "./secret.ts";
+import { inspectTokenSecret, tokenSecretName } from "../../model/access-token/secret.ts";
 import { checkTokenSpec } from "./spec.ts";
 
 /** What the AccessToken needs to know about its ApiKey. */

@@ -6,21 +6,12 @@
 
 import type { ApiKeyStatus } from "../../api/types.generated.ts";
 import type { Algorithm, PrivateJwk } from "../../token/index.ts";
-import { nextRotation } from "../policy/schedule.ts";
-import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import type { ResolvedRotationPolicy } from "../policy/types.ts";
-import { eventOf, type PlannedEvent } from "../reasons.ts";
-import {
-  REQUEST_FIELDS,
-  serializeSigningKeys,
-  SIGNING_KEY_DOCUMENT_VERSION,
-  sortKeys,
-  type ObservedRequests,
-  type RequestField,
-  type SigningKeyDocument,
-  type StoredKey,
-} from "./document.ts";
-import { signingKeySecretName } from "./secret.ts";
+import { nextRotation } from "../../model/policy/schedule.ts";
+import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
+import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
+import { REQUEST_FIELDS, serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type ObservedRequests, type RequestField, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
+import { signingKeySecretName } from "../../model/signing-key/secret.ts";
 import { keysStatus, type ApiKeyKeysStatus } from "./status.ts";
 
 /** The request fields of an ApiKey's spec. Each new value of rotate, dropDeposed and revokeAll acts once. */

@@ -1,18 +1,18 @@
 // One ApiKey, start to finish, without I/O: resolve its rotation policy, read its
 // signing-key Secret, plan its keys, and say what to write. The caller writes the
 // Secret (when one is returned) before the status, records the events, and
-// requeues the ApiKey at requeueAt.
+// requeues the ApiKey at requeueAt, or with back-off when `retry` says why.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
-import type { RotationPolicySpecInput } from "../policy/types.ts";
-import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../policy/resolve.ts";
-import { floorToSecond } from "../policy/time.ts";
-import { eventOf, type PlannedCondition, type PlannedEvent } from "../reasons.ts";
-import { setCondition, type Condition } from "../runtime/conditions.ts";
+import type { RotationPolicySpecInput } from "../../model/policy/types.ts";
+import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../../model/policy/resolve.ts";
+import { floorToSecond } from "../../model/policy/time.ts";
+import { eventOf, type PlannedCondition, type PlannedEvent } from "../../model/reasons.ts";
+import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planKeys, type KeyFactory, type KeyPlan } from "./plan.ts";
-import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "./secret.ts";
+import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
 
-export interface ReconcileApiKeyInput {
+export interface PlanApiKeyInput {
   now: Date;
   apiKey: ApiKey;
   /** The Secret named signingKeySecretName(apiKey), or null. */
@@ -30,12 +30,14 @@ export interface ApiKeyOutcome {
   events: PlannedEvent[];
   /** When to reconcile again for scheduled work; null when only a change can matter. */
   requeueAt: Date | null;
+  /** Set when the ApiKey did not converge and retrying is the fix (key generation failed): back off and retry; says why. */
+  retry: string | null;
   /** Null for an ApiKey being deleted. */
   policy: PolicyResolution | null;
   plan: KeyPlan | null;
 }
 
-export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiKeyOutcome> {
+export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome> {
   const { apiKey } = input;
   const now = floorToSecond(input.now);
   const namespace = apiKey.metadata.namespace ?? "";
@@ -51,7 +53,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
   const events: PlannedEvent[] = [];
   if (apiKey.metadata.deletionTimestamp !== undefined) {
     // Being deleted: its Secret goes with it (owner reference) and the bundle drops it. Nothing to write.
-    return { secret: null, status: previous, events, requeueAt: null, policy: null, plan: null };
+    return { secret: null, status: previous, events, requeueAt: null, retry: null, policy: null, plan: null };
   }
   const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(name) };
   if (generation !== undefined) base.observedGeneration = generation;
@@ -65,7 +67,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     set({ type: "RotationPolicyResolved", status: "False", reason: policy.reason, message: policy.message });
     set({ type: "Ready", status: "False", reason: policy.reason, message: policy.message });
     events.push(eventOf(policy.reason, policy.message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: null, policy, plan: null };
   }
   const source = policy.policy.source;
   set(
@@ -84,7 +86,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     const reason = read.kind === "conflict" ? "SigningKeySecretConflict" : "SigningKeySecretInvalid";
     set({ type: "Ready", status: "False", reason, message: read.message });
     events.push(eventOf(reason, read.message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: null, policy, plan: null };
   }
 
   let plan: KeyPlan;
@@ -102,7 +104,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     const message = `ApiKey ${namespace}/${name}: generating a ${policy.policy.algorithm} signing key failed (${err instanceof Error ? err.message : String(err)}); retrying`;
     set({ type: "Ready", status: "False", reason: "KeyGenerationFailed", message });
     events.push(eventOf("KeyGenerationFailed", message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: message, policy, plan: null };
   }
   events.push(...plan.events);
 
@@ -145,6 +147,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     status: { ...base, ...plan.status, conditions },
     events,
     requeueAt: plan.nextWakeAt,
+    retry: null,
     policy,
     plan,
   };

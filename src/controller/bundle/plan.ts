@@ -13,30 +13,13 @@
 // generation a verifier may still hold from before.
 
 import type { AccessPolicySpec } from "../../api/types.generated.ts";
-import {
-  BUNDLE_API_VERSION,
-  BundleError,
-  buildBundle,
-  jwkSetOf,
-  parseBundle,
-  pruneRevoked,
-  serializeBundle,
-  validateBundle,
-  type Bundle,
-  type BundleApiKey,
-  type BundleKey,
-  type BundlePolicy,
-  type JwkSet,
-  type RevokedEntry,
-} from "../../token/index.ts";
-import { floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import { eventOf, type PlannedEvent } from "../reasons.ts";
+import { BUNDLE_API_VERSION, BundleError, buildBundle, jwkSetOf, parseBundle, pruneRevoked, serializeBundle, validateBundle, type Bundle, type BundleApiKey, type BundleKey, type BundlePolicy, type JwkSet, type RevokedEntry } from "../../token/index.ts";
+import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 
-export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";
-export const BUNDLE_DATA_KEY = "bundle.json";
-export const JWKS_DATA_KEY = "jwks.json";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, CONFIGMAP_LIMIT_BYTES, JWKS_DATA_KEY } from "../../model/names.ts";
+
 /** A ConfigMap may hold 1 MiB; the rest of the object (metadata, managed fields) needs room too. */
-export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 export const BUNDLE_SIZE_MARGIN_BYTES = 64 * 1024;
 export const DEFAULT_BUNDLE_SIZE_LIMIT = CONFIGMAP_LIMIT_BYTES - BUNDLE_SIZE_MARGIN_BYTES;
 

@@ -9,8 +9,8 @@
 
 import type { ApiKey } from "../../api/types.generated.ts";
 import { makeKey } from "../../kube/types.ts";
-import type { PlannedEvent } from "../reasons.ts";
-import { conditionsEqual, jsonEqual, setConditions, type ConditionInput } from "../runtime/conditions.ts";
+import type { PlannedEvent } from "../../model/reasons.ts";
+import { conditionsEqual, jsonEqual, setConditions, type ConditionInput } from "../../model/conditions.ts";
 
 export interface BundlePart {
   /** The ApiKey the part was worked out for (a new ApiKey of the same name gets its own). */
