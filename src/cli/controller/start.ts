@@ -30,7 +30,7 @@ import { auditRevocation } from "../../controller/controllers/issuedtokens.ts";
 import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
-import { BundleReports } from "../../controller/controllers/reports.ts";
+import { BundleReports } from "../../controller/controllers/handover.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
 import { createLogger } from "../../controller/runtime/logging.ts";

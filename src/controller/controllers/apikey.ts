@@ -3,11 +3,12 @@
 // before the status; it is the record that makes a restart neither miss nor
 // repeat a rotation. It is the one writer of the status: the bundle reconciler's
 // part (Published, AccessPoliciesResolved, bundleGeneration) comes through
-// ctx.reports and goes out in the same merge patch. A new ApiKey's first status
-// waits for the bundle that publishes its first key (BUNDLE_WAIT_MS at most), so
-// it is written once, not once before and once after. An ApiKey being deleted
-// keeps the finalizer keyward.dev/bundle until the tenant bundle no longer lists
-// it, so verifiers stop accepting its tokens before its Secret is garbage-collected.
+// ctx.reports (the status hand-over, handover.ts) and goes out in the same merge
+// patch. A new ApiKey's first status waits for the bundle that publishes its
+// first key (BUNDLE_WAIT_MS at most), so it is written once, not twice. An
+// ApiKey being deleted keeps the finalizer keyward.dev/bundle until the tenant
+// bundle no longer lists it, so verifiers stop accepting its tokens before its
+// Secret is garbage-collected.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
 import { isAlreadyExists } from "../../kube/errors.ts";
@@ -25,7 +26,7 @@ import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, 
 import { newsworthy, record } from "./events.ts";
 import { bundleOf } from "./memo.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { withBundlePart } from "./reports.ts";
+import { FirstStatusWait, withBundlePart } from "./handover.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 
 
@@ -42,9 +43,6 @@ export const API_KEY_STATUS_FIELDS = [
 ] as const;
 /** Every condition of the ApiKey: this controller writes them all. */
 export const API_KEY_CONDITION_TYPES = ApiKeyConditionTypes;
-
-/** How long a new ApiKey's first status waits for the bundle that publishes its first key, at most. */
-export const BUNDLE_WAIT_MS = 10_000;
 
 /** Index of ApiKeys by the rotation policy they use: "RotationPolicy/<ns>/<name>" or "ClusterRotationPolicy/<name>". */
 export const ROTATION_POLICY_INDEX = "rotationPolicy";
@@ -105,27 +103,6 @@ export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
       apply: (k, ensureFinalizer) => convergeApiKey(ctx, k, ensureFinalizer, firstStatusWait),
     });
   };
-}
-
-/** Since when each new ApiKey (by uid) has waited for the bundle's part of its first status. */
-class FirstStatusWait {
-  readonly #since = new Map<string, number>();
-
-  /** Milliseconds left to wait for ApiKey `uid` (starting its wait now if it had none). */
-  left(uid: string, now: number): number {
-    let since = this.#since.get(uid);
-    if (since === undefined) {
-      // Forget the waits of ApiKeys deleted while they waited.
-      for (const [other, t] of this.#since) if (t + 2 * BUNDLE_WAIT_MS < now) this.#since.delete(other);
-      since = now;
-      this.#since.set(uid, since);
-    }
-    return since + BUNDLE_WAIT_MS - now;
-  }
-
-  end(uid: string): void {
-    this.#since.delete(uid);
-  }
 }
 
 /** A live ApiKey: its finalizer and signing-key Secret (Secret first), then its status and Events. */

@@ -4,7 +4,7 @@
 // The generation grows on each content change and only then. Afterwards it
 // works out the bundle's part of each ApiKey's status (AccessPoliciesResolved,
 // Published, bundleGeneration) and hands it to the ApiKey controller, the one
-// writer of that status (reports.ts); an ApiKey whose entry did not change keeps
+// writer of that status (handover.ts, the status hand-over); an ApiKey whose entry did not change keeps
 // the generation it was published in, so a change to one key does not rewrite
 // the status of every other.
 
@@ -30,7 +30,7 @@ import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, earliestDelay, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { statusHoldsPart, type BundlePart } from "./reports.ts";
+import { statusHoldsPart, type BundlePart } from "./handover.ts";
 import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
 import { SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";

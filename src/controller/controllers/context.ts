@@ -14,7 +14,7 @@ import type { EventRecorder } from "../runtime/events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
-import type { BundleReports } from "./reports.ts";
+import type { BundleReports } from "./handover.ts";
 import type { Store } from "./store.ts";
 
 export interface Stores {
@@ -37,7 +37,7 @@ export interface Stores {
 export const FieldManagers = {
   /** Secrets, the bundle ConfigMap, finalizers. */
   controller: "keyward-controller",
-  /** The whole ApiKey status, the bundle's part included (reports.ts). */
+  /** The whole ApiKey status, the bundle's part included (handover.ts, the status hand-over). */
   apiKeyStatus: "keyward-apikey",
   accessTokenStatus: "keyward-accesstoken",
   policyStatus: "keyward-policy",

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
 import { bundlePartOf } from "../../../src/controller/controllers/bundle.ts";
-import { BundleReports, statusHoldsPart, withBundlePart, type BundlePart } from "../../../src/controller/controllers/reports.ts";
+import { BundleReports, statusHoldsPart, withBundlePart, type BundlePart } from "../../../src/controller/controllers/handover.ts";
+import { BUNDLE_WAIT_MS, FirstStatusWait } from "../../../src/controller/controllers/handover.ts";
 import { planBundle, type BundleApiKeyInput, type BundlePlan } from "../../../src/controller/bundle/plan.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import { publicJwkOf } from "../../../src/token/keys/public.ts";
@@ -130,5 +131,24 @@ describe("bundlePartOf", () => {
     const part = bundlePartOf(apiKey(), p, null, [], undefined, "rv");
     expect(part.conditions.find((c) => c.type === "AccessPoliciesResolved")).toMatchObject({ status: "False", reason: "AccessPolicyNotFound" });
     expect(part.events.map((e) => [e.type, e.reason])).toEqual([["Warning", "AccessPolicyNotFound"]]);
+  });
+});
+
+describe("FirstStatusWait", () => {
+  it("lets a new ApiKey's first status wait at most BUNDLE_WAIT_MS from its first reconcile", () => {
+    const wait = new FirstStatusWait();
+    expect(wait.left("uid-1", 1_000)).toBe(BUNDLE_WAIT_MS);
+    expect(wait.left("uid-1", 4_000)).toBe(BUNDLE_WAIT_MS - 3_000);
+    expect(wait.left("uid-1", 1_000 + BUNDLE_WAIT_MS)).toBe(0);
+    wait.end("uid-1");
+    expect(wait.left("uid-1", 50_000)).toBe(BUNDLE_WAIT_MS);
+  });
+
+  it("forgets the waits of ApiKeys that went away while they waited", () => {
+    const wait = new FirstStatusWait();
+    wait.left("gone", 0);
+    wait.left("new", 3 * BUNDLE_WAIT_MS);
+    // "gone" started long ago: its wait was dropped, so it would start afresh.
+    expect(wait.left("gone", 3 * BUNDLE_WAIT_MS)).toBe(BUNDLE_WAIT_MS);
   });
 });

@@ -1,11 +1,23 @@
-// The bundle's part of each ApiKey's status (bundleGeneration and the conditions
-// AccessPoliciesResolved and Published), as the bundle reconciler last worked it
-// out. The ApiKey controller is the one writer of an ApiKey's status: it writes
-// this part together with its own, in one merge patch, so that a new ApiKey's
-// status is written once (after the bundle that publishes its first key) and a
-// change of either part costs one write. Held in memory only: after a restart
-// the bundle reconciler works every part out again from the bundle and the
-// status, and until then the status keeps what it says.
+// The status hand-over: how the bundle reconciler's part of an ApiKey's status
+// reaches the ApiKey controller, the one writer of that status. One mechanism,
+// in this file only:
+//
+//   1. the bundle reconciler works out each ApiKey's part (bundleGeneration and the
+//      conditions AccessPoliciesResolved and Published) after every bundle plan and
+//      hands the tenant's parts to BundleReports.replaceTenant;
+//   2. BundleReports wakes (onChange) the ApiKeys whose status does not say what
+//      their part says;
+//   3. the ApiKey controller writes its own part and the bundle's in one merge patch
+//      (withBundlePart), using a part only while the cache shows the very bundle
+//      ConfigMap it describes;
+//   4. a new ApiKey's first status waits (FirstStatusWait, BUNDLE_WAIT_MS at most)
+//      for the part of the bundle that publishes its first key, so that it is
+//      written once, not once before and once after.
+//
+// That keeps the write budget: 3 writes per new ApiKey (finalizer, Secret, one
+// status), none at rest. Parts live in memory only: after a restart the bundle
+// reconciler works every part out again from the bundle and the status, and until
+// then the status keeps what it says.
 
 import type { ApiKey } from "../../api/types.generated.ts";
 import { makeKey } from "../../kube/types.ts";
@@ -84,4 +96,28 @@ export function statusHoldsPart(apiKey: ApiKey, part: BundlePart, now: Date): bo
   const status = apiKey.status ?? {};
   const next = withBundlePart(status, part, now);
   return jsonEqual(status.bundleGeneration, next.bundleGeneration) && conditionsEqual(status.conditions, next.conditions);
+}
+
+/** How long a new ApiKey's first status waits for the bundle that publishes its first key, at most. */
+export const BUNDLE_WAIT_MS = 10_000;
+
+/** Since when each new ApiKey (by uid) has waited for the bundle's part of its first status. */
+export class FirstStatusWait {
+  readonly #since = new Map<string, number>();
+
+  /** Milliseconds left to wait for ApiKey `uid` (starting its wait now if it had none). */
+  left(uid: string, now: number): number {
+    let since = this.#since.get(uid);
+    if (since === undefined) {
+      // Forget the waits of ApiKeys deleted while they waited.
+      for (const [other, t] of this.#since) if (t + 2 * BUNDLE_WAIT_MS < now) this.#since.delete(other);
+      since = now;
+      this.#since.set(uid, since);
+    }
+    return since + BUNDLE_WAIT_MS - now;
+  }
+
+  end(uid: string): void {
+    this.#since.delete(uid);
+  }
 }
