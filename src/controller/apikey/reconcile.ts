@@ -4,7 +4,7 @@
 // requeues the ApiKey at requeueAt, or with back-off when `retry` says why.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
-import type { RotationPolicySpecInput } from "../../model/policy/types.ts";
+import type { PolicySource, RotationPolicySpecInput } from "../../model/policy/types.ts";
 import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../../model/policy/resolve.ts";
 import { floorToSecond } from "../../model/policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent } from "../../model/reasons.ts";
@@ -69,17 +69,7 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
     events.push(eventOf(policy.reason, policy.message));
     return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: null, policy, plan: null };
   }
-  const source = policy.policy.source;
-  set(
-    source.kind === "BuiltIn"
-      ? {
-          type: "RotationPolicyResolved",
-          status: "True",
-          reason: "BuiltInPolicy",
-          message: "no ClusterRotationPolicy named default exists: the built-in defaults apply (EdDSA, every 720h, prePublish 5m, grace 720h)",
-        }
-      : { type: "RotationPolicyResolved", status: "True", reason: "RotationPolicyFound", message: `${describeSource(source)} is in use` },
-  );
+  set(policyResolved(policy.policy.source));
 
   const read = readSigningKeySecret(input.secret, ref);
   if (read.kind === "conflict" || read.kind === "invalid") {
@@ -108,39 +98,12 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
   }
   events.push(...plan.events);
 
-  const prepared = plan.keys.find((k) => k.state === "prepared");
-  set(
-    prepared === undefined
-      ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
-      : {
-          type: "Rotating",
-          status: "True",
-          reason: "KeyPrepublished",
-          message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}`,
-        },
-  );
-
-  const active = plan.status.activeKid ?? "";
-  if (plan.problems.length > 0) {
-    const message = plan.problems.map((p) => p.message).join("; ");
-    set({ type: "Ready", status: "False", reason: "InvalidRequest", message });
-    const already = previous.conditions?.find((c) => c.type === "Ready" && c.reason === "InvalidRequest" && c.message === message);
-    if (already === undefined) events.push(eventOf("InvalidRequest", message));
-  } else if (spec.suspended === true) {
-    set({
-      type: "Ready",
-      status: "False",
-      reason: "Suspended",
-      message: `spec.suspended is true: verifiers refuse the tokens of ApiKey ${namespace}/${name} and none are issued; set it to false to resume`,
-    });
-  } else {
-    set({
-      type: "Ready",
-      status: "True",
-      reason: "KeysReady",
-      message: `key ${active} signs tokens; the next rotation is due at ${plan.status.nextRotationTime}`,
-    });
-  }
+  set(rotating(plan));
+  const ready = readyAfter(plan, spec.suspended === true, `${namespace}/${name}`);
+  set(ready);
+  // An unusable request is told once, not on every resync.
+  const told = previous.conditions?.some((c) => c.type === "Ready" && c.reason === ready.reason && c.message === ready.message) === true;
+  if (ready.reason === "InvalidRequest" && !told) events.push(eventOf("InvalidRequest", ready.message));
 
   return {
     secret: plan.secretChanged ? signingKeySecret(ref, plan.document) : null,
@@ -151,4 +114,38 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
     policy,
     plan,
   };
+}
+
+/** RotationPolicyResolved when the policy resolved: the built-in defaults, or the policy named. */
+function policyResolved(source: PolicySource): PlannedCondition {
+  return source.kind === "BuiltIn"
+    ? {
+        type: "RotationPolicyResolved",
+        status: "True",
+        reason: "BuiltInPolicy",
+        message: "no ClusterRotationPolicy named default exists: the built-in defaults apply (EdDSA, every 720h, prePublish 5m, grace 720h)",
+      }
+    : { type: "RotationPolicyResolved", status: "True", reason: "RotationPolicyFound", message: `${describeSource(source)} is in use` };
+}
+
+/** Rotating: True while a prepared key waits for its activation. */
+function rotating(plan: KeyPlan): PlannedCondition {
+  const prepared = plan.keys.find((k) => k.state === "prepared");
+  return prepared === undefined
+    ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
+    : { type: "Rotating", status: "True", reason: "KeyPrepublished", message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}` };
+}
+
+/** Ready once the keys are planned: False for a request that cannot be applied or a suspended ApiKey, else True. */
+function readyAfter(plan: KeyPlan, suspended: boolean, apiKey: string): PlannedCondition {
+  if (plan.problems.length > 0) return { type: "Ready", status: "False", reason: "InvalidRequest", message: plan.problems.map((p) => p.message).join("; ") };
+  if (suspended) {
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "Suspended",
+      message: `spec.suspended is true: verifiers refuse the tokens of ApiKey ${apiKey} and none are issued; set it to false to resume`,
+    };
+  }
+  return { type: "Ready", status: "True", reason: "KeysReady", message: `key ${plan.status.activeKid ?? ""} signs tokens; the next rotation is due at ${plan.status.nextRotationTime}` };
 }
