@@ -6,9 +6,9 @@ import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types
 import type { KubeClient } from "../kube/client.ts";
 import { createInformer, type Informer, type InformerOptions } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
-import { type ConfigMapObject } from "../model/bundle/configmap.ts";
+import type { ConfigMapObject } from "../model/bundle/configmap.ts";
 import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../model/names.ts";
-import { type SecretObject } from "../model/signing-key/secret.ts";
+import type { SecretObject } from "../model/signing-key/secret.ts";
 
 /** Read access to one kind, by namespace (undefined for cluster-scoped) and name. The controller's Store fits. */
 export interface ObjectLookup<T> {

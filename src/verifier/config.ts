@@ -3,7 +3,7 @@
 
 import { isIP } from "node:net";
 import { flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { formatFlagDuration, parseFlagDuration } from "../lib/duration.ts";
 
 export type VerifierMode = "proxy" | "authz";
 
@@ -165,7 +165,7 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
   const forwardAuthorization = forward === undefined ? false : bool(flag("forward-authorization"), forward);
 
   const leewayMs = duration(flag("leeway"), str("leeway")!);
-  if (leewayMs > 300_000) throw new ConfigError(flag("leeway"), `--leeway ${formatDuration(leewayMs)} is too generous; at most 5m`);
+  if (leewayMs > 300_000) throw new ConfigError(flag("leeway"), `--leeway ${formatFlagDuration(leewayMs)} is too generous; at most 5m`);
 
   const logLevel = str("log-level")!;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -238,7 +238,7 @@ function upstreamUrl(text: string): URL {
 }
 
 function duration(flag: string, text: string): number {
-  const ms = parseDuration(text);
+  const ms = parseFlagDuration(text);
   if (ms === null) throw new ConfigError(flag, `${flag} must be a duration such as 30s, 5m or 1h30m, not "${text}"`);
   return ms;
 }

@@ -4,8 +4,8 @@ import { API_VERSION } from "../../src/api/types.generated.ts";
 import { informerCache } from "../../src/issuer/index.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import { MemorySource } from "../kube/support/memory-source.ts";
-import { type SecretObject } from "../../src/model/signing-key/secret.ts";
-import { type ConfigMapObject } from "../../src/model/bundle/configmap.ts";
+import type { SecretObject } from "../../src/model/signing-key/secret.ts";
+import type { ConfigMapObject } from "../../src/model/bundle/configmap.ts";
 
 const informers: Informer[] = [];
 afterEach(async () => {

@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ApiKey, IssuedToken } from "../../src/api/types.generated.ts";
 import { API_VERSION } from "../../src/api/types.generated.ts";
-import { createTokenServiceLogger } from "../../src/issuer/index.ts";
-import { LogCapture, MemoryEvents } from "../issuer/support/fixture.ts";
-import { auditRevocation } from "../../src/controller/controllers/issuedtokens.ts";
 import { issuedTokenName, issuedTokenObject, planIssuedTokenCleanup, revocationsFromIssuedTokens } from "../../src/model/issued-token.ts";
 
 const apiKey: ApiKey = { apiVersion: API_VERSION, kind: "ApiKey", metadata: { name: "reporting", namespace: "acme", uid: "u-1" } };
@@ -70,21 +67,5 @@ describe("planIssuedTokenCleanup", () => {
     expect(plan.expired[0]).toMatchObject({ namespace: "acme", name: issuedTokenName("reporting", "gone") });
     expect(plan.nextAt?.toISOString()).toBe("2026-11-29T12:35:00.000Z");
     expect(planIssuedTokenCleanup([record("forever", { exp: null })], NOW)).toEqual({ expired: [], nextAt: null });
-  });
-});
-
-describe("auditRevocation", () => {
-  it("logs and records an Event once, when a record becomes revoked, with no token", () => {
-    const logs = new LogCapture();
-    const log = createTokenServiceLogger({ destination: logs });
-    const events = new MemoryEvents();
-    const before = record("j1");
-    const after = record("j1", { revoked: true });
-    auditRevocation(null, before, log, events);
-    auditRevocation(before, after, log, events);
-    auditRevocation(after, after, log, events);
-    expect(logs.entries().map((e) => e.audit)).toEqual(["token_revoked"]);
-    expect(logs.entries()[0]).toMatchObject({ tenant: "acme", apiKey: "reporting", jti: "j1", kid: "kid-1", issuedBy: "ApiKey acme/workflow" });
-    expect(events.events).toEqual([expect.objectContaining({ kind: "IssuedToken", reason: "TokenRevoked" })]);
   });
 });

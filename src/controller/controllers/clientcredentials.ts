@@ -11,7 +11,7 @@ import { clientCredentialsSecretName, clientSecretHashSecretName } from "../../m
 import { API_KEY_LABEL, CLIENT_CREDENTIALS_SECRET_TYPE, CLIENT_SECRET_HASH_SECRET_TYPE } from "../../model/names.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { planClientCredentials, type ClientCredentialsPlan } from "../clientcredentials/plan.ts";
-import { type ReconcileFunc } from "../runtime/controller.ts";
+import type { ReconcileFunc } from "../runtime/controller.ts";
 import { Outcome } from "../runtime/outcome.ts";
 
 /** Read access to one kind by namespace and name; the controller's Store fits. */

@@ -17,8 +17,6 @@ interface Named extends KubeObject {
   metadata?: ObjectMeta;
 }
 
-const keyOf = objectKey;
-
 function ref(obj: Named): { namespace: string | undefined; name: string } {
   return { namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
 }
@@ -40,7 +38,7 @@ export async function addFinalizer<T extends Named>(ctx: ControllerContext, reso
     resourceVersion: obj.metadata?.resourceVersion,
     fieldManager: FieldManagers.controller,
   });
-  await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+  await store.waitFor(objectKey(obj), written.metadata?.resourceVersion ?? null);
   return written;
 }
 
@@ -54,7 +52,7 @@ export async function removeFinalizer<T extends Named>(ctx: ControllerContext, r
       fieldManager: FieldManagers.controller,
     });
     // With no finalizer left, the object is gone once the API server has seen the patch.
-    await store.waitFor(keyOf(obj), finalizers.length === 0 && obj.metadata?.deletionTimestamp !== undefined ? null : (written.metadata?.resourceVersion ?? null));
+    await store.waitFor(objectKey(obj), finalizers.length === 0 && obj.metadata?.deletionTimestamp !== undefined ? null : (written.metadata?.resourceVersion ?? null));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -107,7 +105,7 @@ export async function writeStatus<T extends Named & { status?: object }>(
       resourceVersion: obj.metadata?.resourceVersion,
       fieldManager,
     });
-    await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+    await store.waitFor(objectKey(obj), written.metadata?.resourceVersion ?? null);
   } catch (err) {
     // The object went away meanwhile: nothing to report on.
     if (isNotFound(err)) return false;
@@ -149,7 +147,7 @@ export async function upsert<T extends OwnedObject>(ctx: ControllerContext, reso
     if (current.metadata?.finalizers !== undefined) metadata.finalizers = current.metadata.finalizers;
     written = await ctx.client.replace<T>(resource, { ...desired, metadata }, { fieldManager: FieldManagers.controller });
   }
-  await store.waitFor(keyOf(desired), written.metadata?.resourceVersion ?? null);
+  await store.waitFor(objectKey(desired), written.metadata?.resourceVersion ?? null);
   return written;
 }
 

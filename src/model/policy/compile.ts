@@ -36,7 +36,7 @@ export type CompileResult =
 const DURATION_HINT = 'write hours, minutes and seconds such as "720h", "1h30m" or "90s"';
 
 /** Milliseconds in a CRD duration, or null when `text` is not one. */
-function parseDuration(text: string): number | null {
+function durationMsOrNull(text: string): number | null {
   try {
     return parseApiDuration(text);
   } catch {
@@ -69,7 +69,7 @@ function compileUncached(source: PolicySource, spec: RotationPolicySpecInput): C
 
   const duration = (field: string, value: string | undefined, fallback: string): number => {
     const text = value ?? fallback;
-    const ms = parseDuration(text);
+    const ms = durationMsOrNull(text);
     if (ms === null) {
       problem(field, `"${text}" is not a duration: ${DURATION_HINT}`);
       return Number.NaN;
@@ -191,7 +191,7 @@ export function shortestCronGap(expression: string, timeZone: string): number | 
 }
 
 function compileEvery(text: string, prePublishMs: number, problem: (field: string, message: string) => void): Schedule | null {
-  const everyMs = parseDuration(text);
+  const everyMs = durationMsOrNull(text);
   if (everyMs === null) {
     problem("spec.schedule.every", `"${text}" is not a duration: ${DURATION_HINT}`);
     return null;

@@ -21,7 +21,7 @@ import { generateSigningKey, issueAccessTokenSync, type PrivateJwk } from "../..
 import { basic, decoded, LogCapture, send, type Reply } from "../../issuer/support/fixture.ts";
 import { eventually, Kube, useNamespace } from "../harness/index.ts";
 import { bundleKeysOf, signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
-import { type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
 import { deleteExpiredIssuedTokens } from "../../../src/controller/controllers/issuedtokens.ts";
 import { issuedTokenObject, revocationsFromIssuedTokens } from "../../../src/model/issued-token.ts";

@@ -18,7 +18,7 @@ import { ManualClock } from "../../../src/kube/clock.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { decodeUnverified, generateSigningKey, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
 import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
-import { type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { clientCredentialsSecret, clientSecretHashSecret } from "../../../src/model/client-credentials.ts";
 
 export const ISSUER = "https://keyward.test";
