@@ -3,7 +3,7 @@
 // flag at fault and the fix; nothing starts.
 
 import { parseDuration } from "../../api/duration.ts";
-import { flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../../lib/flags.ts";
+import { envValue, flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../../lib/flags.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -154,7 +154,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
   const bool = (name: string): boolean => {
     const v = values[name];
     if (v === true) return true;
-    const fromEnv = env[spec(name).env];
+    const fromEnv = envValue(spec(name), env);
     if (fromEnv === undefined || fromEnv === "") return false;
     if (/^(true|1|yes)$/i.test(fromEnv)) return true;
     if (/^(false|0|no)$/i.test(fromEnv)) return false;
@@ -166,7 +166,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
   let namespaces: string[];
   const nsFlags = values.namespace;
   if (Array.isArray(nsFlags) && nsFlags.length > 0) namespaces = nsFlags.map(String);
-  else namespaces = (env[spec("namespace").env] ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  else namespaces = (envValue(spec("namespace"), env) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
   for (const ns of namespaces) {
     if (!DNS_LABEL.test(ns)) {
       throw new ControllerConfigError("--namespace", `--namespace "${ns}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);

@@ -10,18 +10,12 @@ import { nextRotation } from "../../model/policy/schedule.ts";
 import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
 import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
-import { REQUEST_FIELDS, serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type ObservedRequests, type RequestField, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
+import { REQUEST_FIELDS, type ApiKeyRequests, type ObservedRequests, type RequestField } from "../../model/requests.ts";
+import { serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
 import { signingKeySecretName } from "../../model/signing-key/secret.ts";
 import { keysStatus, type ApiKeyKeysStatus } from "./status.ts";
 
-/** The request fields of an ApiKey's spec. Each new value of rotate, dropDeposed and revokeAll acts once. */
-export interface ApiKeyRequests {
-  rotate?: string | undefined;
-  dropDeposed?: string | undefined;
-  revokeAll?: string | undefined;
-  /** RFC 3339: tokens issued before it are refused. It only moves forward. */
-  revokeIssuedBefore?: string | undefined;
-}
+export type { ApiKeyRequests };
 
 /** What the ApiKey's status says; used only when the signing-key Secret is missing. */
 export type ApiKeyStatusInput = Pick<ApiKeyStatus, "keys" | "activeKid" | "lastRotationTime" | "observedRequests">;

@@ -8,6 +8,7 @@
 
 import { ALGORITHMS, KEY_STATES, KeywardError, jwkThumbprint, type Algorithm, type KeyState, type PrivateJwk } from "../../token/index.ts";
 import { parseTime } from "../policy/time.ts";
+import { REQUEST_FIELDS, type ObservedRequests } from "../requests.ts";
 
 export const SIGNING_KEY_DOCUMENT_VERSION = 1;
 export const MAX_SIGNING_KEYS = 3;
@@ -23,15 +24,6 @@ export interface StoredKey {
   notAfter: string | null;
 }
 
-/** The request fields of an ApiKey's spec whose values have been acted on. */
-export interface ObservedRequests {
-  rotate?: string | undefined;
-  dropDeposed?: string | undefined;
-  revokeAll?: string | undefined;
-}
-
-export const REQUEST_FIELDS = ["rotate", "dropDeposed", "revokeAll"] as const;
-export type RequestField = (typeof REQUEST_FIELDS)[number];
 
 export interface SigningKeyDocument {
   version: typeof SIGNING_KEY_DOCUMENT_VERSION;
