@@ -1,6 +1,13 @@
 // @ts-check
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { layerConfigs } from "./hack/layers.js";
+
+const manifest = JSON.parse(readFileSync(join(import.meta.dirname, "package.json"), "utf8"));
+/** Every npm package keyward depends on. */
+const PACKAGES = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
 
 export default tseslint.config(
   { ignores: ["dist/", "node_modules/", ".cache/", "coverage/"] },
@@ -21,24 +28,8 @@ export default tseslint.config(
     files: ["bench/**", "hack/**", "src/cli/**", "src/demo/**"],
     rules: { "no-console": "off" },
   },
-  {
-    files: ["src/token/**"],
-    rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [
-          { group: ["@kubernetes/*", "**/controller/**", "**/verifier/**", "**/kube/**", "**/api/**"], message: "src/token imports nothing Kubernetes and no other part of keyward." },
-        ],
-      }],
-    },
-  },
-  {
-    files: ["src/controller/**"],
-    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["**/verifier/**"], message: "the controller never imports the verifier" }] }] },
-  },
-  {
-    files: ["src/verifier/**"],
-    rules: { "no-restricted-imports": ["error", { patterns: [{ group: ["**/controller/**"], message: "the verifier never imports the controller" }] }] },
-  },
+  // The layering of src/ (hack/layers.js): no arrow back up, no cycle.
+  ...layerConfigs(PACKAGES),
   {
     files: ["**/*.js"],
     ...tseslint.configs.disableTypeChecked,

@@ -1,6 +1,6 @@
 // The keyward command. Subcommands are a table: a new one is one entry in COMMANDS.
 
-import { CONTROLLER_COMMAND_SUMMARY, runControllerCommand } from "../controller/main.ts";
+import { CONTROLLER_COMMAND_SUMMARY, runControllerCommand } from "./controller/command.ts";
 import { tokenVerifyCommand } from "./token-verify.ts";
 import { EXIT_USAGE, processIO, type CliIO, type Command } from "./io.ts";
 import { verifierCommand } from "./verifier.ts";

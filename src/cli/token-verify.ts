@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BundleError, parseBundle, TokenVerifier, type Bundle } from "../token/index.ts";
 import { BUNDLE_KEY, bundleTextOf } from "../verifier/bundle/text.ts";
-import { parseDuration } from "../verifier/duration.ts";
+import { parseFlagDuration } from "../lib/duration.ts";
 import { EXIT_USAGE, type CliIO, type Command } from "./io.ts";
 
 export const tokenVerifyCommand: Command = {
@@ -77,7 +77,7 @@ async function verifyOne(args: string[], io: CliIO): Promise<number> {
     if (Number.isNaN(t)) throw new UsageError(`--now must be an RFC 3339 time such as 2026-11-29T12:00:00Z, not "${values.now}"`);
     nowMs = t;
   }
-  const leewayMs = parseDuration(values.leeway ?? "30s");
+  const leewayMs = parseFlagDuration(values.leeway ?? "30s");
   if (leewayMs === null) throw new UsageError(`--leeway must be a duration such as 30s, not "${values.leeway ?? ""}"`);
 
   const token = positionals[0] === "-" ? (await readAll(io.stdin)).trim() : positionals[0]!;

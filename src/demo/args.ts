@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
 import { parseDuration } from "../api/index.ts";
+import { parseFlags, type FlagErrorKind, type FlagSpec } from "../lib/flags.ts";
 
 export type ClusterChoice =
   | { kind: "local" }
@@ -91,79 +92,80 @@ function durationFlag(flag: string, value: string, minMs: number): number {
   return ms;
 }
 
+/** The demo's flags, on the shared flag machinery (src/lib/flags.ts); DEMO_USAGE is their help. */
+export const DEMO_FLAGS: readonly FlagSpec[] = [
+  { name: "kubeconfig", kind: "string", arg: "PATH", help: "run against the existing cluster of this kubeconfig" },
+  { name: "existing-cluster", kind: "boolean", help: "run against the cluster of $KUBECONFIG, else ~/.kube/config" },
+  { name: "namespace", short: "n", kind: "string", arg: "NAME", default: DEFAULT_NAMESPACE, help: "the tenant namespace to create" },
+  { name: "keep", kind: "boolean", help: "keep everything running at the end" },
+  { name: "timeout", kind: "string", arg: "DURATION", help: "deadline of each wait" },
+  { name: "revocation-budget", kind: "string", arg: "DURATION", help: "a revoked token must be refused within this time of the patch" },
+  { name: "work-dir", kind: "string", arg: "DIR", help: "parent of the demo's temporary directory" },
+  { name: "no-color", kind: "boolean", help: "no colours" },
+];
+
+/** A refusal of the command line as the demo words it. */
+function usageError(flag: string, kind: FlagErrorKind, message: string): DemoUsageError {
+  if (kind === "missing-value") return new DemoUsageError(`${flag} needs a value`);
+  if (kind === "unexpected-value") return new DemoUsageError(`${flag} takes no value`);
+  if (kind === "unknown" || kind === "positional") return new DemoUsageError(`unknown flag ${flag}: run hack/dev demo -- --help for the flags`);
+  return new DemoUsageError(message);
+}
+
+/**
+ * `--namespace -acme` as `--namespace=-acme`: a value may start with one dash (the
+ * namespace check then names what is wrong with it); one starting with "--" is the
+ * next flag, so the flag before it has no value.
+ */
+function attachDashedValues(argv: readonly string[]): string[] {
+  const valued = new Map<string, string>();
+  for (const f of DEMO_FLAGS.filter((spec) => spec.kind === "string")) {
+    valued.set(`--${f.name}`, f.name);
+    if (f.short !== undefined) valued.set(`-${f.short}`, f.name);
+  }
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = valued.get(arg);
+    const next = argv[i + 1];
+    if (name !== undefined && next !== undefined && next.startsWith("-") && !next.startsWith("--")) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
 export function parseDemoArgs(argv: readonly string[], ctx: ParseContext): DemoInvocation {
+  if (argv.includes("--help") || argv.includes("-h")) return { kind: "help" };
   const exists = ctx.exists ?? existsSync;
   const cwd = ctx.cwd ?? process.cwd();
-  let kubeconfig: string | undefined;
-  let existingCluster = false;
-  let namespace = DEFAULT_NAMESPACE;
-  let keep = false;
-  let timeoutMs = DEFAULT_TIMEOUT_MS;
-  let revocationBudgetMs = DEFAULT_REVOCATION_BUDGET_MS;
-  let color: boolean | "auto" = "auto";
-  let workDir: string | undefined;
-
-  const args = [...argv];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
-    const value = (): string => {
-      if (inline !== undefined) {
-        if (inline === "") throw new DemoUsageError(`${flag} needs a value`);
-        return inline;
-      }
-      const next = args[i + 1];
-      if (next === undefined || next.startsWith("--")) throw new DemoUsageError(`${flag} needs a value`);
-      i++;
-      return next;
-    };
-    const noValue = (): void => {
-      if (inline !== undefined) throw new DemoUsageError(`${flag} takes no value`);
-    };
-    switch (flag) {
-      case "--help":
-      case "-h":
-        return { kind: "help" };
-      case "--kubeconfig":
-        kubeconfig = value();
-        break;
-      case "--existing-cluster":
-        noValue();
-        existingCluster = true;
-        break;
-      case "--namespace":
-      case "-n": {
-        namespace = value();
-        if (namespace.length > 63 || !NAMESPACE_PATTERN.test(namespace)) {
-          throw new DemoUsageError(
-            `--namespace ${namespace}: not a namespace name; use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
-          );
-        }
-        break;
-      }
-      case "--keep":
-        noValue();
-        keep = true;
-        break;
-      case "--timeout":
-        timeoutMs = durationFlag(flag, value(), 1_000);
-        break;
-      case "--revocation-budget":
-        revocationBudgetMs = durationFlag(flag, value(), 0);
-        break;
-      case "--work-dir":
-        workDir = resolve(cwd, value());
-        break;
-      case "--no-color":
-        noValue();
-        color = false;
-        break;
-      default:
-        throw new DemoUsageError(`unknown flag ${arg}: run hack/dev demo -- --help for the flags`);
-    }
+  const values = parseFlags(attachDashedValues(argv), {
+    command: "demo",
+    flags: DEMO_FLAGS,
+    error: (flag, message, kind) => usageError(flag, kind, message),
+  });
+  const str = (name: string): string | undefined => {
+    const v = values[name];
+    if (v === "") throw new DemoUsageError(`--${name} needs a value`);
+    return typeof v === "string" ? v : undefined;
+  };
+  const kubeconfig = str("kubeconfig");
+  const existingCluster = values["existing-cluster"] === true;
+  const namespace = str("namespace") ?? DEFAULT_NAMESPACE;
+  if (namespace.length > 63 || !NAMESPACE_PATTERN.test(namespace)) {
+    throw new DemoUsageError(
+      `--namespace ${namespace}: not a namespace name; use at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit`,
+    );
   }
+  const keep = values.keep === true;
+  const timeout = str("timeout");
+  const timeoutMs = timeout === undefined ? DEFAULT_TIMEOUT_MS : durationFlag("--timeout", timeout, 1_000);
+  const budget = str("revocation-budget");
+  const revocationBudgetMs = budget === undefined ? DEFAULT_REVOCATION_BUDGET_MS : durationFlag("--revocation-budget", budget, 0);
+  const workDirFlag = str("work-dir");
+  const workDir = workDirFlag === undefined ? undefined : resolve(cwd, workDirFlag);
+  let color: boolean | "auto" = values["no-color"] === true ? false : "auto";
 
   if (color === "auto" && (ctx.env.NO_COLOR ?? "") !== "") color = false;
 

@@ -27,7 +27,7 @@ export { ALLOWED_PATH, DEMO_API_KEY, DEMO_CI_TOKEN, DEMO_TOKEN, SAMPLE_ROLES, Sc
 export type { ScenarioContext, ScenarioStep } from "./scenario.ts";
 export { DEMO_ISSUER, keepInstructions, setupSteps, tearDown } from "./setup.ts";
 export type { SetupContext, SetupStep, World } from "./setup.ts";
-export { formatDuration, formatElapsed, formatStep, formatSummary, Timeline } from "./timeline.ts";
+export { formatForPeople, formatElapsed, formatStep, formatSummary, Timeline } from "./timeline.ts";
 export type { CheckRecord, Outcome, StepContext, StepRecord, Style, TimelineOptions } from "./timeline.ts";
 export { startUpstream } from "./upstream.ts";
 export type { Upstream, UpstreamSeen } from "./upstream.ts";

@@ -8,7 +8,7 @@ import { Resources, type KubeClient } from "../kube/index.ts";
 import { planRequest, planRevokeToken, planRotate } from "../plugin/index.ts";
 import { accessTokenNotReady, apiKeyNotReady, readToken, shortKid, type DemoToken } from "./cluster.ts";
 import { describeAnswer, expectStatus, readMetric, waitForStatus, type HttpProbe, type ProbeRequest } from "./http.ts";
-import { formatDuration, type StepContext } from "./timeline.ts";
+import { formatForPeople, type StepContext } from "./timeline.ts";
 import type { Upstream } from "./upstream.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -153,7 +153,7 @@ export class Scenario {
         signal: this.#ctx.signal,
       });
       if (!wait.ok) throw new Error(`the verifier still answers ${String(wait.last?.status ?? wait.lastError)} to ${label(token)}; ${this.#ctx.logHint}`);
-      step.note(`the verifier accepts key ${shortKid(token.kid)} (waited ${formatDuration(performance.now() - started)})`);
+      step.note(`the verifier accepts key ${shortKid(token.kid)} (waited ${formatForPeople(performance.now() - started)})`);
       return;
     }
     const have = await waitUntil(
@@ -164,7 +164,7 @@ export class Scenario {
       },
       { timeoutMs: this.#ctx.timeoutMs, intervalMs: 20, signal: this.#ctx.signal, hint: this.#ctx.logHint },
     );
-    step.note(`the verifier runs bundle generation ${have} (waited ${formatDuration(performance.now() - started)})`);
+    step.note(`the verifier runs bundle generation ${have} (waited ${formatForPeople(performance.now() - started)})`);
   }
 
   /**
@@ -250,12 +250,12 @@ export class Scenario {
       { timeoutMs: this.#ctx.timeoutMs, intervalMs: 50, signal, hint: this.#ctx.logHint },
     );
     step.note(
-      `new key ${shortKid(prepared.kid)} published ${formatDuration(performance.now() - patched)} after the patch${prepared.activatesAt === undefined ? "" : `; it signs from ${prepared.activatesAt}, once the policy's prePublish has passed`}`,
+      `new key ${shortKid(prepared.kid)} published ${formatForPeople(performance.now() - patched)} after the patch${prepared.activatesAt === undefined ? "" : `; it signs from ${prepared.activatesAt}, once the policy's prePublish has passed`}`,
     );
     const { key, token } = await this.#settled(`AccessToken ${DEMO_TOKEN} re-issued with the new key`, DEMO_TOKEN, (k) =>
       k.status?.activeKid === old.kid ? `apikey ${DEMO_API_KEY}: key ${shortKid(old.kid)} still active` : null,
     );
-    step.note(`AccessToken ${DEMO_TOKEN} re-issued with key ${shortKid(token.kid)} ${formatDuration(performance.now() - patched)} after the patch; key ${shortKid(old.kid)} deposed`);
+    step.note(`AccessToken ${DEMO_TOKEN} re-issued with key ${shortKid(token.kid)} ${formatForPeople(performance.now() - patched)} after the patch; key ${shortKid(old.kid)} deposed`);
     this.#remember(token);
     this.#current = token;
     await this.#verifierCaughtUp(step, key, token);
@@ -281,8 +281,8 @@ export class Scenario {
     step.check(
       wait.ok && wait.elapsedMs <= this.#ctx.revocationBudgetMs,
       wait.ok
-        ? `refused with 401 ERR_TOKEN_REVOKED ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (${requests}; budget ${formatDuration(this.#ctx.revocationBudgetMs)})`
-        : `still ${seen} ${formatDuration(wait.elapsedMs)} after the patch (expected 401 ERR_TOKEN_REVOKED)`,
+        ? `refused with 401 ERR_TOKEN_REVOKED ${formatForPeople(wait.elapsedMs)} after the API server accepted the patch (${requests}; budget ${formatForPeople(this.#ctx.revocationBudgetMs)})`
+        : `still ${seen} ${formatForPeople(wait.elapsedMs)} after the patch (expected 401 ERR_TOKEN_REVOKED)`,
     );
     const current = this.#current ?? (await this.#token(DEMO_TOKEN));
     await this.#expect(step, withToken({ method: "GET", path: ALLOWED_PATH }, current, `${DEMO_TOKEN}'s token, same ApiKey, not revoked`), 200);
@@ -306,14 +306,14 @@ export class Scenario {
     step.check(
       wait.ok,
       wait.ok
-        ? `${label(latest)} refused with ${wait.last === undefined ? "401" : describeAnswer(wait.last)} ${formatDuration(wait.elapsedMs)} after the API server accepted the patch (polling every 20 ms)`
-        : `${label(latest)} still ${wait.last === undefined ? String(wait.lastError) : describeAnswer(wait.last)} ${formatDuration(wait.elapsedMs)} after the patch (expected 401)`,
+        ? `${label(latest)} refused with ${wait.last === undefined ? "401" : describeAnswer(wait.last)} ${formatForPeople(wait.elapsedMs)} after the API server accepted the patch (polling every 20 ms)`
+        : `${label(latest)} still ${wait.last === undefined ? String(wait.lastError) : describeAnswer(wait.last)} ${formatForPeople(wait.elapsedMs)} after the patch (expected 401)`,
     );
     const { key, token } = await this.#settled(`AccessToken ${DEMO_TOKEN} re-issued after revoke all`, DEMO_TOKEN, (k) => {
       const kids = (k.status?.keys ?? []).map((x) => x.kid);
       return kids.some((kid) => oldKids.has(kid)) ? `apikey ${DEMO_API_KEY}: old keys still listed (${kids.map(shortKid).join(", ")})` : null;
     });
-    step.note(`every key replaced by ${shortKid(token.kid)}, active at once; AccessToken ${DEMO_TOKEN} re-issued ${formatDuration(performance.now() - accepted)} after the patch`);
+    step.note(`every key replaced by ${shortKid(token.kid)}, active at once; AccessToken ${DEMO_TOKEN} re-issued ${formatForPeople(performance.now() - accepted)} after the patch`);
     await this.#verifierCaughtUp(step, key, token);
     for (const old of this.#tokens) {
       await this.#expect(step, withToken({ method: "GET", path: ALLOWED_PATH }, old, "an old token"), 401);

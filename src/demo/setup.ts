@@ -14,7 +14,7 @@ import { HttpProbe } from "./http.ts";
 import { readKustomization, retarget, type Manifest } from "./manifests.ts";
 import type { Supervisor } from "./processes.ts";
 import { ALLOWED_PATH, DEMO_API_KEY, DEMO_TOKEN } from "./scenario.ts";
-import { formatDuration, type StepContext, type Timeline } from "./timeline.ts";
+import { formatForPeople, type StepContext, type Timeline } from "./timeline.ts";
 import { startUpstream, type Upstream } from "./upstream.ts";
 import { waitUntil } from "./wait.ts";
 
@@ -97,7 +97,7 @@ function localCluster(ctx: SetupContext): SetupStep[] {
         world.kubeconfigPath = cp.kubeconfigPath;
         world.client = connect(cp.kubeconfigPath);
         s.retitle(`control plane running at ${cp.server}, keyward CRDs installed`);
-        s.note(`etcd, kube-apiserver and kube-controller-manager ready in ${formatDuration(cp.startupMs)}; logs ${cp.dir}/*.log`);
+        s.note(`etcd, kube-apiserver and kube-controller-manager ready in ${formatForPeople(cp.startupMs)}; logs ${cp.dir}/*.log`);
       },
     },
   ];

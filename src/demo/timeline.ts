@@ -47,7 +47,7 @@ export function formatElapsed(ms: number): string {
 }
 
 /** A duration for people: "4 ms", "850 ms", "1.2 s", "7 min 03 s". */
-export function formatDuration(ms: number): string {
+export function formatForPeople(ms: number): string {
   const v = Math.max(0, ms);
   if (v < 1_000) return `${Math.round(v)} ms`;
   if (v < 60_000) return `${(v / 1000).toFixed(1)} s`;
@@ -67,7 +67,7 @@ const INDENT = " ".repeat(11);
 /** The lines of one step: "   12.3s  ✓ title  (2.1 s)", then its notes, checks and error. */
 export function formatStep(step: StepRecord, style: Style): string[] {
   const mark = MARK[step.outcome];
-  const took = step.outcome === "skip" ? "not run" : formatDuration(step.endMs - step.startMs);
+  const took = step.outcome === "skip" ? "not run" : formatForPeople(step.endMs - step.startMs);
   const lines = [`${formatElapsed(step.endMs)}  ${paint(style, mark.color, mark.text)} ${step.title}  ${paint(style, "dim", `(${took})`)}`];
   for (const note of step.notes) lines.push(`${INDENT}${paint(style, "dim", note)}`);
   for (const check of step.checks) {
@@ -90,7 +90,7 @@ export function formatSummary(steps: readonly StepRecord[], totalMs: number, sty
   const checks = steps.reduce((n, s) => n + s.checks.length, 0);
   const failedChecks = steps.reduce((n, s) => n + s.checks.filter((c) => !c.ok).length, 0);
   const checkCount = checks === 0 ? "" : `, ${checks - failedChecks} of ${checks} checks`;
-  const counts = `${passed} of ${steps.length} steps passed${checkCount}, in ${formatDuration(totalMs)}`;
+  const counts = `${passed} of ${steps.length} steps passed${checkCount}, in ${formatForPeople(totalMs)}`;
   if (failed.length === 0 && skipped.length === 0) return [paint(style, "green", `✓ ${counts}`)];
   const lines = [paint(style, "red", `✗ ${counts}`)];
   for (const s of failed) lines.push(`  ${paint(style, "red", "✗")} ${s.title}`);

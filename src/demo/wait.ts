@@ -1,6 +1,6 @@
 // Waiting for a condition with a deadline, interruptible by Ctrl-C (an AbortSignal).
 
-import { formatDuration } from "./timeline.ts";
+import { formatForPeople } from "./timeline.ts";
 
 /** A wait passed its deadline; the message says what was awaited and what was last seen. */
 export class WaitTimeoutError extends Error {
@@ -72,7 +72,7 @@ export async function waitUntil<T>(what: string, probe: () => Promise<Probe<T>>,
       state = error instanceof Error ? error.message : String(error);
     }
     if (performance.now() >= deadline) {
-      throw new WaitTimeoutError(`${what}: not within ${formatDuration(opts.timeoutMs)}; last seen: ${state}${opts.hint === undefined ? "" : `\n${opts.hint}`}`);
+      throw new WaitTimeoutError(`${what}: not within ${formatForPeople(opts.timeoutMs)}; last seen: ${state}${opts.hint === undefined ? "" : `\n${opts.hint}`}`);
     }
     await pause(opts.intervalMs ?? 100, opts.signal);
   }

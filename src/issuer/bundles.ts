@@ -2,10 +2,10 @@
 // verifier from the keyward-bundle ConfigMap in the cache (recompiled when its
 // text changes), and its jwks.json served as is.
 
-import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, JWKS_DATA_KEY } from "../controller/bundle/index.ts";
 import type { Logger } from "../kube/logger.ts";
 import { BundleError, parseBundle, type CompiledBundle, type TokenVerifier } from "../token/index.ts";
 import type { IssuerCache } from "./cache.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, JWKS_DATA_KEY } from "../model/names.ts";
 
 export class TenantBundles {
   readonly #cache: IssuerCache;

@@ -3,13 +3,12 @@
 // tenants' bundle ConfigMaps and the rotation policies.
 
 import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
-import type { ConfigMapObject } from "../controller/bundle/index.ts";
-import { BUNDLE_CONFIGMAP_NAME } from "../controller/bundle/index.ts";
-import type { SecretObject } from "../controller/apikey/index.ts";
-import { MANAGED_BY, MANAGED_BY_LABEL } from "../controller/apikey/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { createInformer, type Informer, type InformerOptions } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
+import type { ConfigMapObject } from "../model/bundle/configmap.ts";
+import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../model/names.ts";
+import type { SecretObject } from "../model/signing-key/secret.ts";
 
 /** Read access to one kind, by namespace (undefined for cluster-scoped) and name. The controller's Store fits. */
 export interface ObjectLookup<T> {

@@ -1,4 +1,6 @@
 // The keyward token service: issuer API, OAuth 2.0 client credentials, discovery.
+// Its records and formats are in src/model; what the controller runs for it
+// (client credentials, IssuedToken clean-up) is in src/controller.
 
 export { startTokenService, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_TLS_POLL_MS } from "./server.ts";
 export type { RunningTokenService, TokenServiceOptions } from "./server.ts";
@@ -6,39 +8,6 @@ export { createIssuerInformers, informerCache } from "./cache.ts";
 export type { IssuerCache, IssuerInformers, ObjectLookup } from "./cache.ts";
 export { kubeIssuedTokenStore, issueForApiKey, lifetimeSeconds, usableApiKey } from "./issue.ts";
 export type { AuditEvents, IssueContext, IssueRequest, IssueResult, IssuedTokenStore } from "./issue.ts";
-export {
-  ISSUED_TOKENS,
-  issuedTokenName,
-  issuedTokenObject,
-  planIssuedTokenCleanup,
-  revocationOf,
-  revocationsFromIssuedTokens,
-} from "./issued-token.ts";
-export type { IssuedTokenCleanup, IssuedTokenInput } from "./issued-token.ts";
-export {
-  CLIENT_CREDENTIALS_ANNOTATION,
-  CLIENT_CREDENTIALS_ENABLED,
-  CLIENT_CREDENTIALS_SECRET_TYPE,
-  CLIENT_ID_KEY,
-  CLIENT_SECRET_HASH_KEY,
-  CLIENT_SECRET_HASH_SECRET_TYPE,
-  CLIENT_SECRET_KEY,
-  clientCredentialsEnabled,
-  clientCredentialsSecret,
-  clientCredentialsSecretName,
-  clientIdOf,
-  clientSecretHashSecret,
-  clientSecretHashSecretName,
-  clientSecretMatches,
-  hashClientSecret,
-  newClientSecret,
-  parseClientId,
-  planClientCredentials,
-  readClientSecretHash,
-} from "./client-credentials.ts";
-export type { ClientCredentialsAction, ClientCredentialsPlan, PlanClientCredentialsInput } from "./client-credentials.ts";
-export { auditRevocation, clientCredentialsOwnerKeys, clientCredentialsReconciler, deleteExpiredIssuedTokens, reconcileClientCredentials } from "./reconcile.ts";
-export type { ClientCredentialsReconcilerDeps } from "./reconcile.ts";
 export { FailureLimiter } from "./rate-limit.ts";
 export type { RateLimitOptions } from "./rate-limit.ts";
 export { IssuerError, IssuerErrorCodes, OAuthError, OAuthErrorCodes } from "./errors.ts";

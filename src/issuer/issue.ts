@@ -4,15 +4,16 @@
 
 import type { ApiKey, IssuedToken } from "../api/types.generated.ts";
 import { formatDuration } from "../api/duration.ts";
-import { activeSigningKey, readSigningKeySecret, signingKeySecretName } from "../controller/apikey/index.ts";
-import { describeSource, MIN_TOKEN_LIFETIME_MS, resolveRotationPolicy, type ResolvedRotationPolicy } from "../controller/policy/index.ts";
+import { describeSource, MIN_TOKEN_LIFETIME_MS, resolveRotationPolicy, type ResolvedRotationPolicy } from "../model/policy/index.ts";
 import type { KubeClient } from "../kube/client.ts";
+import { Resources } from "../kube/resources.ts";
 import { errorFields, type Logger } from "../kube/logger.ts";
 import type { KubeObject } from "../kube/types.ts";
 import { issueAccessTokenSync, parseRfc3339 } from "../token/index.ts";
 import type { IssuerCache } from "./cache.ts";
 import { IssuerError } from "./errors.ts";
-import { ISSUED_TOKENS, issuedTokenObject } from "./issued-token.ts";
+import { issuedTokenObject } from "../model/issued-token.ts";
+import { activeSigningKey, readSigningKeySecret, signingKeySecretName } from "../model/signing-key/secret.ts";
 
 /** Where IssuedTokens are written. kubeIssuedTokenStore writes them through the API. */
 export interface IssuedTokenStore {
@@ -23,7 +24,7 @@ export interface IssuedTokenStore {
 export function kubeIssuedTokenStore(client: KubeClient): IssuedTokenStore {
   return {
     create: async (record) => {
-      await client.create(ISSUED_TOKENS, record);
+      await client.create(Resources.issuedTokens, record);
     },
   };
 }

@@ -2,11 +2,11 @@
 // token service could ever hold (access_token, client_secret). Code logs names,
 // jtis, kids and codes only; redaction is the second guard.
 
-import { pino, type DestinationStream, type LevelWithSilent, type Logger } from "pino";
-import { REDACTED_PATHS } from "../controller/runtime/logging.ts";
+import type { DestinationStream, LevelWithSilent } from "pino";
+import { createComponentLogger, SECRET_PATHS, type Logger } from "../lib/logging.ts";
 
 export const TOKEN_SERVICE_REDACTED_PATHS = [
-  ...REDACTED_PATHS,
+  ...SECRET_PATHS,
   "access_token",
   "client_secret",
   "*.access_token",
@@ -15,10 +15,5 @@ export const TOKEN_SERVICE_REDACTED_PATHS = [
 ];
 
 export function createTokenServiceLogger(opts: { level?: LevelWithSilent; destination?: DestinationStream } = {}): Logger {
-  const options = {
-    level: opts.level ?? "info",
-    base: { component: "keyward-token-service" },
-    redact: { paths: TOKEN_SERVICE_REDACTED_PATHS, censor: "[redacted]" },
-  };
-  return opts.destination === undefined ? pino(options) : pino(options, opts.destination);
+  return createComponentLogger({ component: "keyward-token-service", redact: TOKEN_SERVICE_REDACTED_PATHS, level: opts.level, destination: opts.destination });
 }

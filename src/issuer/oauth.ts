@@ -3,7 +3,7 @@
 // fields (client_secret_post), never both. Errors follow RFC 6749 §5.2.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { clientCredentialsEnabled, clientSecretHashSecretName, clientSecretMatches, parseClientId, readClientSecretHash } from "./client-credentials.ts";
+import { clientCredentialsEnabled, clientSecretHashSecretName, clientSecretMatches, parseClientId, readClientSecretHash } from "../model/client-credentials.ts";
 import type { ServiceContext } from "./context.ts";
 import { IssuerError, OAuthError } from "./errors.ts";
 import { mediaType, readBody, sendJson, sourceOf } from "./http.ts";

@@ -34,6 +34,7 @@ export const Resources = {
   accessPolicies: keyward("accesspolicies", "AccessPolicy"),
   rotationPolicies: keyward("rotationpolicies", "RotationPolicy"),
   clusterRotationPolicies: keyward("clusterrotationpolicies", "ClusterRotationPolicy", false),
+  issuedTokens: keyward("issuedtokens", "IssuedToken"),
 } as const satisfies Record<string, Resource>;
 
 /** "v1" for the core group, "group/version" otherwise. */

@@ -11,8 +11,10 @@ export type FlagKind = "string" | "boolean";
 export interface FlagSpec {
   /** Without dashes: "issuer" for --issuer. */
   name: string;
-  /** The environment variable read when the flag is absent. */
-  env: string;
+  /** The environment variable read when the flag is absent; none when undefined. */
+  env?: string;
+  /** A one-letter alias ("n" for -n). */
+  short?: string;
   kind: FlagKind;
   /** The placeholder of the value in --help ("PATH"). */
   arg?: string;
@@ -34,11 +36,21 @@ export interface ParseFlagsOptions {
   aliases?: Readonly<Record<string, string>>;
   /** Finds the flag in a message of node:util parseArgs; group 1 is the flag. */
   flagInMessage?: RegExp;
-  /** The error thrown for bad input: `flag` names it ("--issuer", or "arguments"). */
-  error: (flag: string, message: string) => Error;
+  /** The error thrown for bad input: `flag` names it ("--issuer", or "arguments"); `kind` says what is wrong. */
+  error: (flag: string, message: string, kind: FlagErrorKind) => Error;
 }
 
-const FLAG_IN_MESSAGE = /'(-[^' ]+)/;
+/** What is wrong with a command line: a flag not in the table, a value missing or given to a switch, an argument that is no flag. */
+export type FlagErrorKind = "unknown" | "missing-value" | "unexpected-value" | "positional" | "other";
+
+function errorKind(err: Error & { code?: string }): FlagErrorKind {
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") return "unknown";
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") return err.message.includes("does not take an argument") ? "unexpected-value" : "missing-value";
+  return "other";
+}
+
+/** The flag in a message of parseArgs: "Option '-n, --namespace <value>' argument missing" names --namespace. */
+const FLAG_IN_MESSAGE = /'(?:-[^-' ], )?(-[^' ]+)/;
 
 /**
  * Reads `argv` against the table: only flags, no positional arguments. Returns the
@@ -46,8 +58,8 @@ const FLAG_IN_MESSAGE = /'(-[^' ]+)/;
  */
 export function parseFlags(argv: readonly string[], opts: ParseFlagsOptions): FlagValues {
   const aliases = opts.aliases ?? {};
-  const options: Record<string, { type: FlagKind; multiple?: boolean }> = {};
-  for (const f of opts.flags) options[f.name] = { type: f.kind, ...(f.multiple === true ? { multiple: true } : {}) };
+  const options: Record<string, { type: FlagKind; multiple?: boolean; short?: string }> = {};
+  for (const f of opts.flags) options[f.name] = { type: f.kind, ...(f.multiple === true ? { multiple: true } : {}), ...(f.short === undefined ? {} : { short: f.short }) };
   for (const [alias, target] of Object.entries(aliases)) {
     const spec = options[target];
     if (spec === undefined) throw new Error(`alias --${alias} names no flag: --${target}`);
@@ -60,11 +72,11 @@ export function parseFlags(argv: readonly string[], opts: ParseFlagsOptions): Fl
   } catch (err) {
     const message = (err as Error).message;
     const flag = (opts.flagInMessage ?? FLAG_IN_MESSAGE).exec(message)?.[1] ?? "arguments";
-    throw opts.error(flag, `${message}; see keyward ${opts.command} --help`);
+    throw opts.error(flag, `${message}; see keyward ${opts.command} --help`, errorKind(err as Error));
   }
   const first = positionals[0];
   if (first !== undefined) {
-    throw opts.error(first, `unexpected argument "${first}": keyward ${opts.command} takes only flags; see keyward ${opts.command} --help`);
+    throw opts.error(first, `unexpected argument "${first}": keyward ${opts.command} takes only flags; see keyward ${opts.command} --help`, "positional");
   }
   for (const [alias, target] of Object.entries(aliases)) {
     if (values[alias] !== undefined && values[target] === undefined) values[target] = values[alias];
@@ -79,6 +91,11 @@ export function flagSpec(flags: readonly FlagSpec[], name: string): FlagSpec {
   return spec;
 }
 
+/** The flag's environment variable as set (undefined when it has none, or it is not set). */
+export function envValue(spec: FlagSpec, env: Env): string | undefined {
+  return spec.env === undefined ? undefined : env[spec.env];
+}
+
 /**
  * The value of a single flag: as given ("true" for a boolean flag given), else its
  * environment variable when set and not empty, else its default (undefined if none).
@@ -88,7 +105,7 @@ export function flagValue(flags: readonly FlagSpec[], values: FlagValues, env: E
   const v = values[name];
   if (typeof v === "string") return v;
   if (v === true) return "true";
-  const fromEnv = env[spec.env];
+  const fromEnv = envValue(spec, env);
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
   return spec.default;
 }
@@ -99,7 +116,7 @@ export function renderFlagHelp(intro: readonly string[], flags: readonly FlagSpe
   for (const f of flags) {
     const head = `  --${f.name}${f.arg === undefined ? "" : ` ${f.arg}`}`;
     const def = f.default === undefined || f.default === "" ? "" : ` (default ${f.default})`;
-    lines.push(head, `        ${f.help}${def} [${f.env}]`);
+    lines.push(head, `        ${f.help}${def}${f.env === undefined ? "" : ` [${f.env}]`}`);
   }
   lines.push("  --help", "        this text", "");
   return lines.join("\n");

@@ -75,16 +75,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   const draining = (): boolean => isDraining;
   const decider = new Decider({ store, verifier, metrics, logger, now, decisionLogSample: config.decisionLogSample, ...(deps.random === undefined ? {} : { random: deps.random }) });
 
-  const server = createServer({
-    maxHeaderSize: config.maxHeaderBytes,
-    headersTimeout: Math.min(config.requestTimeoutMs, 20_000),
-    requestTimeout: config.requestTimeoutMs,
-    keepAliveTimeout: config.keepAliveTimeoutMs,
-    requireHostHeader: true,
-    noDelay: true,
-  });
-  server.maxHeadersCount = config.maxHeaderCount;
-  server.maxConnections = config.maxConnections;
+  const server = createVerifierServer(config);
 
   let pool: Pool | null = null;
   let tunnels: ReadonlySet<Duplex> = new Set();
@@ -108,27 +99,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   } else {
     server.on("request", createAuthzHandler({ decider, pathPrefix: config.authzPathPrefix, draining }));
   }
-  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    // Malformed requests, oversized heads, timeouts: a bare status line, nothing from the request.
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
-    const text = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
-    socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
-  });
-
-  const source =
-    config.bundle.kind === "file"
-      ? new FileBundleSource({ path: config.bundle.path, pollIntervalMs: config.bundle.pollIntervalMs, store, logger })
-      : new ConfigMapBundleSource({
-          namespace: config.bundle.namespace,
-          name: config.bundle.name,
-          kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: config.bundle.kubeconfig ?? undefined }).kubeConfig,
-          store,
-          logger,
-        });
+  const source = bundleSource(config, deps, store, logger);
 
   const admin = config.metricsListen === null ? null : createAdminServer({ store, metrics, draining });
   let address: HostPort;
@@ -178,6 +149,43 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
 
   const grpcAddress = grpc === null ? null : { host: grpc.host, port: grpc.port };
   return { address, adminAddress, grpcAddress, store: bundleStore, metrics, logger, draining, drain };
+}
+
+/** The HTTP server with the verifier's limits; a malformed request gets a bare status line, nothing from the request. */
+function createVerifierServer(config: VerifierConfig): Server {
+  const server = createServer({
+    maxHeaderSize: config.maxHeaderBytes,
+    headersTimeout: Math.min(config.requestTimeoutMs, 20_000),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    requireHostHeader: true,
+    noDelay: true,
+  });
+  server.maxHeadersCount = config.maxHeaderCount;
+  server.maxConnections = config.maxConnections;
+  server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests, oversized heads, timeouts: a bare status line, nothing from the request.
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    const text = status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request";
+    socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+  });
+  return server;
+}
+
+/** Where the bundle comes from: the mounted file, or the ConfigMap through the API. */
+function bundleSource(config: VerifierConfig, deps: VerifierDeps, store: BundleStore, logger: Logger): FileBundleSource | ConfigMapBundleSource {
+  if (config.bundle.kind === "file") return new FileBundleSource({ path: config.bundle.path, pollIntervalMs: config.bundle.pollIntervalMs, store, logger });
+  return new ConfigMapBundleSource({
+    namespace: config.bundle.namespace,
+    name: config.bundle.name,
+    kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: config.bundle.kubeconfig ?? undefined }).kubeConfig,
+    store,
+    logger,
+  });
 }
 
 function listen(server: Server, at: HostPort): Promise<HostPort> {

@@ -3,7 +3,7 @@
 
 import { isIP } from "node:net";
 import { flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
-import { formatDuration, parseDuration } from "./duration.ts";
+import { formatFlagDuration, parseFlagDuration } from "../lib/duration.ts";
 
 export type VerifierMode = "proxy" | "authz";
 
@@ -70,7 +70,7 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "tenant", env: "KEYWARD_VERIFIER_TENANT", kind: "string", arg: "NAME", help: "the tenant (namespace) whose bundle is enforced; default $POD_NAMESPACE" },
   { name: "bundle-file", env: "KEYWARD_VERIFIER_BUNDLE_FILE", kind: "string", arg: "PATH", help: "the bundle ConfigMap mounted as a directory, or its bundle.json file" },
   { name: "bundle-configmap", env: "KEYWARD_VERIFIER_BUNDLE_CONFIGMAP", kind: "string", arg: "NAMESPACE/NAME", help: "watch the bundle ConfigMap through the API (needs get, list, watch on it)" },
-  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap: kubeconfig file; default $KUBECONFIG, ~/.kube/config or in-cluster" },
+  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap: kubeconfig file; default $KUBECONFIG, then in-cluster (~/.kube/config is never used implicitly)" },
   { name: "bundle-poll-interval", env: "KEYWARD_VERIFIER_BUNDLE_POLL_INTERVAL", kind: "string", arg: "DURATION", default: "10s", help: "with --bundle-file: re-read the file this often besides watching it" },
   { name: "max-bundle-age", env: "KEYWARD_VERIFIER_MAX_BUNDLE_AGE", kind: "string", arg: "DURATION", default: "0", help: "answer 503 when the bundle was not loaded or confirmed for this long; 0 disables" },
   { name: "metrics-listen", env: "KEYWARD_VERIFIER_METRICS_LISTEN", kind: "string", arg: "HOST:PORT", default: "0.0.0.0:9090", help: "address of /metrics, /healthz and /readyz; \"off\" disables" },
@@ -136,25 +136,7 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     throw new ConfigError(flag("tenant"), `--tenant "${tenant}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
   }
 
-  const file = str("bundle-file");
-  const configMap = str("bundle-configmap");
-  if ((file === undefined) === (configMap === undefined)) {
-    throw new ConfigError(
-      file === undefined ? flag("bundle-file") : flag("bundle-configmap"),
-      "give exactly one of --bundle-file PATH and --bundle-configmap NAMESPACE/NAME",
-    );
-  }
-  let bundle: BundleSourceConfig;
-  if (file !== undefined) {
-    if (file === "") throw new ConfigError(flag("bundle-file"), "--bundle-file must name a file or directory");
-    bundle = { kind: "file", path: file, pollIntervalMs: positiveDuration(flag("bundle-poll-interval"), str("bundle-poll-interval")!) };
-  } else {
-    const m = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(configMap!);
-    if (m === null) {
-      throw new ConfigError(flag("bundle-configmap"), `--bundle-configmap must be NAMESPACE/NAME, e.g. ${tenant}/keyward-bundle, not "${configMap!}"`);
-    }
-    bundle = { kind: "configmap", namespace: m[1]!, name: m[2]!, kubeconfig: str("kubeconfig") ?? null };
-  }
+  const bundle = bundleSourceConfig(str, tenant);
 
   const metricsText = str("metrics-listen")!;
   const metricsListen = metricsText === "off" ? null : hostPort(flag("metrics-listen"), metricsText);
@@ -179,7 +161,7 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
   const forwardAuthorization = forward === undefined ? false : bool(flag("forward-authorization"), forward);
 
   const leewayMs = duration(flag("leeway"), str("leeway")!);
-  if (leewayMs > 300_000) throw new ConfigError(flag("leeway"), `--leeway ${formatDuration(leewayMs)} is too generous; at most 5m`);
+  if (leewayMs > 300_000) throw new ConfigError(flag("leeway"), `--leeway ${formatFlagDuration(leewayMs)} is too generous; at most 5m`);
 
   const logLevel = str("log-level")!;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
@@ -222,6 +204,27 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
   };
 }
 
+/** --bundle-file or --bundle-configmap (exactly one), and their companions. */
+function bundleSourceConfig(str: (name: string) => string | undefined, tenant: string): BundleSourceConfig {
+  const file = str("bundle-file");
+  const configMap = str("bundle-configmap");
+  if ((file === undefined) === (configMap === undefined)) {
+    throw new ConfigError(
+      file === undefined ? "--bundle-file" : "--bundle-configmap",
+      "give exactly one of --bundle-file PATH and --bundle-configmap NAMESPACE/NAME",
+    );
+  }
+  if (file !== undefined) {
+    if (file === "") throw new ConfigError("--bundle-file", "--bundle-file must name a file or directory");
+    return { kind: "file", path: file, pollIntervalMs: positiveDuration("--bundle-poll-interval", str("bundle-poll-interval")!) };
+  }
+  const m = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(configMap!);
+  if (m === null) {
+    throw new ConfigError("--bundle-configmap", `--bundle-configmap must be NAMESPACE/NAME, e.g. ${tenant}/keyward-bundle, not "${configMap!}"`);
+  }
+  return { kind: "configmap", namespace: m[1]!, name: m[2]!, kubeconfig: str("kubeconfig") ?? null };
+}
+
 /** "HOST:PORT", "[::1]:PORT" or ":PORT" (all interfaces). */
 export function hostPort(flag: string, text: string): HostPort {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
@@ -253,7 +256,7 @@ function upstreamUrl(text: string): URL {
 }
 
 function duration(flag: string, text: string): number {
-  const ms = parseDuration(text);
+  const ms = parseFlagDuration(text);
   if (ms === null) throw new ConfigError(flag, `${flag} must be a duration such as 30s, 5m or 1h30m, not "${text}"`);
   return ms;
 }

@@ -2,10 +2,11 @@
 // it: nothing passes a token or an Authorization header to the logger, and redaction is
 // a second guard should one slip into a logged object.
 
-import { pino, type DestinationStream, type Logger } from "pino";
+import type { DestinationStream } from "pino";
+import { createComponentLogger, type Logger } from "../lib/logging.ts";
 import type { LogLevel } from "./config.ts";
 
-export type { Logger } from "pino";
+export type { Logger } from "../lib/logging.ts";
 
 export const REDACTED_PATHS = [
   "authorization",
@@ -21,10 +22,5 @@ export const REDACTED_PATHS = [
 ];
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  const options = {
-    level,
-    base: { component: "keyward-verifier" },
-    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-  };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  return createComponentLogger({ component: "keyward-verifier", redact: REDACTED_PATHS, level, destination });
 }

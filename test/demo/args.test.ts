@@ -87,6 +87,12 @@ describe("parseDemoArgs", () => {
     expect(refusal(["--timeout", "0.5s"])).toBe("--timeout 0.5s: must be at least 1s");
   });
 
+  it("reads -n as --namespace, also with a value that starts with one dash", () => {
+    expect(options(["-n", "demo-7"]).namespace).toBe("demo-7");
+    expect(refusal(["-n", "-acme"])).toContain("--namespace -acme: not a namespace name");
+    expect(refusal(["stray"])).toBe("unknown flag stray: run hack/dev demo -- --help for the flags");
+  });
+
   it("accepts every DNS-1123 label as a namespace and refuses anything else", () => {
     const label = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/);
     fc.assert(

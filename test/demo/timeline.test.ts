@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, formatElapsed, formatStep, formatSummary, Timeline, type StepRecord } from "../../src/demo/index.ts";
+import { formatForPeople, formatElapsed, formatStep, formatSummary, Timeline, type StepRecord } from "../../src/demo/index.ts";
 
 const plain = { color: false };
 
@@ -15,15 +15,15 @@ function frozen(): { timeline: Timeline; out: string[]; advance: (ms: number) =>
   return { timeline, out, advance: (ms) => { now += ms; } };
 }
 
-describe("formatDuration and formatElapsed", () => {
+describe("formatForPeople and formatElapsed", () => {
   it("say milliseconds below a second, tenths of seconds below a minute, then minutes and seconds", () => {
-    expect(formatDuration(0)).toBe("0 ms");
-    expect(formatDuration(23.6)).toBe("24 ms");
-    expect(formatDuration(999)).toBe("999 ms");
-    expect(formatDuration(1_000)).toBe("1.0 s");
-    expect(formatDuration(59_940)).toBe("59.9 s");
-    expect(formatDuration(415_000)).toBe("6 min 55 s");
-    expect(formatDuration(-5)).toBe("0 ms");
+    expect(formatForPeople(0)).toBe("0 ms");
+    expect(formatForPeople(23.6)).toBe("24 ms");
+    expect(formatForPeople(999)).toBe("999 ms");
+    expect(formatForPeople(1_000)).toBe("1.0 s");
+    expect(formatForPeople(59_940)).toBe("59.9 s");
+    expect(formatForPeople(415_000)).toBe("6 min 55 s");
+    expect(formatForPeople(-5)).toBe("0 ms");
   });
 
   it("right-align the time since the start in seven columns", () => {

@@ -1,11 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../../src/api/types.generated.ts";
 import { API_VERSION } from "../../src/api/types.generated.ts";
-import type { SecretObject } from "../../src/controller/apikey/index.ts";
-import type { ConfigMapObject } from "../../src/controller/bundle/index.ts";
 import { informerCache } from "../../src/issuer/index.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import { MemorySource } from "../kube/support/memory-source.ts";
+import type { SecretObject } from "../../src/model/signing-key/secret.ts";
+import type { ConfigMapObject } from "../../src/model/bundle/configmap.ts";
 
 const informers: Informer[] = [];
 afterEach(async () => {

@@ -2,7 +2,7 @@
 // accepts, the certificate Secret mounted where the flags point, a Service in front, and RBAC
 // without wildcards or Secret access.
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseControllerArgs } from "../../src/controller/options.ts";
+import { parseControllerArgs } from "../../src/cli/controller/options.ts";
 import { grants, grantTriples, type Container, type Deployment, type Role } from "../config/support/k8s.ts";
 import { KUSTOMIZE_BUILD_TIMEOUT_MS, kustomizeBinary, kustomizeBuild, one, type Manifest } from "../config/support/kustomize.ts";
 

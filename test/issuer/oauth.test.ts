@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newClientSecret } from "../../src/issuer/index.ts";
 import { basic, decoded, ISSUER, World } from "./support/fixture.ts";
+import { newClientSecret } from "../../src/model/client-credentials.ts";
 
 const SECRET = newClientSecret();
 const OTHER_SECRET = newClientSecret();

@@ -155,3 +155,31 @@ describe("renderFlagHelp", () => {
     );
   });
 });
+
+describe("parseFlags, for commands with short names and flags without a variable", () => {
+  const flags: readonly FlagSpec[] = [
+    { name: "namespace", short: "n", kind: "string", help: "the namespace" },
+    { name: "keep", kind: "boolean", help: "keep it" },
+  ];
+  const kinds: string[] = [];
+  const opts: ParseFlagsOptions = {
+    command: "demo",
+    flags,
+    error: (flag, message, kind) => {
+      kinds.push(`${kind} ${flag}`);
+      return new Error(message);
+    },
+  };
+
+  it("reads a short name as its flag, and a flag without a variable from argv and its default only", () => {
+    expect(parseFlags(["-n", "acme"], opts)).toMatchObject({ namespace: "acme" });
+    expect(flagValue(flags, {}, { namespace: "from-env" }, "namespace")).toBeUndefined();
+    expect(renderFlagHelp([], flags)).toContain("        the namespace\n");
+  });
+
+  it("tells the error what is wrong: an unknown flag, a missing value, a value on a switch, an argument that is no flag", () => {
+    kinds.length = 0;
+    for (const argv of [["--frobnicate"], ["--namespace"], ["--keep=yes"], ["stray"]]) expect(() => parseFlags(argv, opts)).toThrow();
+    expect(kinds).toEqual(["unknown --frobnicate", "missing-value --namespace", "unexpected-value --keep", "positional stray"]);
+  });
+});

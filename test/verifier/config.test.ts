@@ -132,3 +132,11 @@ describe("parseVerifierArgs", () => {
     expect(refusal(proxy, { KEYWARD_VERIFIER_FORWARD_AUTHORIZATION: "yes" }).flag).toBe("--forward-authorization");
   });
 });
+
+describe("the verifier's --kubeconfig help", () => {
+  it("names the fallbacks loadKubeConfig has ($KUBECONFIG, then in-cluster) and never offers ~/.kube/config", () => {
+    const help = verifierHelp();
+    expect(help).toContain("default $KUBECONFIG, then in-cluster");
+    expect(help).not.toMatch(/\$KUBECONFIG, ~\/\.kube\/config/);
+  });
+});

@@ -3,15 +3,15 @@
 // the token (issueAccessToken) and writes the status before the Secret, so a
 // token is on record in status.issued before anyone can read it.
 
-import type { AccessToken, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
+import type { AccessToken, AccessTokenStatus, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
 import { REVOKED_RETENTION_SECONDS, type PrivateJwk, type RevokedEntry } from "../../token/index.ts";
-import type { SigningKeyDocument } from "../apikey/document.ts";
-import type { SecretObject } from "../apikey/secret.ts";
-import type { PolicyResolution } from "../policy/resolve.ts";
-import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import type { ResolvedRotationPolicy } from "../policy/types.ts";
+import type { SigningKeyDocument } from "../../model/signing-key/document.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import type { PolicyResolution } from "../../model/policy/resolve.ts";
+import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
 import { isRevoking, liveIssued, MAX_ISSUED, revocationsOf } from "./revocations.ts";
-import { inspectTokenSecret, tokenSecretName } from "./secret.ts";
+import { inspectTokenSecret, tokenSecretName, type TokenSecretState } from "../../model/access-token/secret.ts";
 import { checkTokenSpec } from "./spec.ts";
 
 /** What the AccessToken needs to know about its ApiKey. */
@@ -133,83 +133,28 @@ export function planToken(input: PlanTokenInput): TokenPlan {
       wakeAt: pruneWake,
     };
   }
-  const fail = (reason: FailReason, field: string | null, message: string, wakeAt: Date | null = null): TokenPlan => ({
-    action: "fail",
-    reason,
-    field,
-    message,
-    wakeAt,
-  });
-
-  if (apiKey === null) {
-    return fail(
-      "ApiKeyNotFound",
-      "spec.apiKeyName",
-      `${who}: spec.apiKeyName names ApiKey "${apiKeyName}", which does not exist in namespace ${ns}: create it, or create a new AccessToken for an existing ApiKey`,
-    );
-  }
-  if (apiKey.suspended) {
-    return fail(
-      "ApiKeySuspended",
-      "spec.apiKeyName",
-      `${who}: ApiKey ${ns}/${apiKeyName} is suspended, so no token is issued; set its spec.suspended to false to resume`,
-    );
-  }
-  if (apiKey.policy === null || apiKey.activeKey === null) {
-    const what = apiKey.policy === null ? "its rotation policy cannot be used" : "it has no active signing key yet";
-    return fail("ApiKeyNotReady", "spec.apiKeyName", `${who}: ApiKey ${ns}/${apiKeyName} is not ready (${what}); see its Ready condition`);
-  }
-  const terms = checkTokenSpec(accessToken, apiKey.policy);
+  const usable = usableApiKey(who, ns, apiKeyName, apiKey);
+  if ("plan" in usable) return usable.plan;
+  const key = usable.apiKey;
+  const terms = checkTokenSpec(accessToken, key.policy);
   if (!terms.ok) return fail(terms.reason, terms.field, terms.message);
 
   const secretName = tokenSecretName(accessToken);
   const secretState = inspectTokenSecret(input.secret, accessToken);
   if (secretState.kind === "foreign") return fail("TokenSecretConflict", "spec.secretName", `${who}: ${secretState.message}`);
 
-  const active = apiKey.activeKey;
-  const issuedAt = status.issuedAt === undefined ? null : parseTime(status.issuedAt);
-  const expiresAt = status.expiresAt === undefined ? null : parseTime(status.expiresAt);
+  const active = key.activeKey;
   const renewAtOf = (iat: Date): Date | null =>
     terms.lifetimeSeconds === null || terms.renewBeforeMs === null
       ? null
       : addMs(iat, terms.lifetimeSeconds * 1000 - terms.renewBeforeMs);
-  const currentLifetime = issuedAt === null ? undefined : expiresAt === null ? null : Math.round((expiresAt.getTime() - issuedAt.getTime()) / 1000);
-  const cutoff = apiKey.revokedBefore === null ? null : parseTime(apiKey.revokedBefore);
+  const issuedAt = status.issuedAt === undefined ? null : parseTime(status.issuedAt);
   const renewAt = issuedAt === null ? null : renewAtOf(issuedAt);
-  const secretRef = `Secret ${ns}/${secretName}`;
-
-  let cause: IssueCause | null = null;
-  let message = "";
-  if (status.jti === undefined || issuedAt === null) {
-    cause = "initial";
-    message = `${who}: issued its first token into ${secretRef}`;
-  } else if (status.secretName !== undefined && status.secretName !== secretName) {
-    cause = "specChanged";
-    message = `${who}: spec.secretName changed from ${status.secretName} to ${secretName}; issued a new token into ${secretRef}`;
-  } else if (secretState.kind === "missing") {
-    cause = "secretMissing";
-    message = `${who}: ${secretRef} was deleted; issued a new token into it`;
-  } else if (secretState.kind === "altered" || secretState.kind === "empty") {
-    cause = "secretAltered";
-    const what = secretState.kind === "empty" ? "it holds no token" : secretState.what;
-    message = `${who}: ${secretRef} was altered (${what}); issued a new token into it`;
-  } else if (status.kid !== active.kid) {
-    cause = "keyRotated";
-    message = `${who}: key ${status.kid ?? ""} no longer signs for ApiKey ${ns}/${apiKeyName}; issued a token signed by its active key ${active.kid}`;
-  } else if (currentLifetime !== terms.lifetimeSeconds) {
-    cause = "specChanged";
-    message = `${who}: the lifetime changed to ${terms.lifetimeSeconds === null ? "never expiring" : `${terms.lifetimeSeconds}s`}; issued a new token`;
-  } else if (cutoff !== null && issuedAt.getTime() < cutoff.getTime()) {
-    cause = "revokedBefore";
-    message = `${who}: its token was issued before the revocation cut-off of ApiKey ${ns}/${apiKeyName} (${apiKey.revokedBefore ?? ""}); issued a new token`;
-  } else if (renewAt !== null && now.getTime() >= renewAt.getTime()) {
-    cause = "renew";
-    message = `${who}: the token reached its renewal time ${formatTime(renewAt)}; issued the next token`;
-  }
-
-  if (cause === null) {
+  const reissue = reissueCause({ who, ns, apiKeyName, now, status, secretName, secretState, activeKid: active.kid, lifetimeSeconds: terms.lifetimeSeconds, revokedBefore: key.revokedBefore, renewAt });
+  if (reissue === null) {
     return { action: "keep", reason: "Issued", renewAt, issued: live, wakeAt: earliest(renewAt, pruneWake) };
   }
+  const { cause, message } = reissue;
   if (live.length >= MAX_ISSUED) {
     return fail(
       "TooManyTokens",
@@ -234,6 +179,84 @@ export function planToken(input: PlanTokenInput): TokenPlan {
     issued: live,
     wakeAt: earliest(nextRenewAt, pruneWake),
   };
+}
+
+function fail(reason: FailReason, field: string | null, message: string, wakeAt: Date | null = null): TokenPlan {
+  return { action: "fail", reason, field, message, wakeAt };
+}
+
+type UsableApiKey = ApiKeyForToken & { policy: NonNullable<ApiKeyForToken["policy"]>; activeKey: NonNullable<ApiKeyForToken["activeKey"]> };
+
+/** The ApiKey when a token can be issued for it; else the plan saying why not (missing, suspended, not ready). */
+function usableApiKey(who: string, ns: string, apiKeyName: string, apiKey: ApiKeyForToken | null): { apiKey: UsableApiKey } | { plan: TokenPlan } {
+  if (apiKey === null) {
+    return { plan: fail(
+      "ApiKeyNotFound",
+      "spec.apiKeyName",
+      `${who}: spec.apiKeyName names ApiKey "${apiKeyName}", which does not exist in namespace ${ns}: create it, or create a new AccessToken for an existing ApiKey`,
+    ) };
+  }
+  if (apiKey.suspended) {
+    return { plan: fail(
+      "ApiKeySuspended",
+      "spec.apiKeyName",
+      `${who}: ApiKey ${ns}/${apiKeyName} is suspended, so no token is issued; set its spec.suspended to false to resume`,
+    ) };
+  }
+  const { policy, activeKey } = apiKey;
+  if (policy === null || activeKey === null) {
+    const what = policy === null ? "its rotation policy cannot be used" : "it has no active signing key yet";
+    return { plan: fail("ApiKeyNotReady", "spec.apiKeyName", `${who}: ApiKey ${ns}/${apiKeyName} is not ready (${what}); see its Ready condition`) };
+  }
+  return { apiKey: { ...apiKey, policy, activeKey } };
+}
+
+interface ReissueInput {
+  who: string;
+  ns: string;
+  apiKeyName: string;
+  now: Date;
+  status: AccessTokenStatus;
+  secretName: string;
+  secretState: TokenSecretState;
+  activeKid: string;
+  /** The lifetime the spec asks for; null: never expires. */
+  lifetimeSeconds: number | null;
+  revokedBefore: string | null;
+  /** When the current token is due for renewal; null: never. */
+  renewAt: Date | null;
+}
+
+/** Why the AccessToken needs a new token now, in the order the checks apply; null when its token stays. */
+function reissueCause(input: ReissueInput): { cause: IssueCause; message: string } | null {
+  const { who, ns, apiKeyName, now, status, secretName, secretState, activeKid, lifetimeSeconds, renewAt } = input;
+  const secretRef = `Secret ${ns}/${secretName}`;
+  const issuedAt = status.issuedAt === undefined ? null : parseTime(status.issuedAt);
+  if (status.jti === undefined || issuedAt === null) return { cause: "initial", message: `${who}: issued its first token into ${secretRef}` };
+  if (status.secretName !== undefined && status.secretName !== secretName) {
+    return { cause: "specChanged", message: `${who}: spec.secretName changed from ${status.secretName} to ${secretName}; issued a new token into ${secretRef}` };
+  }
+  if (secretState.kind === "missing") return { cause: "secretMissing", message: `${who}: ${secretRef} was deleted; issued a new token into it` };
+  if (secretState.kind === "altered" || secretState.kind === "empty") {
+    const what = secretState.kind === "empty" ? "it holds no token" : secretState.what;
+    return { cause: "secretAltered", message: `${who}: ${secretRef} was altered (${what}); issued a new token into it` };
+  }
+  if (status.kid !== activeKid) {
+    return { cause: "keyRotated", message: `${who}: key ${status.kid ?? ""} no longer signs for ApiKey ${ns}/${apiKeyName}; issued a token signed by its active key ${activeKid}` };
+  }
+  const expiresAt = status.expiresAt === undefined ? null : parseTime(status.expiresAt);
+  const currentLifetime = expiresAt === null ? null : Math.round((expiresAt.getTime() - issuedAt.getTime()) / 1000);
+  if (currentLifetime !== lifetimeSeconds) {
+    return { cause: "specChanged", message: `${who}: the lifetime changed to ${lifetimeSeconds === null ? "never expiring" : `${lifetimeSeconds}s`}; issued a new token` };
+  }
+  const cutoff = input.revokedBefore === null ? null : parseTime(input.revokedBefore);
+  if (cutoff !== null && issuedAt.getTime() < cutoff.getTime()) {
+    return { cause: "revokedBefore", message: `${who}: its token was issued before the revocation cut-off of ApiKey ${ns}/${apiKeyName} (${input.revokedBefore ?? ""}); issued a new token` };
+  }
+  if (renewAt !== null && now.getTime() >= renewAt.getTime()) {
+    return { cause: "renew", message: `${who}: the token reached its renewal time ${formatTime(renewAt)}; issued the next token` };
+  }
+  return null;
 }
 
 /** When the first of the issued tokens leaves status.issued. */

@@ -6,15 +6,15 @@
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
 import { issueAccessTokenSync, type Bundle, type RevokedEntry } from "../../token/index.ts";
-import type { SecretObject } from "../apikey/secret.ts";
-import { floorToSecond, formatTime } from "../policy/time.ts";
-import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "../reasons.ts";
-import { setCondition, type Condition } from "../runtime/conditions.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import { floorToSecond, formatTime } from "../../model/policy/time.ts";
+import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "../../model/reasons.ts";
+import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planToken, type IssueCause, type PlanTokenInput, type TokenPlan } from "./plan.ts";
 import { revocationsPublished } from "./revocations.ts";
-import { revokedTokenSecret, tokenSecret } from "./secret.ts";
+import { revokedTokenSecret, tokenSecret } from "../../model/access-token/secret.ts";
 
-export interface ReconcileAccessTokenInput extends PlanTokenInput {
+export interface PlanAccessTokenInput extends PlanTokenInput {
   /** The controller's configured issuer (`iss`). */
   issuer: string;
   /** The tenant bundle in the ConfigMap now: a deleted AccessToken keeps its finalizer until its revocations are in it. */
@@ -48,7 +48,7 @@ const EVENT_OF_CAUSE: Record<IssueCause, Reason | null> = {
   revokedBefore: "TokenReissued",
 };
 
-export function reconcileAccessToken(input: ReconcileAccessTokenInput): AccessTokenOutcome {
+export function planAccessToken(input: PlanAccessTokenInput): AccessTokenOutcome {
   const now = floorToSecond(input.now);
   const { accessToken } = input;
   const previous = accessToken.status ?? {};

@@ -4,10 +4,8 @@
 
 import type { AccessToken, AccessTokenStatusIssued } from "../../api/types.generated.ts";
 import { REVOKED_RETENTION_SECONDS, type Bundle, type RevokedEntry } from "../../token/index.ts";
-import { parseTime } from "../policy/time.ts";
+import { parseTime } from "../../model/policy/time.ts";
 
-/** Kept on AccessTokens that issued tokens, until their revocations are in the tenant bundle. */
-export const ACCESS_TOKEN_FINALIZER = "keyward.dev/revocation";
 
 /** The most tokens status.issued records. */
 export const MAX_ISSUED = 16;

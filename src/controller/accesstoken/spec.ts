@@ -3,8 +3,8 @@
 
 import type { AccessToken } from "../../api/types.generated.ts";
 import { formatDuration, parseDuration } from "../../api/duration.ts";
-import { describeSource } from "../policy/resolve.ts";
-import type { ResolvedRotationPolicy } from "../policy/types.ts";
+import { describeSource } from "../../model/policy/resolve.ts";
+import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
 
 export const MIN_TOKEN_LIFETIME_MS = 60_000;
 

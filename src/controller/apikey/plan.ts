@@ -6,31 +6,16 @@
 
 import type { ApiKeyStatus } from "../../api/types.generated.ts";
 import type { Algorithm, PrivateJwk } from "../../token/index.ts";
-import { nextRotation } from "../policy/schedule.ts";
-import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import type { ResolvedRotationPolicy } from "../policy/types.ts";
-import { eventOf, type PlannedEvent } from "../reasons.ts";
-import {
-  REQUEST_FIELDS,
-  serializeSigningKeys,
-  SIGNING_KEY_DOCUMENT_VERSION,
-  sortKeys,
-  type ObservedRequests,
-  type RequestField,
-  type SigningKeyDocument,
-  type StoredKey,
-} from "./document.ts";
-import { signingKeySecretName } from "./secret.ts";
+import { nextRotation } from "../../model/policy/schedule.ts";
+import { addMs, earliest, floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
+import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
+import { REQUEST_FIELDS, type ApiKeyRequests, type ObservedRequests, type RequestField } from "../../model/requests.ts";
+import { serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
+import { signingKeySecretName } from "../../model/signing-key/secret.ts";
 import { keysStatus, type ApiKeyKeysStatus } from "./status.ts";
 
-/** The request fields of an ApiKey's spec. Each new value of rotate, dropDeposed and revokeAll acts once. */
-export interface ApiKeyRequests {
-  rotate?: string | undefined;
-  dropDeposed?: string | undefined;
-  revokeAll?: string | undefined;
-  /** RFC 3339: tokens issued before it are refused. It only moves forward. */
-  revokeIssuedBefore?: string | undefined;
-}
+export type { ApiKeyRequests };
 
 /** What the ApiKey's status says; used only when the signing-key Secret is missing. */
 export type ApiKeyStatusInput = Pick<ApiKeyStatus, "keys" | "activeKid" | "lastRotationTime" | "observedRequests">;
@@ -81,151 +66,188 @@ export interface KeyPlan {
 }
 
 export async function planKeys(input: PlanKeysInput): Promise<KeyPlan> {
-  const now = floorToSecond(input.now);
-  const nowText = formatTime(now);
-  const { policy, spec, status, apiKey } = input;
-  const who = `ApiKey ${apiKey.namespace}/${apiKey.name}`;
-  const actions: KeyAction[] = [];
-  const events: PlannedEvent[] = [];
-  const problems: SpecProblem[] = [];
+  const p = planning(input);
+  const state = input.current === null ? await firstOrLostKey(p) : await fromCurrentKeys(p, input.current);
+  const revokedBefore = applyRevokedBefore(input, p.now, p.who, p.actions, p.events, p.problems);
+  return keyPlan(p, state, revokedBefore);
+}
 
-  const mint = async (state: "active" | "prepared", activatesAt: Date): Promise<StoredKey> => {
-    const jwk = await input.mintKey(policy.algorithm);
-    const key: StoredKey = { jwk, state, createdAt: nowText, activatesAt: formatTime(activatesAt), notAfter: null };
-    actions.push({ type: "mint", kid: jwk.kid, state, activatesAt: key.activatesAt });
-    return key;
+/** What the steps of planKeys share: the time, the ApiKey's name for messages, and what they record. */
+interface Planning {
+  readonly input: PlanKeysInput;
+  readonly now: Date;
+  readonly who: string;
+  readonly actions: KeyAction[];
+  readonly events: PlannedEvent[];
+  readonly problems: SpecProblem[];
+  /** The request values acted on, as they stand after this plan. */
+  readonly observed: ObservedRequests;
+}
+
+/** The keys after the requests and the schedule, and when the last rotation was. */
+interface KeyState {
+  keys: StoredKey[];
+  lastRotation: Date;
+}
+
+function planning(input: PlanKeysInput): Planning {
+  return {
+    input,
+    now: floorToSecond(input.now),
+    who: `ApiKey ${input.apiKey.namespace}/${input.apiKey.name}`,
+    actions: [],
+    events: [],
+    problems: [],
+    observed: { ...(input.current?.observedRequests ?? input.status.observedRequests ?? {}) },
   };
+}
 
-  let keys: StoredKey[];
-  let lastRotation: Date;
-  const observed: ObservedRequests = { ...(input.current?.observedRequests ?? status.observedRequests ?? {}) };
-  const pending = (field: RequestField): string | null => {
-    const value = spec[field];
-    return value !== undefined && value !== "" && value !== observed[field] ? value : null;
-  };
-  const observe = (field: RequestField): void => {
-    const value = pending(field);
-    if (value === null) return;
-    observed[field] = value;
-    actions.push({ type: "observe", field, value });
-  };
+/** The value of a request field not acted on yet; null when there is none. */
+function pending(p: Planning, field: RequestField): string | null {
+  const value = p.input.spec[field];
+  return value !== undefined && value !== "" && value !== p.observed[field] ? value : null;
+}
 
-  if (input.current === null) {
-    const lostKids = statusKids(status);
-    const existed = lostKids.length > 0 || status.lastRotationTime !== undefined;
-    const key = await mint("active", now);
-    keys = [key];
-    lastRotation = now;
-    for (const field of REQUEST_FIELDS) observe(field);
-    if (existed) {
-      events.push(
-        eventOf(
-          "SigningKeyLost",
-          `${who}: its signing-key Secret is missing; minted new active key ${key.jwk.kid}. ` +
-            `Tokens signed by the lost keys${lostKids.length > 0 ? ` (${lostKids.join(", ")})` : ""} no longer verify; ` +
-            `AccessTokens are re-issued with the new key, other holders need new tokens.`,
-        ),
-      );
-    }
-    // The first key of a new ApiKey is routine (Ready says it): no Event.
-  } else {
-    keys = input.current.keys.map((k) => ({ ...k }));
-    lastRotation = parseTime(input.current.lastRotationTime) ?? now;
-    keys = advance(keys, now, policy.graceMs, who, actions, events);
+/** Records a pending request value as acted on. */
+function observe(p: Planning, field: RequestField): void {
+  const value = pending(p, field);
+  if (value === null) return;
+  p.observed[field] = value;
+  p.actions.push({ type: "observe", field, value });
+}
 
-    const revokeAll = pending("revokeAll");
-    if (revokeAll !== null) {
-      for (const k of keys) actions.push({ type: "drop", kid: k.jwk.kid, cause: "revokeAll" });
-      const dropped = keys.map((k) => k.jwk.kid);
-      const key = await mint("active", now);
-      keys = [key];
-      lastRotation = now;
-      for (const field of REQUEST_FIELDS) observe(field);
-      events.push(
-        eventOf(
-          "AllKeysRevoked",
-          `${who}: spec.revokeAll "${revokeAll}" replaced keys ${dropped.join(", ")} with new active key ${key.jwk.kid}; ` +
-            `tokens signed by the old keys no longer verify`,
-        ),
-      );
-    } else {
-      const dropDeposed = pending("dropDeposed");
-      if (dropDeposed !== null) {
-        const deposed = keys.find((k) => k.state === "deposed");
-        if (deposed === undefined) {
-          events.push(eventOf("DeposedKeyDropped", `${who}: spec.dropDeposed "${dropDeposed}": there is no deposed key to drop`));
-        } else {
-          keys = keys.filter((k) => k !== deposed);
-          actions.push({ type: "drop", kid: deposed.jwk.kid, cause: "dropDeposed" });
-          events.push(
-            eventOf(
-              "DeposedKeyDropped",
-              `${who}: spec.dropDeposed "${dropDeposed}" dropped deposed key ${deposed.jwk.kid}; tokens signed by it no longer verify`,
-            ),
-          );
-        }
-        observe("dropDeposed");
-      }
+async function mint(p: Planning, state: "active" | "prepared", activatesAt: Date): Promise<StoredKey> {
+  const jwk = await p.input.mintKey(p.input.policy.algorithm);
+  const key: StoredKey = { jwk, state, createdAt: formatTime(p.now), activatesAt: formatTime(activatesAt), notAfter: null };
+  p.actions.push({ type: "mint", kid: jwk.kid, state, activatesAt: key.activatesAt });
+  return key;
+}
 
-      const requested = pending("rotate");
-      const due = now.getTime() >= nextRotation(policy, lastRotation).getTime();
-      if (requested !== null || due) {
-        const why = requested !== null ? `spec.rotate "${requested}"` : "the rotation schedule";
-        const prepared = keys.find((k) => k.state === "prepared");
-        if (prepared !== undefined) {
-          events.push(
-            eventOf(
-              "RotationInProgress",
-              `${who}: rotation requested by ${why} while key ${prepared.jwk.kid} is prepared; it activates at ${prepared.activatesAt} and serves as this rotation`,
-            ),
-          );
-        } else {
-          const key = await mint("prepared", addMs(now, policy.prePublishMs));
-          keys.push(key);
-          events.push(
-            eventOf(
-              "RotationStarted",
-              `${who}: ${why} started a rotation: key ${key.jwk.kid} (${policy.algorithm}) is published and activates at ${key.activatesAt}`,
-            ),
-          );
-          keys = advance(keys, now, policy.graceMs, who, actions, events);
-        }
-        lastRotation = now;
-        observe("rotate");
-      }
-    }
+/**
+ * No signing-key Secret: a new active key. Routine for a new ApiKey (Ready says it,
+ * no Event); SigningKeyLost when the status shows keys existed. Requests present
+ * now are recorded without acting on them (the key is new anyway).
+ */
+async function firstOrLostKey(p: Planning): Promise<KeyState> {
+  const { status } = p.input;
+  const lostKids = statusKids(status);
+  const existed = lostKids.length > 0 || status.lastRotationTime !== undefined;
+  const key = await mint(p, "active", p.now);
+  for (const field of REQUEST_FIELDS) observe(p, field);
+  if (existed) {
+    p.events.push(
+      eventOf(
+        "SigningKeyLost",
+        `${p.who}: its signing-key Secret is missing; minted new active key ${key.jwk.kid}. ` +
+          `Tokens signed by the lost keys${lostKids.length > 0 ? ` (${lostKids.join(", ")})` : ""} no longer verify; ` +
+          `AccessTokens are re-issued with the new key, other holders need new tokens.`,
+      ),
+    );
   }
+  return { keys: [key], lastRotation: p.now };
+}
 
-  const revokedBefore = applyRevokedBefore(input, now, who, actions, events, problems);
+/** The keys of the Secret, moved on by time, then by the requests (revokeAll wins), then by the schedule. */
+async function fromCurrentKeys(p: Planning, current: SigningKeyDocument): Promise<KeyState> {
+  const keys = advance(current.keys.map((k) => ({ ...k })), p.now, p.input.policy.graceMs, p.who, p.actions, p.events);
+  const lastRotation = parseTime(current.lastRotationTime) ?? p.now;
+  const revokeAll = pending(p, "revokeAll");
+  if (revokeAll !== null) return revokeAllKeys(p, keys, revokeAll);
+  return rotateIfDue(p, { keys: dropDeposedKey(p, keys), lastRotation });
+}
 
+/** spec.revokeAll: every key replaced by a new active key at once. */
+async function revokeAllKeys(p: Planning, keys: StoredKey[], value: string): Promise<KeyState> {
+  for (const k of keys) p.actions.push({ type: "drop", kid: k.jwk.kid, cause: "revokeAll" });
+  const dropped = keys.map((k) => k.jwk.kid);
+  const key = await mint(p, "active", p.now);
+  for (const field of REQUEST_FIELDS) observe(p, field);
+  p.events.push(
+    eventOf(
+      "AllKeysRevoked",
+      `${p.who}: spec.revokeAll "${value}" replaced keys ${dropped.join(", ")} with new active key ${key.jwk.kid}; ` +
+        `tokens signed by the old keys no longer verify`,
+    ),
+  );
+  return { keys: [key], lastRotation: p.now };
+}
+
+/** spec.dropDeposed: the deposed key goes now (an Event says so, or that there was none). */
+function dropDeposedKey(p: Planning, keys: StoredKey[]): StoredKey[] {
+  const value = pending(p, "dropDeposed");
+  if (value === null) return keys;
+  const deposed = keys.find((k) => k.state === "deposed");
+  let out = keys;
+  if (deposed === undefined) {
+    p.events.push(eventOf("DeposedKeyDropped", `${p.who}: spec.dropDeposed "${value}": there is no deposed key to drop`));
+  } else {
+    out = keys.filter((k) => k !== deposed);
+    p.actions.push({ type: "drop", kid: deposed.jwk.kid, cause: "dropDeposed" });
+    p.events.push(eventOf("DeposedKeyDropped", `${p.who}: spec.dropDeposed "${value}" dropped deposed key ${deposed.jwk.kid}; tokens signed by it no longer verify`));
+  }
+  observe(p, "dropDeposed");
+  return out;
+}
+
+/**
+ * spec.rotate or the schedule: a prepared key, published now and active after
+ * prePublish. A rotation due while a key is prepared is served by that key.
+ */
+async function rotateIfDue(p: Planning, state: KeyState): Promise<KeyState> {
+  const { policy } = p.input;
+  const requested = pending(p, "rotate");
+  const due = p.now.getTime() >= nextRotation(policy, state.lastRotation).getTime();
+  if (requested === null && !due) return state;
+  const why = requested !== null ? `spec.rotate "${requested}"` : "the rotation schedule";
+  let keys = state.keys;
+  const prepared = keys.find((k) => k.state === "prepared");
+  if (prepared !== undefined) {
+    p.events.push(
+      eventOf(
+        "RotationInProgress",
+        `${p.who}: rotation requested by ${why} while key ${prepared.jwk.kid} is prepared; it activates at ${prepared.activatesAt} and serves as this rotation`,
+      ),
+    );
+  } else {
+    const key = await mint(p, "prepared", addMs(p.now, policy.prePublishMs));
+    p.events.push(
+      eventOf("RotationStarted", `${p.who}: ${why} started a rotation: key ${key.jwk.kid} (${policy.algorithm}) is published and activates at ${key.activatesAt}`),
+    );
+    keys = advance([...keys, key], p.now, policy.graceMs, p.who, p.actions, p.events);
+  }
+  observe(p, "rotate");
+  return { keys, lastRotation: p.now };
+}
+
+/** The plan: the Secret's document, whether it changed, and when to look again. */
+function keyPlan(p: Planning, state: KeyState, revokedBefore: string | null): KeyPlan {
+  const { input, now } = p;
   const document: SigningKeyDocument = {
     version: SIGNING_KEY_DOCUMENT_VERSION,
-    keys: sortKeys(keys),
-    lastRotationTime: formatTime(lastRotation),
-    observedRequests: observed,
+    keys: sortKeys(state.keys),
+    lastRotationTime: formatTime(state.lastRotation),
+    observedRequests: p.observed,
     revokedBefore,
   };
-  const nextRotationAt = nextRotation(policy, lastRotation);
+  const nextRotationAt = nextRotation(input.policy, state.lastRotation);
   const prepared = document.keys.find((k) => k.state === "prepared");
   const deposed = document.keys.find((k) => k.state === "deposed");
-  const futureCutoff = pendingCutoff(spec, now);
   const nextWakeAt =
     earliest(
       nextRotationAt,
       prepared === undefined ? null : parseTime(prepared.activatesAt),
       deposed?.notAfter == null ? null : parseTime(deposed.notAfter),
-      futureCutoff,
+      pendingCutoff(input.spec, now),
     ) ?? nextRotationAt;
-
   return {
     document,
     keys: document.keys,
     secretChanged: input.current === null || serializeSigningKeys(document) !== serializeSigningKeys(input.current),
-    actions,
-    events,
+    actions: p.actions,
+    events: p.events,
     nextWakeAt,
-    status: keysStatus(document, nextRotationAt, signingKeySecretName(apiKey.name)),
-    problems,
+    status: keysStatus(document, nextRotationAt, signingKeySecretName(input.apiKey.name)),
+    problems: p.problems,
   };
 }
 

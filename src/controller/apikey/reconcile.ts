@@ -1,18 +1,18 @@
 // One ApiKey, start to finish, without I/O: resolve its rotation policy, read its
 // signing-key Secret, plan its keys, and say what to write. The caller writes the
 // Secret (when one is returned) before the status, records the events, and
-// requeues the ApiKey at requeueAt.
+// requeues the ApiKey at requeueAt, or with back-off when `retry` says why.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
-import type { RotationPolicySpecInput } from "../policy/types.ts";
-import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../policy/resolve.ts";
-import { floorToSecond } from "../policy/time.ts";
-import { eventOf, type PlannedCondition, type PlannedEvent } from "../reasons.ts";
-import { setCondition, type Condition } from "../runtime/conditions.ts";
+import type { PolicySource, RotationPolicySpecInput } from "../../model/policy/types.ts";
+import { describeSource, resolveRotationPolicy, type PolicyResolution } from "../../model/policy/resolve.ts";
+import { floorToSecond } from "../../model/policy/time.ts";
+import { eventOf, type PlannedCondition, type PlannedEvent } from "../../model/reasons.ts";
+import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planKeys, type KeyFactory, type KeyPlan } from "./plan.ts";
-import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "./secret.ts";
+import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
 
-export interface ReconcileApiKeyInput {
+export interface PlanApiKeyInput {
   now: Date;
   apiKey: ApiKey;
   /** The Secret named signingKeySecretName(apiKey), or null. */
@@ -30,12 +30,14 @@ export interface ApiKeyOutcome {
   events: PlannedEvent[];
   /** When to reconcile again for scheduled work; null when only a change can matter. */
   requeueAt: Date | null;
+  /** Set when the ApiKey did not converge and retrying is the fix (key generation failed): back off and retry; says why. */
+  retry: string | null;
   /** Null for an ApiKey being deleted. */
   policy: PolicyResolution | null;
   plan: KeyPlan | null;
 }
 
-export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiKeyOutcome> {
+export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome> {
   const { apiKey } = input;
   const now = floorToSecond(input.now);
   const namespace = apiKey.metadata.namespace ?? "";
@@ -51,7 +53,7 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
   const events: PlannedEvent[] = [];
   if (apiKey.metadata.deletionTimestamp !== undefined) {
     // Being deleted: its Secret goes with it (owner reference) and the bundle drops it. Nothing to write.
-    return { secret: null, status: previous, events, requeueAt: null, policy: null, plan: null };
+    return { secret: null, status: previous, events, requeueAt: null, retry: null, policy: null, plan: null };
   }
   const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(name) };
   if (generation !== undefined) base.observedGeneration = generation;
@@ -65,26 +67,16 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     set({ type: "RotationPolicyResolved", status: "False", reason: policy.reason, message: policy.message });
     set({ type: "Ready", status: "False", reason: policy.reason, message: policy.message });
     events.push(eventOf(policy.reason, policy.message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: null, policy, plan: null };
   }
-  const source = policy.policy.source;
-  set(
-    source.kind === "BuiltIn"
-      ? {
-          type: "RotationPolicyResolved",
-          status: "True",
-          reason: "BuiltInPolicy",
-          message: "no ClusterRotationPolicy named default exists: the built-in defaults apply (EdDSA, every 720h, prePublish 5m, grace 720h)",
-        }
-      : { type: "RotationPolicyResolved", status: "True", reason: "RotationPolicyFound", message: `${describeSource(source)} is in use` },
-  );
+  set(policyResolved(policy.policy.source));
 
   const read = readSigningKeySecret(input.secret, ref);
   if (read.kind === "conflict" || read.kind === "invalid") {
     const reason = read.kind === "conflict" ? "SigningKeySecretConflict" : "SigningKeySecretInvalid";
     set({ type: "Ready", status: "False", reason, message: read.message });
     events.push(eventOf(reason, read.message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: null, policy, plan: null };
   }
 
   let plan: KeyPlan;
@@ -102,50 +94,58 @@ export async function reconcileApiKey(input: ReconcileApiKeyInput): Promise<ApiK
     const message = `ApiKey ${namespace}/${name}: generating a ${policy.policy.algorithm} signing key failed (${err instanceof Error ? err.message : String(err)}); retrying`;
     set({ type: "Ready", status: "False", reason: "KeyGenerationFailed", message });
     events.push(eventOf("KeyGenerationFailed", message));
-    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, policy, plan: null };
+    return { secret: null, status: { ...base, conditions }, events, requeueAt: null, retry: message, policy, plan: null };
   }
   events.push(...plan.events);
 
-  const prepared = plan.keys.find((k) => k.state === "prepared");
-  set(
-    prepared === undefined
-      ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
-      : {
-          type: "Rotating",
-          status: "True",
-          reason: "KeyPrepublished",
-          message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}`,
-        },
-  );
-
-  const active = plan.status.activeKid ?? "";
-  if (plan.problems.length > 0) {
-    const message = plan.problems.map((p) => p.message).join("; ");
-    set({ type: "Ready", status: "False", reason: "InvalidRequest", message });
-    const already = previous.conditions?.find((c) => c.type === "Ready" && c.reason === "InvalidRequest" && c.message === message);
-    if (already === undefined) events.push(eventOf("InvalidRequest", message));
-  } else if (spec.suspended === true) {
-    set({
-      type: "Ready",
-      status: "False",
-      reason: "Suspended",
-      message: `spec.suspended is true: verifiers refuse the tokens of ApiKey ${namespace}/${name} and none are issued; set it to false to resume`,
-    });
-  } else {
-    set({
-      type: "Ready",
-      status: "True",
-      reason: "KeysReady",
-      message: `key ${active} signs tokens; the next rotation is due at ${plan.status.nextRotationTime}`,
-    });
-  }
+  set(rotating(plan));
+  const ready = readyAfter(plan, spec.suspended === true, `${namespace}/${name}`);
+  set(ready);
+  // An unusable request is told once, not on every resync.
+  const told = previous.conditions?.some((c) => c.type === "Ready" && c.reason === ready.reason && c.message === ready.message) === true;
+  if (ready.reason === "InvalidRequest" && !told) events.push(eventOf("InvalidRequest", ready.message));
 
   return {
     secret: plan.secretChanged ? signingKeySecret(ref, plan.document) : null,
     status: { ...base, ...plan.status, conditions },
     events,
     requeueAt: plan.nextWakeAt,
+    retry: null,
     policy,
     plan,
   };
+}
+
+/** RotationPolicyResolved when the policy resolved: the built-in defaults, or the policy named. */
+function policyResolved(source: PolicySource): PlannedCondition {
+  return source.kind === "BuiltIn"
+    ? {
+        type: "RotationPolicyResolved",
+        status: "True",
+        reason: "BuiltInPolicy",
+        message: "no ClusterRotationPolicy named default exists: the built-in defaults apply (EdDSA, every 720h, prePublish 5m, grace 720h)",
+      }
+    : { type: "RotationPolicyResolved", status: "True", reason: "RotationPolicyFound", message: `${describeSource(source)} is in use` };
+}
+
+/** Rotating: True while a prepared key waits for its activation. */
+function rotating(plan: KeyPlan): PlannedCondition {
+  const prepared = plan.keys.find((k) => k.state === "prepared");
+  return prepared === undefined
+    ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
+    : { type: "Rotating", status: "True", reason: "KeyPrepublished", message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}` };
+}
+
+/** Ready once the keys are planned: False for a request that cannot be applied or a suspended ApiKey, else True. */
+function readyAfter(plan: KeyPlan, suspended: boolean, apiKey: string): PlannedCondition {
+  if (plan.problems.length > 0) return { type: "Ready", status: "False", reason: "InvalidRequest", message: plan.problems.map((p) => p.message).join("; ") };
+  if (suspended) {
+    return {
+      type: "Ready",
+      status: "False",
+      reason: "Suspended",
+      message: `spec.suspended is true: verifiers refuse the tokens of ApiKey ${apiKey} and none are issued; set it to false to resume`,
+    };
+  }
+  return { type: "Ready", status: "True", reason: "KeysReady", message: `key ${plan.status.activeKid ?? ""} signs tokens; the next rotation is due at ${plan.status.nextRotationTime}` };
 }

@@ -2,8 +2,8 @@
 // algorithm, state, times), never key material.
 
 import type { ApiKeyStatus, ApiKeyStatusKey } from "../../api/types.generated.ts";
-import { formatTime } from "../policy/time.ts";
-import type { SigningKeyDocument } from "./document.ts";
+import { formatTime } from "../../model/policy/time.ts";
+import type { SigningKeyDocument } from "../../model/signing-key/document.ts";
 
 /** The fields of ApiKey.status that follow from the signing keys. */
 export type ApiKeyKeysStatus = Required<

@@ -2,10 +2,10 @@
 // names are in the bundle (AccessPoliciesResolved) and whether its keys are
 // published (Published).
 
-import type { PlannedCondition, PlannedEvent } from "../reasons.ts";
-import { eventOf } from "../reasons.ts";
+import type { PlannedCondition, PlannedEvent } from "../../model/reasons.ts";
+import { eventOf } from "../../model/reasons.ts";
 import type { BundlePlan } from "./plan.ts";
-import { BUNDLE_CONFIGMAP_NAME } from "./plan.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
 export interface ApiKeyBundleReport {
   conditions: PlannedCondition[];

@@ -2,8 +2,8 @@
 // held and its rotation policy.
 
 import type { ApiKey } from "../../api/types.generated.ts";
-import { bundleKeysOf, type SigningKeySecretRead } from "../apikey/secret.ts";
-import type { PolicyResolution } from "../policy/resolve.ts";
+import { bundleKeysOf, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
+import type { PolicyResolution } from "../../model/policy/resolve.ts";
 import type { BundleApiKeyInput } from "./plan.ts";
 
 /**

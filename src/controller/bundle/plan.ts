@@ -13,30 +13,13 @@
 // generation a verifier may still hold from before.
 
 import type { AccessPolicySpec } from "../../api/types.generated.ts";
-import {
-  BUNDLE_API_VERSION,
-  BundleError,
-  buildBundle,
-  jwkSetOf,
-  parseBundle,
-  pruneRevoked,
-  serializeBundle,
-  validateBundle,
-  type Bundle,
-  type BundleApiKey,
-  type BundleKey,
-  type BundlePolicy,
-  type JwkSet,
-  type RevokedEntry,
-} from "../../token/index.ts";
-import { floorToSecond, formatTime, parseTime } from "../policy/time.ts";
-import { eventOf, type PlannedEvent } from "../reasons.ts";
+import { BUNDLE_API_VERSION, BundleError, buildBundle, jwkSetOf, parseBundle, pruneRevoked, serializeBundle, validateBundle, type Bundle, type BundleApiKey, type BundleKey, type BundlePolicy, type JwkSet, type RevokedEntry } from "../../token/index.ts";
+import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
+import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 
-export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";
-export const BUNDLE_DATA_KEY = "bundle.json";
-export const JWKS_DATA_KEY = "jwks.json";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, CONFIGMAP_LIMIT_BYTES, JWKS_DATA_KEY } from "../../model/names.ts";
+
 /** A ConfigMap may hold 1 MiB; the rest of the object (metadata, managed fields) needs room too. */
-export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
 export const BUNDLE_SIZE_MARGIN_BYTES = 64 * 1024;
 export const DEFAULT_BUNDLE_SIZE_LIMIT = CONFIGMAP_LIMIT_BYTES - BUNDLE_SIZE_MARGIN_BYTES;
 
@@ -128,18 +111,74 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
   }
   const previous = current.state === "ok" ? current.bundle : null;
 
-  // Policies: the valid AccessPolicies some live ApiKey names.
   const live = input.apiKeys.filter((a) => !a.deleting);
+  const { available, invalid } = namedPolicies(input.tenant, live, input.accessPolicies);
+  const { apiKeys, keys, policyProblems } = apiKeyEntries(live, previous, available, invalid, now);
+  const policies: Record<string, BundlePolicy> = {};
+  for (const [name, policy] of available) {
+    if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
+  }
+  const revoked = revocationsKept(previous, input.revocations, apiKeys, keys, now);
+
+  const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked };
+  const { bundle, unchanged } = nextBundle(content, previous, input.current, now);
+  const bundleJson = serializeBundle(bundle);
+  const jwks = jwkSetOf(bundle.keys);
+  const jwksJson = JSON.stringify(jwks);
+  const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
+  const common: PlanCommon = {
+    currentState: current.state,
+    currentGeneration: previous?.generation ?? null,
+    size,
+    limit,
+    policyProblems,
+    events,
+  };
+  if (size > limit) {
+    const message =
+      `the bundle of tenant ${input.tenant} would be ${size} bytes (bundle.json and jwks.json), over the limit of ${limit} bytes ` +
+      `for ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME}; it was not written and verifiers keep ` +
+      `${previous === null ? "no bundle" : `generation ${previous.generation}`}: remove unused ApiKeys, AccessPolicies or rules in namespace ${input.tenant}`;
+    events.push(eventOf("BundleTooLarge", message));
+    return { ...common, ok: false, reason: "BundleTooLarge", message };
+  }
+  return {
+    ...common,
+    ok: true,
+    bundle,
+    jwks,
+    data: { [BUNDLE_DATA_KEY]: bundleJson, [JWKS_DATA_KEY]: jwksJson },
+    changed: !unchanged,
+    nextWakeAt: earliestNotAfter(bundle.keys),
+  };
+}
+
+/** The AccessPolicies some live ApiKey names: those the bundle can carry, and why the others cannot. */
+function namedPolicies(tenant: string, live: readonly BundleApiKeyInput[], accessPolicies: readonly AccessPolicyInput[]): { available: Map<string, BundlePolicy>; invalid: Map<string, string> } {
   const named = new Set(live.flatMap((a) => a.policies));
   const available = new Map<string, BundlePolicy>();
   const invalid = new Map<string, string>();
-  for (const p of input.accessPolicies) {
+  for (const p of accessPolicies) {
     if (!named.has(p.name)) continue;
-    const checked = checkPolicy(input.tenant, p);
+    const checked = checkPolicy(tenant, p);
     if (typeof checked === "string") invalid.set(p.name, checked);
     else available.set(p.name, checked);
   }
+  return { available, invalid };
+}
 
+/**
+ * Each live ApiKey's entry, its keys (a deposed key past notAfter left out; the
+ * bundle's own when the Secret cannot be read) and the policies it names that the
+ * bundle does not carry.
+ */
+function apiKeyEntries(
+  live: readonly BundleApiKeyInput[],
+  previous: Bundle | null,
+  available: ReadonlyMap<string, BundlePolicy>,
+  invalid: ReadonlyMap<string, string>,
+  now: Date,
+): { apiKeys: Record<string, BundleApiKey>; keys: BundleKey[]; policyProblems: Record<string, PolicyProblems> } {
   const apiKeys: Record<string, BundleApiKey> = {};
   const keys: BundleKey[] = [];
   const policyProblems: Record<string, PolicyProblems> = {};
@@ -169,63 +208,42 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
       keys.push({ ...k, apiKey: a.name });
     }
   }
-  const policies: Record<string, BundlePolicy> = {};
-  for (const [name, policy] of available) {
-    if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
-  }
+  return { apiKeys, keys, policyProblems };
+}
 
-  // Revocations: the AccessTokens' entries, plus what the bundle carries for deleted ones.
+/** The revocations: the AccessTokens' entries plus what the bundle carries for deleted ones, pruned. */
+function revocationsKept(
+  previous: Bundle | null,
+  revocations: readonly RevokedEntry[],
+  apiKeys: Record<string, BundleApiKey>,
+  keys: readonly BundleKey[],
+  now: Date,
+): RevokedEntry[] {
   const byId = new Map<string, RevokedEntry>();
-  for (const r of [...(previous?.revoked ?? []), ...input.revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
-  const revoked = pruneRevoked(
+  for (const r of [...(previous?.revoked ?? []), ...revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
+  return pruneRevoked(
     [...byId.values()].filter((r) => Object.hasOwn(apiKeys, r.apiKey)),
-    keys,
+    [...keys],
     now,
   );
+}
 
-  const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked };
-  // The same content under the current generation: if the ConfigMap already holds exactly it, nothing is written.
+/**
+ * The bundle of `content`: under the current generation when the ConfigMap already
+ * holds exactly it (nothing is written), else under the next one (the current time
+ * in milliseconds when there is no readable bundle).
+ */
+function nextBundle(
+  content: Omit<Parameters<typeof buildBundle>[0], "generation" | "generatedAt">,
+  previous: Bundle | null,
+  current: PlanBundleInput["current"],
+  now: Date,
+): { bundle: Bundle; unchanged: boolean } {
   const same = previous === null ? null : buildBundle({ ...content, generation: previous.generation, generatedAt: previous.generatedAt });
-  const unchanged =
-    same !== null &&
-    serializeBundle(same) === input.current?.[BUNDLE_DATA_KEY] &&
-    jwksText(same) === input.current[JWKS_DATA_KEY];
-  const bundle =
-    same !== null && unchanged
-      ? same
-      : buildBundle({
-          ...content,
-          generation: previous === null ? now.getTime() : previous.generation + 1,
-          generatedAt: formatTime(now),
-        });
-  const bundleJson = serializeBundle(bundle);
-  const jwks = jwkSetOf(bundle.keys);
-  const jwksJson = JSON.stringify(jwks);
-  const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
-  const common: PlanCommon = {
-    currentState: current.state,
-    currentGeneration: previous?.generation ?? null,
-    size,
-    limit,
-    policyProblems,
-    events,
-  };
-  if (size > limit) {
-    const message =
-      `the bundle of tenant ${input.tenant} would be ${size} bytes (bundle.json and jwks.json), over the limit of ${limit} bytes ` +
-      `for ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME}; it was not written and verifiers keep ` +
-      `${previous === null ? "no bundle" : `generation ${previous.generation}`}: remove unused ApiKeys, AccessPolicies or rules in namespace ${input.tenant}`;
-    events.push(eventOf("BundleTooLarge", message));
-    return { ...common, ok: false, reason: "BundleTooLarge", message };
-  }
+  if (same !== null && serializeBundle(same) === current?.[BUNDLE_DATA_KEY] && jwksText(same) === current[JWKS_DATA_KEY]) return { bundle: same, unchanged: true };
   return {
-    ...common,
-    ok: true,
-    bundle,
-    jwks,
-    data: { [BUNDLE_DATA_KEY]: bundleJson, [JWKS_DATA_KEY]: jwksJson },
-    changed: !unchanged,
-    nextWakeAt: earliestNotAfter(bundle.keys),
+    bundle: buildBundle({ ...content, generation: previous === null ? now.getTime() : previous.generation + 1, generatedAt: formatTime(now) }),
+    unchanged: false,
   };
 }
 

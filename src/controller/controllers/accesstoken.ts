@@ -9,21 +9,24 @@
 import type { AccessToken, AccessTokenStatus, ApiKey } from "../../api/types.generated.ts";
 import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
-import { makeKey, objectKey, parseKey } from "../../kube/types.ts";
-import { reconcileAccessToken } from "../accesstoken/reconcile.ts";
-import { ACCESS_TOKEN_FINALIZER, isRevoking } from "../accesstoken/revocations.ts";
-import { ACCESS_TOKEN_SECRET_TYPE, tokenSecretName } from "../accesstoken/secret.ts";
+import { makeKey, objectKey } from "../../kube/types.ts";
+import { planAccessToken } from "../accesstoken/reconcile.ts";
+import { isRevoking } from "../accesstoken/revocations.ts";
+import { tokenSecretName } from "../../model/access-token/secret.ts";
 import { apiKeyForToken, type ApiKeyForToken } from "../accesstoken/plan.ts";
-import { API_KEY_LABEL, isControlledBy, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
-import { BUNDLE_CONFIGMAP_NAME } from "../bundle/plan.ts";
-import { resolveRotationPolicy } from "../policy/resolve.ts";
-import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
+import { isControlledBy, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
+import { resolveRotationPolicy } from "../../model/policy/resolve.ts";
+import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
+import { withFinalizer } from "../runtime/finalizer.ts";
+import { Outcome } from "../runtime/outcome.ts";
 import { ROTATION_POLICY_INDEX } from "./apikey.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
+import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
+import { AccessTokenConditionTypes } from "../../model/reasons.ts";
+import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, API_KEY_LABEL, SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
   "observedGeneration",
@@ -36,7 +39,7 @@ export const ACCESS_TOKEN_STATUS_FIELDS = [
   "revokedAt",
   "issued",
 ] as const;
-export const ACCESS_TOKEN_CONDITION_TYPES = ["Ready", "Revoked"] as const;
+export const ACCESS_TOKEN_CONDITION_TYPES = AccessTokenConditionTypes;
 
 /** Index of AccessTokens by "<namespace>/<spec.apiKeyName>". */
 export const API_KEY_INDEX = "apiKey";
@@ -105,83 +108,96 @@ function reconciledOnce(apiKey: ApiKey | undefined): boolean {
 
 export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
   const { stores } = ctx;
+  const finalizer = finalizerWrites(ctx, Resources.accessTokens, stores.accessTokens, ACCESS_TOKEN_FINALIZER);
 
-  return async (key): Promise<ReconcileResult | undefined> => {
-    let at = stores.accessTokens.getKey(key);
-    if (at === undefined) return undefined;
-    const deleting = at.metadata.deletionTimestamp !== undefined;
-    if (deleting && !hasFinalizer(at, ACCESS_TOKEN_FINALIZER)) return undefined;
-    if (stores.namespaces?.terminating(at) === true) {
-      // The namespace is being deleted: no bundle can list the revocations any more, and no
-      // verifier of it is left to protect. Nothing waits for the bundle; no token is issued.
-      if (deleting) await removeFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
-      return undefined;
-    }
-    const { namespace = "" } = parseKey(key);
-    const uid = at.metadata.uid ?? "";
-    const previous = at.status ?? {};
-
-    const secretName = tokenSecretName(at);
-    let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
-    if (secret === null && (previous.jti !== undefined || previous.conditions?.some((c) => c.reason === "TokenSecretConflict") === true)) {
-      // Only Secrets labelled as keyward's are cached: ask before concluding it is gone.
-      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
-    }
-    const outcome = reconcileAccessToken({
-      now: now(ctx),
-      accessToken: at,
-      secret,
-      apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
-      issuer: ctx.issuer,
-      // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
-      bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
+  return async (key): Promise<Outcome> => {
+    const at = stores.accessTokens.getKey(key);
+    if (at === undefined) return Outcome.done();
+    return withFinalizer(at, finalizer, {
+      namespaceTerminating: stores.namespaces?.terminating(at) === true,
+      // Being deleted: its tokens go on the revocation list; the finalizer goes once the bundle lists them.
+      cleanup: async (t) => {
+        const converged = await convergeAccessToken(ctx, t, null);
+        return converged.release ? "release" : converged.outcome;
+      },
+      apply: async (t, ensureFinalizer) => (await convergeAccessToken(ctx, t, ensureFinalizer)).outcome,
     });
-
-    if (outcome.plan.action === "fail" && outcome.plan.reason === "ApiKeyNotReady" && !reconciledOnce(stores.apiKeys.get(namespace, at.spec.apiKeyName))) {
-      // The ApiKey was created moments ago and has not been reconciled yet: its first
-      // status write wakes this AccessToken again. Reporting "not ready" meanwhile
-      // would only cost writes.
-      return undefined;
-    }
-    const issuing = outcome.plan.action === "issue";
-    const holdsTokens = (outcome.status.issued ?? []).length > 0;
-    if (!deleting && outcome.finalizer === "ensure" && (issuing || holdsTokens)) {
-      at = await addFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
-    }
-    // The AccessToken's status has one writer: a merge patch at the resourceVersion read.
-    await applyStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus, "replace");
-
-    if (outcome.secret !== null) {
-      try {
-        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
-      } catch (err) {
-        // The namespace is being deleted: the token recorded in status never left the controller.
-        if (refusedInTerminatingNamespace(ctx.log, err, "accesstoken", namespace)) return undefined;
-        if (!isAlreadyExists(err)) throw err;
-        const live = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
-        if (live === null || live.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(live.metadata, uid)) throw err;
-        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, live);
-      }
-      if (issuing && outcome.plan.action === "issue") ctx.metrics.tokenIssued(outcome.plan.cause);
-    }
-    if (outcome.deleteSecret !== null) {
-      const stale = stores.secrets.get(namespace, outcome.deleteSecret);
-      if (stale !== undefined && stale.type === ACCESS_TOKEN_SECRET_TYPE && isControlledBy(stale.metadata, uid)) {
-        try {
-          await ctx.client.delete(Resources.secrets, { namespace, name: outcome.deleteSecret }, { preconditions: { uid: stale.metadata.uid ?? "" } });
-          await stores.secrets.waitFor(makeKey(namespace, outcome.deleteSecret), null);
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-      }
-    }
-    if (outcome.finalizer === "remove") {
-      await removeFinalizer(ctx, Resources.accessTokens, stores.accessTokens, at, ACCESS_TOKEN_FINALIZER);
-    }
-    record(ctx.events, at, newsworthy(outcome.events, previous.conditions));
-    const after = delayUntil(ctx, outcome.requeueAt);
-    return after === undefined ? undefined : { requeueAfter: after };
   };
+}
+
+/**
+ * An AccessToken, alive (with `ensureFinalizer`) or being deleted (null): its
+ * status first (a new token is on record before anything can read it), then its
+ * Secret, a stale Secret deleted, the Events. `release`: a deleted AccessToken's
+ * revocations are in the bundle and its finalizer may go.
+ */
+async function convergeAccessToken(
+  ctx: ControllerContext,
+  at: AccessToken,
+  ensureFinalizer: (() => Promise<AccessToken>) | null,
+): Promise<{ outcome: Outcome; release: boolean }> {
+  const { stores } = ctx;
+  const namespace = at.metadata.namespace ?? "";
+  const uid = at.metadata.uid ?? "";
+  const previous = at.status ?? {};
+  const deleting = ensureFinalizer === null;
+
+  const secretName = tokenSecretName(at);
+  let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
+  if (secret === null && (previous.jti !== undefined || previous.conditions?.some((c) => c.reason === "TokenSecretConflict") === true)) {
+    // Only Secrets labelled as keyward's are cached: ask before concluding it is gone.
+    secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+  }
+  const outcome = planAccessToken({
+    now: now(ctx),
+    accessToken: at,
+    secret,
+    apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
+    issuer: ctx.issuer,
+    // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
+    bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
+  });
+
+  if (outcome.plan.action === "fail" && outcome.plan.reason === "ApiKeyNotReady" && !reconciledOnce(stores.apiKeys.get(namespace, at.spec.apiKeyName))) {
+    // The ApiKey was created moments ago and has not been reconciled yet: its first
+    // status write wakes this AccessToken again. Reporting "not ready" meanwhile
+    // would only cost writes.
+    return { outcome: Outcome.done(), release: false };
+  }
+  const issuing = outcome.plan.action === "issue";
+  const holdsTokens = (outcome.status.issued ?? []).length > 0;
+  if (ensureFinalizer !== null && outcome.finalizer === "ensure" && (issuing || holdsTokens)) at = await ensureFinalizer();
+  // The AccessToken's status has one writer: a merge patch at the resourceVersion read.
+  await writeStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus);
+
+  if (outcome.secret !== null) {
+    try {
+      await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+    } catch (err) {
+      // The namespace is being deleted: the token recorded in status never left the controller.
+      if (refusedInTerminatingNamespace(ctx.log, err, "accesstoken", namespace)) return { outcome: Outcome.done(), release: false };
+      if (!isAlreadyExists(err)) throw err;
+      const live = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+      if (live === null || live.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(live.metadata, uid)) throw err;
+      await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, live);
+    }
+    if (outcome.plan.action === "issue") ctx.metrics.tokenIssued(outcome.plan.cause);
+  }
+  if (outcome.deleteSecret !== null) await deleteStaleSecret(ctx, namespace, outcome.deleteSecret, uid);
+  record(ctx.events, at, newsworthy(outcome.events, previous.conditions));
+  return { outcome: Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt)), release: outcome.finalizer === "remove" };
+}
+
+/** Deletes the token Secret left under a previous spec.secretName, if it is this AccessToken's. */
+async function deleteStaleSecret(ctx: ControllerContext, namespace: string, name: string, uid: string): Promise<void> {
+  const stale = ctx.stores.secrets.get(namespace, name);
+  if (stale === undefined || stale.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(stale.metadata, uid)) return;
+  try {
+    await ctx.client.delete(Resources.secrets, { namespace, name }, { preconditions: { uid: stale.metadata.uid ?? "" } });
+    await ctx.stores.secrets.waitFor(makeKey(namespace, name), null);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
 }
 
 export { isRevoking, BUNDLE_CONFIGMAP_NAME };

@@ -3,30 +3,32 @@
 // before the status; it is the record that makes a restart neither miss nor
 // repeat a rotation. It is the one writer of the status: the bundle reconciler's
 // part (Published, AccessPoliciesResolved, bundleGeneration) comes through
-// ctx.reports and goes out in the same merge patch. A new ApiKey's first status
-// waits for the bundle that publishes its first key (BUNDLE_WAIT_MS at most), so
-// it is written once, not once before and once after. An ApiKey being deleted
-// keeps the finalizer keyward.dev/bundle until the tenant bundle no longer lists
-// it, so verifiers stop accepting its tokens before its Secret is garbage-collected.
+// ctx.reports (the status hand-over, handover.ts) and goes out in the same merge
+// patch. A new ApiKey's first status waits for the bundle that publishes its
+// first key (BUNDLE_WAIT_MS at most), so it is written once, not twice. An
+// ApiKey being deleted keeps the finalizer keyward.dev/bundle until the tenant
+// bundle no longer lists it, so verifiers stop accepting its tokens before its
+// Secret is garbage-collected.
 
 import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
 import { isAlreadyExists } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
-import { makeKey, objectKey, parseKey } from "../../kube/types.ts";
+import { ApiKeyConditionTypes } from "../../model/reasons.ts";
+import { API_KEY_FINALIZER, SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { makeKey, objectKey } from "../../kube/types.ts";
 import type { Bundle } from "../../token/index.ts";
-import { reconcileApiKey, type ApiKeyOutcome } from "../apikey/reconcile.ts";
-import { isControlledBy, signingKeySecretName, SIGNING_KEY_SECRET_TYPE, type SecretObject } from "../apikey/secret.ts";
-import { BUNDLE_CONFIGMAP_NAME } from "../bundle/plan.ts";
-import { mapToOwner, type ReconcileFunc, type ReconcileResult, type WatchSpec } from "../runtime/controller.ts";
+import { planApiKey, type ApiKeyOutcome } from "../apikey/reconcile.ts";
+import { isControlledBy, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
+import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
+import { hasFinalizer, withFinalizer } from "../runtime/finalizer.ts";
+import { Outcome } from "../runtime/outcome.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { bundleOf } from "./memo.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { withBundlePart } from "./reports.ts";
-import { addFinalizer, applyStatus, hasFinalizer, readLive, removeFinalizer, upsert, type StatusPart } from "./writes.ts";
+import { FirstStatusWait, withBundlePart } from "./handover.ts";
+import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 
-/** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
-export const API_KEY_FINALIZER = "keyward.dev/bundle";
 
 /** The ApiKey's status: all of it is written by this controller, bundleGeneration and the bundle's conditions as the bundle reconciler worked them out. */
 export const API_KEY_STATUS_FIELDS = [
@@ -39,10 +41,8 @@ export const API_KEY_STATUS_FIELDS = [
   "observedRequests",
   "bundleGeneration",
 ] as const;
-export const API_KEY_CONDITION_TYPES = ["Ready", "RotationPolicyResolved", "Rotating", "AccessPoliciesResolved", "Published"] as const;
-
-/** How long a new ApiKey's first status waits for the bundle that publishes its first key, at most. */
-export const BUNDLE_WAIT_MS = 10_000;
+/** Every condition of the ApiKey: this controller writes them all. */
+export const API_KEY_CONDITION_TYPES = ApiKeyConditionTypes;
 
 /** Index of ApiKeys by the rotation policy they use: "RotationPolicy/<ns>/<name>" or "ClusterRotationPolicy/<name>". */
 export const ROTATION_POLICY_INDEX = "rotationPolicy";
@@ -89,79 +89,69 @@ export function apiKeyWatches(stores: Stores): WatchSpec[] {
 }
 
 export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
-  const lookups = policyLookups(ctx.stores);
   const { stores } = ctx;
-  /** Since when each new ApiKey (by uid) has waited for its first bundle part. */
-  const waiting = new Map<string, number>();
+  const finalizer = finalizerWrites(ctx, Resources.apiKeys, stores.apiKeys, API_KEY_FINALIZER);
+  const firstStatusWait = new FirstStatusWait();
 
-  return async (key): Promise<ReconcileResult | undefined> => {
-    let apiKey = stores.apiKeys.getKey(key);
-    if (apiKey === undefined) return undefined;
-    const { namespace = "", name } = parseKey(key);
-    if (stores.namespaces?.terminating(apiKey) === true) {
-      // The namespace is being deleted: its bundle is gone for good and no verifier of it is
-      // left to protect. Nothing waits for the bundle, and no key is minted there.
-      if (apiKey.metadata.deletionTimestamp !== undefined) await removeFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
-      return undefined;
-    }
-    if (apiKey.metadata.deletionTimestamp !== undefined) {
-      if (hasFinalizer(apiKey, API_KEY_FINALIZER) && !bundleLists(bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)), apiKey)) {
-        await removeFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
-      }
-      return undefined;
-    }
-
-    const secretName = signingKeySecretName(name);
-    const uid = apiKey.metadata.uid ?? "";
-    let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
-    const previous = apiKey.status ?? {};
-    if (secret === null && ((previous.keys ?? []).length > 0 || previous.conditions?.some((c) => c.reason === "SigningKeySecretConflict") === true)) {
-      // The cache shows only Secrets labelled as keyward's: before concluding the
-      // Secret is gone, ask the API server.
-      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
-    }
-    const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
-      reconcileApiKey({ now: now(ctx), apiKey: apiKey!, secret: s, ...lookups, mintKey: ctx.mintKey });
-    let outcome = await plan(secret);
-
-    const ours = secret !== null && secret.type === SIGNING_KEY_SECRET_TYPE && isControlledBy(secret.metadata, uid);
-    if (outcome.secret !== null || (ours && !hasFinalizer(apiKey, API_KEY_FINALIZER))) {
-      apiKey = await addFinalizer(ctx, Resources.apiKeys, stores.apiKeys, apiKey, API_KEY_FINALIZER);
-    }
-    if (outcome.secret !== null) {
-      try {
-        await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
-      } catch (err) {
-        if (refusedInTerminatingNamespace(ctx.log, err, "apikey", namespace)) return undefined;
-        if (!isAlreadyExists(err)) throw err;
-        // It exists, unseen by the cache (its labels were changed): plan again from what it holds.
-        secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
-        outcome = await plan(secret);
-        if (outcome.secret !== null) await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
-      }
-    }
-    for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
-
-    const part = ctx.reports.get(namespace, name, uid, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)?.metadata.resourceVersion);
-    if (part === undefined && firstStatus(apiKey, outcome)) {
-      // Its first key is new: the bundle that publishes it comes next, and with it
-      // the bundle's part of the status (reports.onChange wakes this ApiKey).
-      const since = waiting.get(uid) ?? ctx.clock.now();
-      if (!waiting.has(uid)) {
-        // Forget the waits of ApiKeys deleted while they waited.
-        for (const [other, t] of waiting) if (t + 2 * BUNDLE_WAIT_MS < since) waiting.delete(other);
-        waiting.set(uid, since);
-      }
-      const left = since + BUNDLE_WAIT_MS - ctx.clock.now();
-      if (left > 0) return { requeueAfter: left };
-    }
-    waiting.delete(uid);
-    const status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
-    await applyStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(status), FieldManagers.apiKeyStatus, "replace");
-    record(ctx.events, apiKey, newsworthy([...outcome.events, ...(part?.events ?? [])], previous.conditions));
-    const after = delayUntil(ctx, outcome.requeueAt);
-    return after === undefined ? undefined : { requeueAfter: after };
+  return async (key): Promise<Outcome> => {
+    const apiKey = stores.apiKeys.getKey(key);
+    if (apiKey === undefined) return Outcome.done();
+    return withFinalizer(apiKey, finalizer, {
+      namespaceTerminating: stores.namespaces?.terminating(apiKey) === true,
+      // Its finalizer goes once the tenant bundle no longer lists it: verifiers then refuse its tokens.
+      cleanup: (k) => Promise.resolve(bundleLists(bundleOf(stores.configMaps.get(k.metadata.namespace ?? "", BUNDLE_CONFIGMAP_NAME)), k) ? Outcome.done() : "release"),
+      apply: (k, ensureFinalizer) => convergeApiKey(ctx, k, ensureFinalizer, firstStatusWait),
+    });
   };
+}
+
+/** A live ApiKey: its finalizer and signing-key Secret (Secret first), then its status and Events. */
+async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFinalizer: () => Promise<ApiKey>, wait: FirstStatusWait): Promise<Outcome> {
+  const { stores } = ctx;
+  const namespace = apiKey.metadata.namespace ?? "";
+  const name = apiKey.metadata.name ?? "";
+  const secretName = signingKeySecretName(name);
+  const uid = apiKey.metadata.uid ?? "";
+  const previous = apiKey.status ?? {};
+  let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
+  if (secret === null && ((previous.keys ?? []).length > 0 || previous.conditions?.some((c) => c.reason === "SigningKeySecretConflict") === true)) {
+    // The cache shows only Secrets labelled as keyward's: before concluding the
+    // Secret is gone, ask the API server.
+    secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+  }
+  const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
+    planApiKey({ now: now(ctx), apiKey, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey });
+  let outcome = await plan(secret);
+
+  const ours = secret !== null && secret.type === SIGNING_KEY_SECRET_TYPE && isControlledBy(secret.metadata, uid);
+  if (outcome.secret !== null || (ours && !hasFinalizer(apiKey, API_KEY_FINALIZER))) apiKey = await ensureFinalizer();
+  if (outcome.secret !== null) {
+    try {
+      await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+    } catch (err) {
+      if (refusedInTerminatingNamespace(ctx.log, err, "apikey", namespace)) return Outcome.done();
+      if (!isAlreadyExists(err)) throw err;
+      // It exists, unseen by the cache (its labels were changed): plan again from what it holds.
+      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+      outcome = await plan(secret);
+      if (outcome.secret !== null) await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+    }
+  }
+  for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+
+  const part = ctx.reports.get(namespace, name, uid, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)?.metadata.resourceVersion);
+  if (part === undefined && firstStatus(apiKey, outcome)) {
+    // Its first key is new: the bundle that publishes it comes next, and with it
+    // the bundle's part of the status (reports.onChange wakes this ApiKey).
+    const left = wait.left(uid, ctx.clock.now());
+    if (left > 0) return Outcome.requeueAfter(left);
+  }
+  wait.end(uid);
+  const status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+  await writeStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(status), FieldManagers.apiKeyStatus);
+  record(ctx.events, apiKey, newsworthy([...outcome.events, ...(part?.events ?? [])], previous.conditions));
+  if (outcome.retry !== null) return Outcome.backoff(outcome.retry);
+  return Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt));
 }
 
 /**

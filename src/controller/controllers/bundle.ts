@@ -4,7 +4,7 @@
 // The generation grows on each content change and only then. Afterwards it
 // works out the bundle's part of each ApiKey's status (AccessPoliciesResolved,
 // Published, bundleGeneration) and hands it to the ApiKey controller, the one
-// writer of that status (reports.ts); an ApiKey whose entry did not change keeps
+// writer of that status (handover.ts, the status hand-over); an ApiKey whose entry did not change keeps
 // the generation it was published in, so a change to one key does not rewrite
 // the status of every other.
 
@@ -13,27 +13,28 @@ import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { parseKey } from "../../kube/types.ts";
 import { REVOKED_RETENTION_SECONDS, type Bundle } from "../../token/index.ts";
-import { revocationsFromIssuedTokens } from "../../issuer/issued-token.ts";
-import { deleteExpiredIssuedTokens } from "../../issuer/reconcile.ts";
+import { revocationsFromIssuedTokens } from "../../model/issued-token.ts";
 import { isRevoking, revocationsOf } from "../accesstoken/revocations.ts";
-import { signingKeySecretName, SIGNING_KEY_SECRET_TYPE } from "../apikey/secret.ts";
+import { signingKeySecretName } from "../../model/signing-key/secret.ts";
 import { apiKeyBundleReport } from "../bundle/conditions.ts";
-import { bundleConfigMap, type ConfigMapObject } from "../bundle/configmap.ts";
+import { bundleConfigMap, type ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { bundleApiKeyInput } from "../bundle/inputs.ts";
-import { BUNDLE_CONFIGMAP_NAME, planBundle, type BundlePlan } from "../bundle/plan.ts";
-import { resolveRotationPolicy } from "../policy/resolve.ts";
-import type { PlannedEvent } from "../reasons.ts";
-import type { ReconcileFunc, ReconcileResult, WatchSpec } from "../runtime/controller.ts";
-import { findCondition, type ConditionInput } from "../runtime/conditions.ts";
+import { planBundle, type BundlePlan } from "../bundle/plan.ts";
+import { resolveRotationPolicy } from "../../model/policy/resolve.ts";
+import type { PlannedEvent } from "../../model/reasons.ts";
+import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
+import { Outcome } from "../runtime/outcome.ts";
+import { findCondition, type ConditionInput } from "../../model/conditions.ts";
 import { bundleKey } from "./apikey.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
 import { delayUntil, earliestDelay, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { statusHoldsPart, type BundlePart } from "./reports.ts";
+import { statusHoldsPart, type BundlePart } from "./handover.ts";
+import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
+import { SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
-export const BUNDLE_CONDITION_TYPES = ["AccessPoliciesResolved", "Published"] as const;
 
 export function bundleWatches(stores: Stores): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
@@ -66,7 +67,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
   const { stores } = ctx;
   const lookups = policyLookups(stores);
 
-  return async (key): Promise<ReconcileResult | undefined> => {
+  return async (key): Promise<Outcome> => {
     const tenant = parseKey(key).namespace ?? "";
     const at = now(ctx);
     const apiKeys = stores.apiKeys.list(tenant);
@@ -74,7 +75,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       // The namespace is being deleted, its bundle with it: no verifier of it is left to protect.
       ctx.metrics.bundleGone(tenant);
       ctx.reports.dropTenant(tenant);
-      return undefined;
+      return Outcome.done();
     }
     let cm: ConfigMapObject | null = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME) ?? null;
     const live = apiKeys.filter((k) => k.metadata.deletionTimestamp === undefined);
@@ -82,7 +83,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       // No ApiKey, no bundle: nothing is created in namespaces keyward is not used in.
       ctx.metrics.bundleGone(tenant);
       ctx.reports.dropTenant(tenant);
-      return undefined;
+      return Outcome.done();
     }
 
     const inputs = apiKeys.map((k) => {
@@ -120,10 +121,10 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       } catch (err) {
         if (refusedInTerminatingNamespace(ctx.log, err, "bundle", tenant)) {
           ctx.metrics.bundleGone(tenant);
-          return undefined;
+          return Outcome.done();
         }
         // Deleted meanwhile: its deletion wakes this tenant again.
-        if (cm !== null && isNotFound(err)) return undefined;
+        if (cm !== null && isNotFound(err)) return Outcome.done();
         if (!isAlreadyExists(err)) throw err;
         // Created meanwhile by someone else: plan again from it on the next round.
         await readLive(ctx, Resources.configMaps, tenant, BUNDLE_CONFIGMAP_NAME);
@@ -148,10 +149,8 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     ctx.reports.replaceTenant(tenant, parts, changed);
 
     const cleanupAt = stores.issuedTokens === undefined ? null : await deleteExpiredIssuedTokens(ctx.client, stores.issuedTokens.list(tenant), at);
-    const wake = nextWake(ctx, plan);
     const cleanup = delayUntil(ctx, cleanupAt === null ? null : new Date(cleanupAt.getTime() + 1000));
-    const after = earliestDelay(wake?.requeueAfter, cleanup);
-    return after === undefined ? undefined : { requeueAfter: after };
+    return Outcome.requeueAfter(earliestDelay(nextWake(ctx, plan), cleanup));
   };
 }
 
@@ -231,7 +230,7 @@ export function entryChanged(before: Bundle | null, after: Bundle, name: string)
 }
 
 /** When the bundle must change by time alone: a deposed key's notAfter, or a revocation expiring. */
-function nextWake(ctx: ControllerContext, plan: BundlePlan): ReconcileResult | undefined {
+function nextWake(ctx: ControllerContext, plan: BundlePlan): number | undefined {
   if (!plan.ok) return undefined;
   let prune: number | undefined;
   for (const r of plan.bundle.revoked) {
@@ -239,6 +238,5 @@ function nextWake(ctx: ControllerContext, plan: BundlePlan): ReconcileResult | u
     const due = (r.exp + REVOKED_RETENTION_SECONDS) * 1000;
     if (prune === undefined || due < prune) prune = due;
   }
-  const after = earliestDelay(delayUntil(ctx, plan.nextWakeAt), prune === undefined ? undefined : delayUntil(ctx, new Date(prune + 1000)));
-  return after === undefined ? undefined : { requeueAfter: after };
+  return earliestDelay(delayUntil(ctx, plan.nextWakeAt), prune === undefined ? undefined : delayUntil(ctx, new Date(prune + 1000)));
 }

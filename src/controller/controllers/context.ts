@@ -6,15 +6,15 @@ import type { KubeClient } from "../../kube/client.ts";
 import type { Clock } from "../../kube/clock.ts";
 import type { Logger } from "../../kube/logger.ts";
 import type { KeyFactory } from "../apikey/plan.ts";
-import type { SecretObject } from "../apikey/secret.ts";
-import type { ConfigMapObject } from "../bundle/configmap.ts";
-import type { RotationPolicySpecInput } from "../policy/types.ts";
-import type { Reason } from "../reasons.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
+import type { RotationPolicySpecInput } from "../../model/policy/types.ts";
+import type { Reason } from "../../model/reasons.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 import type { ControllerMetrics } from "./metrics.ts";
 import type { TenantNamespaces } from "./namespaces.ts";
-import type { PolicyReason } from "./policy-reasons.ts";
-import type { BundleReports } from "./reports.ts";
+import type { PolicyReason } from "../../model/reasons.ts";
+import type { BundleReports } from "./handover.ts";
 import type { Store } from "./store.ts";
 
 export interface Stores {
@@ -37,7 +37,7 @@ export interface Stores {
 export const FieldManagers = {
   /** Secrets, the bundle ConfigMap, finalizers. */
   controller: "keyward-controller",
-  /** The whole ApiKey status, the bundle's part included (reports.ts). */
+  /** The whole ApiKey status, the bundle's part included (handover.ts, the status hand-over). */
   apiKeyStatus: "keyward-apikey",
   accessTokenStatus: "keyward-accesstoken",
   policyStatus: "keyward-policy",

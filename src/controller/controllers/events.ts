@@ -4,8 +4,8 @@
 // or says something new, so a resync of an unchanged problem writes nothing.
 
 import type { KubeObject } from "../../kube/types.ts";
-import { Reasons, type PlannedEvent, type Reason } from "../reasons.ts";
-import type { Condition } from "../runtime/conditions.ts";
+import { Reasons, type PlannedEvent, type Reason } from "../../model/reasons.ts";
+import type { Condition } from "../../model/conditions.ts";
 import type { EventRecorder } from "../runtime/events.ts";
 
 export function isConditionReason(reason: Reason): boolean {

@@ -5,9 +5,9 @@
 // ConfigMap as the last one does not parse it again.
 
 import { parseBundle, type Bundle } from "../../token/index.ts";
-import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../apikey/secret.ts";
-import type { ConfigMapObject } from "../bundle/configmap.ts";
-import { BUNDLE_DATA_KEY } from "../bundle/plan.ts";
+import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
+import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
+import { BUNDLE_DATA_KEY } from "../../model/names.ts";
 
 const bundles = new WeakMap<ConfigMapObject, Bundle | null>();
 const signingKeys = new WeakMap<SecretObject, Map<string, SigningKeySecretRead>>();

@@ -9,14 +9,15 @@ import type { Resource } from "../../kube/resources.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import { BUNDLE_API_VERSION, BundleError, pathPatternProblem, validateBundle } from "../../token/index.ts";
-import { compileRotationPolicy } from "../policy/compile.ts";
-import type { PolicySource } from "../policy/types.ts";
-import type { ReconcileFunc, ReconcileResult } from "../runtime/controller.ts";
-import { findCondition, setCondition, type Condition } from "../runtime/conditions.ts";
+import { compileRotationPolicy } from "../../model/policy/compile.ts";
+import type { PolicySource } from "../../model/policy/types.ts";
+import type { ReconcileFunc } from "../runtime/controller.ts";
+import { Outcome } from "../runtime/outcome.ts";
+import { findCondition, setCondition, type Condition } from "../../model/conditions.ts";
 import { FieldManagers, now, type ControllerContext } from "./context.ts";
-import { PolicyReasons, type PolicyReason } from "./policy-reasons.ts";
+import { Reasons, type PolicyReason } from "../../model/reasons.ts";
 import type { Store } from "./store.ts";
-import { applyStatus } from "./writes.ts";
+import { writeStatus } from "./writes.ts";
 
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "*"]);
 
@@ -90,18 +91,18 @@ async function report(
   reason: PolicyReason,
   message: string,
 ): Promise<void> {
-  const valid = PolicyReasons[reason].status === "True";
+  const valid = Reasons[reason].conditions[0][1] === "True";
   const conditions = conditionsFor(obj, types, valid, reason, message, now(ctx));
   const before = findCondition(obj.status?.conditions, "Valid");
-  await applyStatus(ctx, resource, store, obj, { fields, conditionTypes: types, conditions }, FieldManagers.policyStatus, "replace");
+  await writeStatus(ctx, resource, store, obj, { fields, conditionTypes: types, conditions }, FieldManagers.policyStatus);
   if (!valid && (before?.reason !== reason || before.message !== message)) void ctx.policyEvents.warning(obj, reason, message);
 }
 
 export function accessPolicyReconciler(ctx: ControllerContext): ReconcileFunc {
   const store = ctx.stores.accessPolicies as unknown as Store<PolicyObject>;
-  return async (key): Promise<ReconcileResult | undefined> => {
+  return async (key): Promise<Outcome> => {
     const policy = ctx.stores.accessPolicies.getKey(key);
-    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return undefined;
+    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return Outcome.done();
     const problems = accessPolicyProblems(policy.spec);
     const ruleCount = policy.spec.rules.length;
     const who = `AccessPolicy ${policy.metadata.namespace ?? ""}/${policy.metadata.name ?? ""}`;
@@ -111,7 +112,7 @@ export function accessPolicyReconciler(ctx: ControllerContext): ReconcileFunc {
         : ["InvalidRules", `${who}: ${problems.join("; ")}. Verifiers cannot enforce it, so ApiKeys attaching it get nothing from it until it is fixed`];
     const fields = { ruleCount, ...(policy.metadata.generation === undefined ? {} : { observedGeneration: policy.metadata.generation }) };
     await report(ctx, Resources.accessPolicies, store, policy, fields, ["Valid", "Ready"], reason, message);
-    return undefined;
+    return Outcome.done();
   };
 }
 
@@ -119,9 +120,9 @@ export function rotationPolicyReconciler(ctx: ControllerContext, kind: "Rotation
   const resource = kind === "RotationPolicy" ? Resources.rotationPolicies : Resources.clusterRotationPolicies;
   const typed = kind === "RotationPolicy" ? ctx.stores.rotationPolicies : ctx.stores.clusterRotationPolicies;
   const store = typed as unknown as Store<PolicyObject>;
-  return async (key): Promise<ReconcileResult | undefined> => {
+  return async (key): Promise<Outcome> => {
     const policy = typed.getKey(key);
-    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return undefined;
+    if (policy === undefined || policy.metadata.deletionTimestamp !== undefined) return Outcome.done();
     const name = policy.metadata.name ?? "";
     const source: PolicySource = kind === "RotationPolicy" ? { kind, name, namespace: policy.metadata.namespace } : { kind, name };
     const result = compileRotationPolicy(source, policy.spec);
@@ -131,7 +132,7 @@ export function rotationPolicyReconciler(ctx: ControllerContext, kind: "Rotation
       : ["InvalidPolicy", `${who}: ${result.problems.map((p) => `${p.field}: ${p.message}`).join("; ")}. ApiKeys under it keep their keys and do not rotate until it is fixed`];
     const fields = policy.metadata.generation === undefined ? {} : { observedGeneration: policy.metadata.generation };
     await report(ctx, resource, store, policy, fields, ["Valid"], reason, message);
-    return undefined;
+    return Outcome.done();
   };
 }
 

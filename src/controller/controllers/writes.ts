@@ -1,13 +1,15 @@
 // The controller's writes, each followed by a wait until the cache shows it:
 // finalizers (merge patch guarded by resourceVersion; only our own finalizer is
-// added or removed), status (server-side apply of the fields one reconciler
-// owns, only when they differ), and the Secrets and ConfigMaps it owns (create,
-// or replace at the resourceVersion read).
+// added or removed), status (a merge patch at the resourceVersion read of the
+// fields its one writer owns, only when they differ), and the Secrets and
+// ConfigMaps it owns (create, or replace at the resourceVersion read).
 
 import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import type { Resource } from "../../kube/resources.ts";
-import { makeKey, type KubeObject, type ObjectMeta } from "../../kube/types.ts";
-import { conditionsEqual, jsonEqual, type Condition } from "../runtime/conditions.ts";
+import { objectKey, type KubeObject, type ObjectMeta } from "../../kube/types.ts";
+import { conditionsEqual, jsonEqual, type Condition } from "../../model/conditions.ts";
+import { KEYWARD_PREFIX } from "../../model/names.ts";
+import { hasFinalizer, type FinalizerWrites } from "../runtime/finalizer.ts";
 import { FieldManagers, type ControllerContext } from "./context.ts";
 import type { Store } from "./store.ts";
 
@@ -15,16 +17,17 @@ interface Named extends KubeObject {
   metadata?: ObjectMeta;
 }
 
-function keyOf(obj: Named): string {
-  return makeKey(obj.metadata?.namespace, obj.metadata?.name ?? "");
-}
-
 function ref(obj: Named): { namespace: string | undefined; name: string } {
   return { namespace: obj.metadata?.namespace, name: obj.metadata?.name ?? "" };
 }
 
-export function hasFinalizer(obj: Named, finalizer: string): boolean {
-  return (obj.metadata?.finalizers ?? []).includes(finalizer);
+/** The finalizer `name` on objects of `resource`, written as below: for the runtime's withFinalizer. */
+export function finalizerWrites<T extends Named>(ctx: ControllerContext, resource: Resource, store: Store<T>, name: string): FinalizerWrites<T> {
+  return {
+    name,
+    add: (obj) => addFinalizer(ctx, resource, store, obj, name),
+    remove: (obj) => removeFinalizer(ctx, resource, store, obj, name),
+  };
 }
 
 /** Adds `finalizer` (if missing) and returns the object as written. */
@@ -35,7 +38,7 @@ export async function addFinalizer<T extends Named>(ctx: ControllerContext, reso
     resourceVersion: obj.metadata?.resourceVersion,
     fieldManager: FieldManagers.controller,
   });
-  await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+  await store.waitFor(objectKey(obj), written.metadata?.resourceVersion ?? null);
   return written;
 }
 
@@ -49,7 +52,7 @@ export async function removeFinalizer<T extends Named>(ctx: ControllerContext, r
       fieldManager: FieldManagers.controller,
     });
     // With no finalizer left, the object is gone once the API server has seen the patch.
-    await store.waitFor(keyOf(obj), finalizers.length === 0 && obj.metadata?.deletionTimestamp !== undefined ? null : (written.metadata?.resourceVersion ?? null));
+    await store.waitFor(objectKey(obj), finalizers.length === 0 && obj.metadata?.deletionTimestamp !== undefined ? null : (written.metadata?.resourceVersion ?? null));
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
@@ -79,46 +82,30 @@ export function statusHolds(current: Record<string, unknown> | undefined, part: 
 }
 
 /**
- * How a status part is written. "apply": server-side apply as the writer's field
- * manager, for a status several writers share (each owns its own fields and
- * conditions). "replace": a merge patch guarded by resourceVersion that sets
- * every field of the part (null removes one) and the whole conditions list, for
- * a status with a single writer; the API server does less work for it.
- */
-export type StatusWrite = "apply" | "replace";
-
-/**
  * Writes `part` through the status subresource unless the status already holds
- * it. Returns whether it wrote.
+ * it: a merge patch guarded by resourceVersion that sets every field of the part
+ * (null removes one) and the whole conditions list. Each kind's status has one
+ * writer (FieldManagers), so a concurrent change makes the reconcile retry from
+ * the newer object instead of overwriting it. Returns whether it wrote.
  */
-export async function applyStatus<T extends Named & { status?: object }>(
+export async function writeStatus<T extends Named & { status?: object }>(
   ctx: ControllerContext,
   resource: Resource,
   store: Store<T>,
   obj: T,
   part: StatusPart,
   fieldManager: string,
-  how: StatusWrite = "apply",
 ): Promise<boolean> {
   if (statusHolds(obj.status as Record<string, unknown> | undefined, part)) return false;
   const conditions = part.conditions.filter((c) => part.conditionTypes.includes(c.type));
+  const fields: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(part.fields)) fields[field] = value ?? null;
   try {
-    let written: KubeObject;
-    if (how === "replace") {
-      const fields: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(part.fields)) fields[field] = value ?? null;
-      written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: { ...fields, conditions } }, {
-        resourceVersion: obj.metadata?.resourceVersion,
-        fieldManager,
-      });
-      await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
-      return true;
-    }
-    const fields: Record<string, unknown> = {};
-    for (const [field, value] of Object.entries(part.fields)) if (value !== undefined) fields[field] = value;
-    const body = { metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace }, status: { ...fields, conditions } } as KubeObject;
-    written = await ctx.client.applyStatus(resource, body, { fieldManager });
-    await store.waitFor(keyOf(obj), written.metadata?.resourceVersion ?? null);
+    const written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: { ...fields, conditions } }, {
+      resourceVersion: obj.metadata?.resourceVersion,
+      fieldManager,
+    });
+    await store.waitFor(objectKey(obj), written.metadata?.resourceVersion ?? null);
   } catch (err) {
     // The object went away meanwhile: nothing to report on.
     if (isNotFound(err)) return false;
@@ -134,7 +121,7 @@ export interface OwnedObject extends Named {
 }
 
 /** Annotations and labels under this prefix are the controller's: a replace sets them exactly. */
-const OWN_PREFIX = "keyward.dev/";
+const OWN_PREFIX = KEYWARD_PREFIX;
 
 /**
  * Creates `desired`, or replaces `current` with it (at current's
@@ -160,7 +147,7 @@ export async function upsert<T extends OwnedObject>(ctx: ControllerContext, reso
     if (current.metadata?.finalizers !== undefined) metadata.finalizers = current.metadata.finalizers;
     written = await ctx.client.replace<T>(resource, { ...desired, metadata }, { fieldManager: FieldManagers.controller });
   }
-  await store.waitFor(keyOf(desired), written.metadata?.resourceVersion ?? null);
+  await store.waitFor(objectKey(desired), written.metadata?.resourceVersion ?? null);
   return written;
 }
 
@@ -169,4 +156,4 @@ export async function readLive<T extends Named>(ctx: ControllerContext, resource
   return (await ctx.client.find<T>(resource, { namespace, name })) ?? null;
 }
 
-export { isAlreadyExists };
+export { hasFinalizer, isAlreadyExists };

@@ -2,8 +2,10 @@
 // mapping functions from a changed object to the keys to reconcile, a work
 // queue and N workers. The contract follows controller-runtime and kube-rs:
 //
-//   reconcile(key) → { requeueAfter? }        level-based: read current state, converge
+//   reconcile(key) → Outcome                   level-based: read current state, converge
+//                    (done | requeue after | back off; outcome.ts), or throw
 //   errorPolicy(key, error) → { requeueAfter? } | "backoff"
+//                    for a throw; a TerminalError is never requeued
 //
 // A key is "namespace/name" (or "name" for a cluster-scoped object).
 
@@ -11,12 +13,8 @@ import { type Clock, systemClock } from "../../kube/clock.ts";
 import type { Informer, InformerHandlers } from "../../kube/informer.ts";
 import { errorFields, silentLogger, type Logger } from "../../kube/logger.ts";
 import { makeKey, objectKey, type KubeObject } from "../../kube/types.ts";
+import { Outcome, TerminalError } from "./outcome.ts";
 import { WorkQueue, type QueueBackoff } from "./queue.ts";
-
-export interface ReconcileResult {
-  /** Reconcile this key again after this many milliseconds (scheduled work: rotations, renewals). */
-  requeueAfter?: number;
-}
 
 export type ErrorPolicyResult = { requeueAfter?: number } | "backoff";
 
@@ -27,8 +25,9 @@ export interface ReconcileContext {
   attempt: number;
 }
 
-/** May resolve with nothing: no requeue. */
-export type ReconcileFunc = (key: string, ctx: ReconcileContext) => Promise<ReconcileResult | undefined> | Promise<void>;
+/** Resolving with nothing is Outcome.done() (a function with no return statement fits). */
+// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- Promise<void> is what such a function returns
+export type ReconcileFunc = (key: string, ctx: ReconcileContext) => Promise<Outcome | undefined | void>;
 
 export type MapFunc<T> = (obj: T) => Iterable<string>;
 
@@ -42,9 +41,12 @@ export interface WatchSpec<T extends KubeObject = KubeObject> {
   filter?(kind: WatchEventKind, obj: T, old?: T): boolean;
 }
 
+/** How a reconcile ended, as metrics label it: converged or scheduled, backing off, or failed. */
+export type ReconcileResultLabel = "success" | "backoff" | "error";
+
 /** Observes reconciles; RuntimeMetrics implements it. */
 export interface ControllerObserver {
-  reconciled(controller: string, outcome: "success" | "error", seconds: number): void;
+  reconciled(controller: string, outcome: ReconcileResultLabel, seconds: number): void;
 }
 
 export interface ControllerOptions {
@@ -171,11 +173,17 @@ export class Controller {
       if (key === undefined) return;
       const started = this.#clock.now();
       try {
-        const result = (await this.#opts.reconcile(key, { signal, attempt: queue.numRequeues(key) })) as ReconcileResult | undefined;
+        const outcome = (await this.#opts.reconcile(key, { signal, attempt: queue.numRequeues(key) })) ?? Outcome.done();
+        const seconds = (this.#clock.now() - started) / 1000;
+        if (outcome.action === "backoff") {
+          const delay = queue.addRateLimited(key);
+          this.#opts.observer?.reconciled(this.name, "backoff", seconds);
+          this.#log.info({ controller: this.name, key, reason: outcome.reason, retryInMs: delay }, "reconcile backing off");
+          continue;
+        }
         queue.forget(key);
-        this.#opts.observer?.reconciled(this.name, "success", (this.#clock.now() - started) / 1000);
-        const after = result?.requeueAfter;
-        if (after !== undefined && after > 0) queue.addAfter(key, after);
+        this.#opts.observer?.reconciled(this.name, "success", seconds);
+        if (outcome.action === "requeue") queue.addAfter(key, outcome.afterMs);
       } catch (err) {
         this.#opts.observer?.reconciled(this.name, "error", (this.#clock.now() - started) / 1000);
         this.#onError(queue, key, err);
@@ -186,6 +194,11 @@ export class Controller {
   }
 
   #onError(queue: WorkQueue, key: string, err: unknown): void {
+    if (err instanceof TerminalError) {
+      queue.forget(key);
+      this.#log.error({ controller: this.name, key, err: errorFields(err) }, "reconcile failed for good; waiting for a change");
+      return;
+    }
     let policy: ErrorPolicyResult = "backoff";
     if (this.#opts.errorPolicy !== undefined) {
       try {

@@ -20,7 +20,7 @@ import { isNamespaceTerminating, isNotFound } from "../../kube/errors.ts";
 import { errorFields, silentLogger, type Logger } from "../../kube/logger.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { CoreEvent, KubeObject } from "../../kube/types.ts";
-import { formatTime } from "./conditions.ts";
+import { formatTime } from "../../model/conditions.ts";
 
 export type EventType = "Normal" | "Warning";
 

@@ -1,16 +1,3 @@
-export {
-  ConditionError,
-  conditionsEqual,
-  findCondition,
-  formatTime,
-  isConditionTrue,
-  jsonEqual,
-  removeCondition,
-  setCondition,
-  setConditions,
-  validateCondition,
-} from "./conditions.ts";
-export type { Condition, ConditionInput, ConditionStatus } from "./conditions.ts";
 export { Controller, mapByIndex, mapToAll, mapToOwner, ownKey } from "./controller.ts";
 export type {
   ControllerObserver,
@@ -19,11 +6,12 @@ export type {
   MapFunc,
   ReconcileContext,
   ReconcileFunc,
-  ReconcileResult,
+  ReconcileResultLabel,
   StopOptions,
   WatchEventKind,
   WatchSpec,
 } from "./controller.ts";
+export { Outcome, TerminalError } from "./outcome.ts";
 export { EventRecorder } from "./events.ts";
 export type { EventRecorderOptions, EventType } from "./events.ts";
 export { LeaderElector, defaultIdentity, formatMicroTime, leaseLock } from "./leader.ts";

@@ -2,26 +2,12 @@
 // never an object's data; redaction is a second guard should a Secret's data, a
 // private key or a token slip into a logged object.
 
-import { pino, type DestinationStream, type Logger } from "pino";
+import type { DestinationStream } from "pino";
+import { createComponentLogger, SECRET_PATHS, type Logger } from "../../lib/logging.ts";
 
-export type { Logger } from "pino";
+export type { Logger } from "../../lib/logging.ts";
 
-export const REDACTED_PATHS = [
-  "authorization",
-  "token",
-  "privateKey",
-  "data",
-  "stringData",
-  "d",
-  "*.authorization",
-  "*.token",
-  "*.privateKey",
-  "*.data",
-  "*.stringData",
-  "*.d",
-  "*.headers.authorization",
-  "req.headers.authorization",
-];
+export const REDACTED_PATHS = SECRET_PATHS;
 
 export interface CreateLoggerOptions {
   level?: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -30,10 +16,5 @@ export interface CreateLoggerOptions {
 }
 
 export function createLogger(opts: CreateLoggerOptions = {}): Logger {
-  const options = {
-    level: opts.level ?? "info",
-    base: { component: "keyward-controller" },
-    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-  };
-  return opts.destination === undefined ? pino(options) : pino(options, opts.destination);
+  return createComponentLogger({ component: "keyward-controller", redact: REDACTED_PATHS, level: opts.level, destination: opts.destination });
 }

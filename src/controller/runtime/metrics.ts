@@ -5,7 +5,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Informer, RestartReason } from "../../kube/informer.ts";
 import type { WriteCounter } from "../../kube/writes.ts";
-import type { ControllerObserver } from "./controller.ts";
+import type { ControllerObserver, ReconcileResultLabel } from "./controller.ts";
 import type { WorkQueue } from "./queue.ts";
 
 export interface RuntimeMetricsOptions {
@@ -32,7 +32,7 @@ export class RuntimeMetrics implements ControllerObserver {
 
     this.#reconciles = new Counter({
       name: "keyward_reconcile_total",
-      help: "Reconciles by controller and result (success, error).",
+      help: "Reconciles by controller and result (success, backoff, error).",
       labelNames: ["controller", "result"],
       registers,
     });
@@ -122,7 +122,7 @@ export class RuntimeMetrics implements ControllerObserver {
     });
   }
 
-  reconciled(controller: string, outcome: "success" | "error", seconds: number): void {
+  reconciled(controller: string, outcome: ReconcileResultLabel, seconds: number): void {
     this.#reconciles.inc({ controller, result: outcome });
     if (outcome === "error") this.#reconcileErrors.inc({ controller });
     this.#reconcileSeconds.observe({ controller }, seconds);

@@ -3,9 +3,10 @@
 // nor the last value the controller acted on (status.observedRequests).
 
 import type { ApiKey } from "../../api/index.ts";
+import type { RequestField } from "../../model/requests.ts";
 import { PluginError } from "../errors.ts";
 
-export type RequestField = "rotate" | "dropDeposed" | "revokeAll";
+export type { RequestField };
 
 export interface RequestPlan {
   field: RequestField;

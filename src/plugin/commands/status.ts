@@ -8,13 +8,11 @@ import type { Invocation } from "../args.ts";
 import { explain, Hints } from "../errors.ts";
 import { formatBytes, NONE, shortKid, table } from "../format.ts";
 import type { CommandContext } from "./context.ts";
+import { BUNDLE_CONFIGMAP_NAME as BUNDLE_CONFIGMAP, BUNDLE_DATA_KEY as BUNDLE_KEY, CONFIGMAP_LIMIT_BYTES } from "../../model/names.ts";
 
 export type StatusInvocation = Extract<Invocation, { command: "status" }>;
 
-export const BUNDLE_CONFIGMAP = "keyward-bundle";
-export const BUNDLE_KEY = "bundle.json";
-/** The API server's limit on a ConfigMap (etcd's request limit). */
-export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+export { BUNDLE_CONFIGMAP, BUNDLE_KEY, CONFIGMAP_LIMIT_BYTES };
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;

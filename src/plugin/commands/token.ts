@@ -8,11 +8,11 @@ import { Resources, type KubeObject } from "../../kube/index.ts";
 import type { Invocation } from "../args.ts";
 import { explain, Hints, PluginError } from "../errors.ts";
 import type { CommandContext } from "./context.ts";
+import { ACCESS_TOKEN_SECRET_TYPE, TOKEN_DATA_KEY as TOKEN_KEY } from "../../model/names.ts";
 
 export type TokenInvocation = Extract<Invocation, { command: "token" }>;
 
-export const ACCESS_TOKEN_SECRET_TYPE = "keyward.dev/access-token";
-export const TOKEN_KEY = "token";
+export { ACCESS_TOKEN_SECRET_TYPE, TOKEN_KEY };
 
 interface Secret extends KubeObject {
   type?: string;

@@ -13,7 +13,7 @@ import { parseCompact } from "../jwt/compact.ts";
 import type { CompactParts } from "../jwt/compact.ts";
 import { matchCompiled } from "../policy/match.ts";
 import { normalizePath } from "../policy/normalize.ts";
-import type { CompiledBundle } from "./compile.ts";
+import type { CompiledApiKey, CompiledBundle, CompiledKey } from "./compile.ts";
 import type { ExplainStep, FailureContext, RequestInfo, TokenCheckResult, VerifyFailure, VerifyResult } from "./types.ts";
 
 /** A token whose signature verified: its decoded header and claims, and the key that verified it. */
@@ -90,8 +90,43 @@ export function runChecks(
   trace: ExplainStep[] | null,
 ): VerifyResult | TokenCheckResult {
   const context: FailureContext = {};
+  const decoded = decodeToken(settings, token, context, trace);
+  if (isFailure(decoded)) return decoded;
+  const key = checkHeader(decoded.header, bundle, nowMs, context, trace);
+  if (isFailure(key)) return key;
+  const unsigned = checkSignature(settings, decoded, key, context, trace);
+  if (unsigned !== null) return unsigned;
+  const claims = checkClaims(decoded.claims, key, bundle, settings.leewayMs, nowMs, context, trace);
+  if (isFailure(claims)) return claims;
+  const refused = checkApiKey(claims, bundle, context, trace);
+  if (refused !== null) return refused;
+  const { sub, jti, iat, exp, apiKey } = claims;
+  if (request === null) {
+    trace?.push({ step: "policy", ok: true, detail: "skipped: no request method and path given" });
+    return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null } };
+  }
+  const rule = checkPolicy(request, sub, apiKey, context, trace);
+  if (isFailure(rule)) return rule;
+  return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null, rule } };
+}
 
-  // 1. A bearer token of bounded size that is a well-formed compact JWS.
+function isFailure(value: object): value is VerifyFailure {
+  return (value as { ok?: unknown }).ok === false;
+}
+
+/** A token read: its header and claims, from the cache or parsed. */
+interface DecodedToken {
+  readonly token: string;
+  readonly header: Readonly<Record<string, unknown>>;
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** Set when parsed here (a cache miss). */
+  parts: CompactParts | undefined;
+  readonly cached: CachedToken | undefined;
+  readonly cacheKey: string;
+}
+
+/** 1. A bearer token of bounded size that is a well-formed compact JWS (or one verified before). */
+function decodeToken(settings: CheckSettings, token: string | undefined, context: FailureContext, trace: ExplainStep[] | null): DecodedToken | VerifyFailure {
   if (token === undefined || token === "") {
     return failure(trace, "bearer token", context, "ERR_TOKEN_MISSING",
       "the request has no Authorization: Bearer header; send the access token as \"Authorization: Bearer <token>\"");
@@ -104,23 +139,25 @@ export function runChecks(
   const cacheKey = settings.cache === null ? "" : tokenCacheKey(token);
   const entry = settings.cache?.get(cacheKey);
   const cached = entry !== undefined && entry.token === token ? entry : undefined;
-  let parts: CompactParts | string | undefined;
-  let header: Readonly<Record<string, unknown>>;
-  let claims: Readonly<Record<string, unknown>>;
   if (cached !== undefined) {
     settings.counters.hits++;
-    header = cached.header;
-    claims = cached.claims;
-  } else {
-    if (settings.cache !== null) settings.counters.misses++;
-    parts = parseCompact(token);
-    if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
-    header = parts.header;
-    claims = parts.claims;
-    trace?.push({ step: "syntax", ok: true, detail: "a compact JWS with a JSON header and JSON claims" });
+    return { token, header: cached.header, claims: cached.claims, parts: undefined, cached, cacheKey };
   }
+  if (settings.cache !== null) settings.counters.misses++;
+  const parts = parseCompact(token);
+  if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
+  trace?.push({ step: "syntax", ok: true, detail: "a compact JWS with a JSON header and JSON claims" });
+  return { token, header: parts.header, claims: parts.claims, parts, cached: undefined, cacheKey };
+}
 
-  // 2. The header: typ, kid, alg, nothing else; the key not past its grace period.
+/** 2. The header: typ, kid, alg, nothing else; the key not past its grace period. */
+function checkHeader(
+  header: Readonly<Record<string, unknown>>,
+  bundle: CompiledBundle,
+  nowMs: number,
+  context: FailureContext,
+  trace: ExplainStep[] | null,
+): CompiledKey | VerifyFailure {
   const typ = header.typ;
   if (typ !== ACCEPTED_TYP && typ !== ACCEPTED_MEDIA_TYP) {
     return failure(trace, "typ", context, "ERR_TOKEN_TYPE",
@@ -154,22 +191,45 @@ export function runChecks(
       `key ${key.kid} of ApiKey "${key.apiKey}" was deposed and its grace period ended at ${key.notAfter ?? ""}; use a token issued with the active key`);
   }
   trace?.push({ step: "key validity", ok: true, detail: key.notAfter === null ? key.state : `${key.state} until ${key.notAfter}` });
+  return key;
+}
 
-  // 3. The signature, unless this very token verified with this very key before.
-  if (cached?.key === key.verifying.keyObject) {
+/** 3. The signature, unless this very token verified with this very key before; null when it verifies. */
+function checkSignature(settings: CheckSettings, decoded: DecodedToken, key: CompiledKey, context: FailureContext, trace: ExplainStep[] | null): VerifyFailure | null {
+  if (decoded.cached?.key === key.verifying.keyObject) {
     trace?.push({ step: "signature", ok: true, detail: "verified earlier with this key (cache)" });
-  } else {
-    parts ??= parseCompact(token);
-    if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
-    if (!verifySignature(key.verifying, parts.signingInput, parts.signature)) {
-      return failure(trace, "signature", context, "ERR_SIGNATURE_INVALID",
-        `the signature does not verify with key ${key.kid} of ApiKey "${key.apiKey}"; the token was altered or not signed by keyward`);
-    }
-    settings.cache?.set(cacheKey, { token, header: Object.freeze(header), claims: Object.freeze(claims), key: key.verifying.keyObject });
-    trace?.push({ step: "signature", ok: true, detail: `${key.alg} signature verified with key ${key.kid}` });
+    return null;
   }
+  const parts = decoded.parts ?? parseCompact(decoded.token);
+  if (typeof parts === "string") return failure(trace, "syntax", context, "ERR_TOKEN_MALFORMED", `the token is malformed: ${parts}`);
+  if (!verifySignature(key.verifying, parts.signingInput, parts.signature)) {
+    return failure(trace, "signature", context, "ERR_SIGNATURE_INVALID",
+      `the signature does not verify with key ${key.kid} of ApiKey "${key.apiKey}"; the token was altered or not signed by keyward`);
+  }
+  settings.cache?.set(decoded.cacheKey, { token: decoded.token, header: Object.freeze(decoded.header), claims: Object.freeze(decoded.claims), key: key.verifying.keyObject });
+  trace?.push({ step: "signature", ok: true, detail: `${key.alg} signature verified with key ${key.kid}` });
+  return null;
+}
 
-  // 4. The claims.
+/** The claims once checked, and the ApiKey they name (undefined when the bundle has none). */
+interface CheckedClaims {
+  readonly sub: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly exp: number | undefined;
+  readonly apiKey: CompiledApiKey | undefined;
+}
+
+/** 4. The claims: present and well-typed, the subject, issuer, audience and times. */
+function checkClaims(
+  claims: Readonly<Record<string, unknown>>,
+  key: CompiledKey,
+  bundle: CompiledBundle,
+  leeway: number,
+  nowMs: number,
+  context: FailureContext,
+  trace: ExplainStep[] | null,
+): CheckedClaims | VerifyFailure {
   const { iss, sub, client_id: clientId, aud, iat, nbf, exp, jti } = claims;
   if (typeof jti === "string" && jti !== "" && jti.length <= 256) context.jti = jti;
   if (typeof iss !== "string") return invalidClaims(trace, context, "iss must be a string");
@@ -199,7 +259,6 @@ export function runChecks(
       `the token's aud does not contain "${bundle.tenant}": it was issued for another tenant`);
   }
   trace?.push({ step: "audience", ok: true, detail: `contains "${bundle.tenant}"` });
-  const leeway = settings.leewayMs;
   if (exp !== undefined && nowMs >= exp * 1000 + leeway) {
     return failure(trace, "exp", context, "ERR_TOKEN_EXPIRED",
       `token ${jti} of ApiKey "${sub}" expired at ${iso(exp)}; use the renewed token from its AccessToken Secret`);
@@ -221,8 +280,12 @@ export function runChecks(
     }
     trace?.push({ step: "non-expiring", ok: true, detail: `ApiKey "${sub}" allows non-expiring tokens` });
   }
+  return { sub, jti, iat, exp, apiKey };
+}
 
-  // 5. The ApiKey and revocations.
+/** 5. The ApiKey and revocations; null when the token is not refused. */
+function checkApiKey(claims: CheckedClaims, bundle: CompiledBundle, context: FailureContext, trace: ExplainStep[] | null): VerifyFailure | null {
+  const { sub, jti, iat, apiKey } = claims;
   if (apiKey === undefined) {
     return failure(trace, "api key", context, "ERR_API_KEY_UNKNOWN", `ApiKey "${sub}" is not in the bundle of tenant "${bundle.tenant}"`);
   }
@@ -239,13 +302,17 @@ export function runChecks(
     return failure(trace, "revocation list", context, "ERR_TOKEN_REVOKED", `token ${jti} of ApiKey "${sub}" is revoked`);
   }
   trace?.push({ step: "revocation list", ok: true, detail: `${jti} is not revoked` });
+  return null;
+}
 
-  if (request === null) {
-    trace?.push({ step: "policy", ok: true, detail: "skipped: no request method and path given" });
-    return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null } };
-  }
-
-  // 6. The policies of the ApiKey allow the method and the normalised path.
+/** 6. The policies of the ApiKey allow the method and the normalised path: the rule that allows it. */
+function checkPolicy(
+  request: RequestInfo,
+  sub: string,
+  apiKey: CompiledApiKey | undefined,
+  context: FailureContext,
+  trace: ExplainStep[] | null,
+): NonNullable<ReturnType<typeof matchCompiled>["rule"]> | VerifyFailure {
   let path: string;
   try {
     path = normalizePath(request.path);
@@ -256,13 +323,14 @@ export function runChecks(
   }
   trace?.push({ step: "path", ok: true, detail: path });
   const method = request.method.toUpperCase();
-  const decision = matchCompiled(apiKey.policies, method, path);
+  const policies = apiKey?.policies ?? [];
+  const decision = matchCompiled(policies, method, path);
   if (decision.rule === null || !decision.allowed) {
     if (decision.rule !== null) context.rule = decision.rule;
     return failure(trace, "policy", context, "ERR_POLICY_DENIED", decision.rule !== null
       ? `ApiKey "${sub}" may not ${method} ${path}: rule ${decision.rule.index} of AccessPolicy "${decision.rule.policy}" denies it`
-      : `ApiKey "${sub}" may not ${method} ${path}: no rule of its AccessPolicies (${apiKey.policies.map((p) => p.name).join(", ") || "none attached"}) allows it; add an Allow rule to one of them`);
+      : `ApiKey "${sub}" may not ${method} ${path}: no rule of its AccessPolicies (${policies.map((p) => p.name).join(", ") || "none attached"}) allows it; add an Allow rule to one of them`);
   }
   trace?.push({ step: "policy", ok: true, detail: `allowed by rule ${decision.rule.index} of AccessPolicy "${decision.rule.policy}"` });
-  return { ok: true, identity: { apiKey: sub, tenant: bundle.tenant, jti, kid: key.kid, issuedAt: iat, expiresAt: exp ?? null, rule: decision.rule } };
+  return decision.rule;
 }

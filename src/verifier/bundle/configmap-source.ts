@@ -1,14 +1,21 @@
-// Watches the bundle ConfigMap through the Kubernetes API: list it by name first, then
-// watch from the list's resourceVersion, and on any error (410 Gone included) list and
-// watch again after a backoff. Only get/list/watch on that one ConfigMap is needed: both
-// calls carry `fieldSelector=metadata.name=<name>`, which RBAC `resourceNames` permits.
-// A watch that ends without error (the server's timeout) confirms the bundle in use.
+// Watches the bundle ConfigMap through the Kubernetes API with the informer the
+// controller uses (src/kube/informer.ts): list it by name first, then watch from the
+// list's resourceVersion; resume at once when the server ends a watch, relist at once
+// after 410 Gone, and back off (exponential, capped, with jitter) after any other
+// error, so restart, back-off and relist behave the same on the revocation path as in
+// the controller. Only get/list/watch on that one ConfigMap is needed: both calls carry
+// `fieldSelector=metadata.name=<name>`, which RBAC `resourceNames` permits. A watch
+// that ends without error (the server's timeout) confirms the bundle in use.
 
-import { setTimeout as delay } from "node:timers/promises";
-import { CoreV1Api, Watch, type KubeConfig, type V1ConfigMap } from "@kubernetes/client-node";
+import { KubeClient } from "../../kube/client.ts";
+import { ForbiddenError, GoneError, KubeApiError } from "../../kube/errors.ts";
+import { createInformer, type Informer, type RestartReason } from "../../kube/informer.ts";
+import { Resources } from "../../kube/resources.ts";
+import type { KubeObject } from "../../kube/types.ts";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { BUNDLE_DATA_KEY } from "../../model/names.ts";
 import type { Logger } from "../log.ts";
 import type { BundleStore } from "./store.ts";
-import { BUNDLE_KEY } from "./text.ts";
 
 export interface ConfigMapBundleSourceOptions {
   namespace: string;
@@ -24,159 +31,104 @@ export interface ConfigMapBundleSourceOptions {
   watchTimeoutSeconds?: number;
 }
 
-class WatchGoneError extends Error {}
+interface ConfigMapObject extends KubeObject {
+  data?: Record<string, string>;
+}
 
 export class ConfigMapBundleSource {
   readonly #opts: ConfigMapBundleSourceOptions;
   readonly #origin: string;
-  readonly #api: CoreV1Api;
-  readonly #watch: Watch;
-  readonly #stop = new AbortController();
-  #running: Promise<void> | null = null;
-  #activeWatch: AbortController | null = null;
+  readonly #informer: Informer<ConfigMapObject>;
+  readonly #backoff: { initialMs: number; maxMs: number };
   /** The last bundle.json text seen, re-offered when a watch ends cleanly. */
   #lastText: string | null = null;
+  #failures = 0;
 
   constructor(opts: ConfigMapBundleSourceOptions) {
     this.#opts = opts;
     this.#origin = `configmap:${opts.namespace}/${opts.name}`;
-    this.#api = opts.kubeConfig.makeApiClient(CoreV1Api);
-    this.#watch = new Watch(opts.kubeConfig);
+    this.#backoff = { initialMs: opts.initialBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
+    const client = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier" });
+    this.#informer = createInformer<ConfigMapObject>(client, Resources.configMaps, {
+      namespace: opts.namespace,
+      fieldSelector: `metadata.name=${opts.name}`,
+      watchTimeoutSeconds: opts.watchTimeoutSeconds ?? 25,
+      // Every change arrives by the watch, and each clean end of a watch confirms the bundle: no resync.
+      resyncPeriodMs: 0,
+      backoff: this.#backoff,
+    });
+    this.#informer.addHandlers({
+      add: (cm) => { this.#apply(cm); },
+      update: (_old, cm) => { this.#apply(cm); },
+      delete: () => {
+        this.#lastText = null;
+        this.#opts.store.fail(this.#origin, `ConfigMap ${opts.namespace}/${opts.name} was deleted; keeping the bundle in use`);
+      },
+    });
+    this.#informer.onRestart((reason, err) => { this.#restarted(reason, err); });
   }
 
   /** Starts listing and watching; resolves after the first list attempt (success or not). */
-  start(): Promise<void> {
-    let firstListDone!: () => void;
-    const first = new Promise<void>((resolve) => (firstListDone = resolve));
-    this.#running = this.#loop(firstListDone);
-    return first;
-  }
-
-  /** Stops watching; resolves when the loop has ended. */
-  async stop(): Promise<void> {
-    this.#stop.abort();
-    this.#activeWatch?.abort();
-    await this.#running;
-  }
-
-  async #loop(firstListDone: () => void): Promise<void> {
-    const initial = this.#opts.initialBackoffMs ?? 250;
-    const max = this.#opts.maxBackoffMs ?? 30_000;
-    let backoff = initial;
-    const signal = this.#stop.signal;
-    while (!this.#stopped()) {
-      try {
-        let resourceVersion = await this.#list();
-        firstListDone();
-        backoff = initial;
-        while (!this.#stopped()) {
-          resourceVersion = await this.#watchOnce(resourceVersion);
-          if (this.#lastText !== null && !this.#stopped()) this.#opts.store.offer(this.#lastText, this.#origin);
-        }
-      } catch (err) {
-        firstListDone();
-        if (this.#stopped()) break;
-        this.#reportError(err, backoff);
-        try {
-          await delay(backoff * (0.8 + Math.random() * 0.4), undefined, { signal });
-        } catch {
-          break;
-        }
-        backoff = Math.min(max, backoff * 2);
-      }
-    }
-  }
-
-  #stopped(): boolean {
-    return this.#stop.signal.aborted;
-  }
-
-  async #list(): Promise<string> {
-    const { namespace, name } = this.#opts;
-    const list = await this.#api.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` });
-    const rv = list.metadata?.resourceVersion;
-    if (rv === undefined || rv === "") throw new Error("the ConfigMap list has no resourceVersion");
-    const item = list.items[0];
-    if (item === undefined) {
-      this.#lastText = null;
-      this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} does not exist; the keyward controller writes it once the tenant has an ApiKey, or fix --bundle-configmap`);
-    } else {
-      this.#apply(item);
-    }
-    return rv;
-  }
-
-  /** One watch from `resourceVersion`; resolves with the last resourceVersion seen when it ends cleanly. */
-  async #watchOnce(resourceVersion: string): Promise<string> {
-    const { namespace, name } = this.#opts;
-    let rv = resourceVersion;
-    let failure: Error | null = null;
-    const ended = new Promise<void>((resolve) => {
-      const onEvent = (type: string, obj: unknown): void => {
-        if (type === "ERROR") {
-          const status = obj as { code?: number; reason?: string; message?: string };
-          failure = status.code === 410
-            ? new WatchGoneError(`watch from resourceVersion ${rv} is too old (410 Gone); listing again`)
-            : new Error(`watch error ${status.code ?? "?"} ${status.reason ?? ""}: ${status.message ?? ""}`);
-          this.#activeWatch?.abort();
-          return;
-        }
-        const cm = obj as V1ConfigMap;
-        const next = cm.metadata?.resourceVersion;
-        if (next !== undefined) rv = next;
-        if (type === "ADDED" || type === "MODIFIED") this.#apply(cm);
-        else if (type === "DELETED") {
-          this.#lastText = null;
-          this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} was deleted; keeping the bundle in use`);
-        }
-      };
-      const onDone = (err: unknown): void => {
-        if (err !== null && err !== undefined && failure === null) failure = err instanceof Error ? err : new Error("the watch ended with an error");
+  async start(): Promise<void> {
+    const firstAttempt = new Promise<void>((resolve) => {
+      const off = this.#informer.onRestart(() => {
+        off();
         resolve();
-      };
-      this.#watch
-        .watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
-          {
-            fieldSelector: `metadata.name=${name}`,
-            resourceVersion: rv,
-            allowWatchBookmarks: true,
-            timeoutSeconds: this.#opts.watchTimeoutSeconds ?? 25,
-          },
-          onEvent,
-          onDone,
-        )
-        .then((controller) => {
-          this.#activeWatch = controller;
-          if (this.#stop.signal.aborted) controller.abort();
-        }, onDone);
+      });
+      void this.#informer.waitForSync().then(() => {
+        off();
+        resolve();
+      });
     });
-    await ended;
-    this.#activeWatch = null;
-    const failed = failure as Error | null;
-    if (this.#stopped() || failed === null) return rv;
-    throw failed;
+    this.#informer.start();
+    await firstAttempt;
+    if (this.#informer.hasSynced() && this.#informer.size === 0) this.#missing();
   }
 
-  #apply(cm: V1ConfigMap): void {
+  /** Stops watching; resolves when the informer has stopped. */
+  async stop(): Promise<void> {
+    await this.#informer.stop();
+  }
+
+  #missing(): void {
     const { namespace, name } = this.#opts;
-    const text = cm.data?.[BUNDLE_KEY];
+    this.#lastText = null;
+    this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} does not exist; the keyward controller writes it once the tenant has an ApiKey, or fix --bundle-configmap`);
+  }
+
+  #apply(cm: ConfigMapObject): void {
+    this.#failures = 0;
+    const { namespace, name } = this.#opts;
+    const text = cm.data?.[BUNDLE_DATA_KEY];
     if (text === undefined) {
       this.#lastText = null;
-      this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} has no key ${BUNDLE_KEY}; it is not a keyward bundle`);
+      this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} has no key ${BUNDLE_DATA_KEY}; it is not a keyward bundle`);
       return;
     }
     this.#lastText = text;
     this.#opts.store.offer(text, this.#origin);
   }
 
-  #reportError(err: unknown, backoffMs: number): void {
-    const code = (err as { code?: unknown }).code;
-    const message = err instanceof Error ? err.message : String(err);
-    const fields = { event: "bundle_source_error", origin: this.#origin, status: typeof code === "number" ? code : undefined, retryInMs: Math.round(backoffMs) };
-    if (err instanceof WatchGoneError) this.#opts.logger.info(fields, message);
-    else if (code === 403) {
-      this.#opts.logger.warn(fields, `not allowed to read ConfigMap ${this.#opts.namespace}/${this.#opts.name}: grant the verifier's service account get, list and watch on it`);
-    } else this.#opts.logger.warn(fields, `reading ConfigMap ${this.#opts.namespace}/${this.#opts.name} failed: ${message}; retrying`);
+  #restarted(reason: RestartReason, err: unknown): void {
+    const { namespace, name } = this.#opts;
+    if (reason === "watch-ended") {
+      // The server's timeout: nothing changed meanwhile, so the bundle in use is confirmed.
+      if (this.#lastText !== null) this.#opts.store.offer(this.#lastText, this.#origin);
+      return;
+    }
+    const status = err instanceof KubeApiError ? err.status : undefined;
+    if (reason === "gone" || err instanceof GoneError) {
+      this.#opts.logger.info({ event: "bundle_source_error", origin: this.#origin, status: 410 }, `watch from resourceVersion ${this.#informer.resourceVersion} is too old (410 Gone); listing again`);
+      return;
+    }
+    this.#failures++;
+    const retryInMs = Math.min(this.#backoff.maxMs, this.#backoff.initialMs * 2 ** Math.min(this.#failures - 1, 30));
+    const fields = { event: "bundle_source_error", origin: this.#origin, status, retryInMs };
+    if (err instanceof ForbiddenError) {
+      this.#opts.logger.warn(fields, `not allowed to read ConfigMap ${namespace}/${name}: grant the verifier's service account get, list and watch on it`);
+    } else {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#opts.logger.warn(fields, `reading ConfigMap ${namespace}/${name} failed: ${message}; retrying`);
+    }
   }
 }

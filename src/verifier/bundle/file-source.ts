@@ -11,18 +11,25 @@ import type { Logger } from "../log.ts";
 import type { BundleStore } from "./store.ts";
 import { BUNDLE_KEY, bundleTextOf } from "./text.ts";
 
+/** A directory watch: calls `listener` with the name of each entry that changed. */
+export type WatchDirectory = (dir: string, listener: (event: string, name: string | null) => void) => Pick<FSWatcher, "close" | "on">;
+
+const watchDirectory: WatchDirectory = (dir, listener) => watch(dir, { persistent: false }, listener);
+
 export interface FileBundleSourceOptions {
   /** A directory (the ConfigMap volume) holding bundle.json, or a bundle file. */
   path: string;
   pollIntervalMs: number;
   store: BundleStore;
   logger: Logger;
+  /** How the directory is watched. Default fs.watch. */
+  watch?: WatchDirectory;
 }
 
 export class FileBundleSource {
   readonly #opts: FileBundleSourceOptions;
   readonly #origin: string;
-  #watcher: FSWatcher | null = null;
+  #watcher: ReturnType<WatchDirectory> | null = null;
   #watchedDir: string | null = null;
   #timer: NodeJS.Timeout | null = null;
   #reading: Promise<void> | null = null;
@@ -106,10 +113,10 @@ export class FileBundleSource {
     if (this.#stopped || this.#watchedDir === dir) return;
     this.#closeWatcher();
     try {
-      const w = watch(dir, { persistent: false }, (_event, name) => {
+      const w = (this.#opts.watch ?? watchDirectory)(dir, (_event, name) => {
         if (concernsBundle(name, file)) void this.refresh();
       });
-      w.on("error", (err) => {
+      w.on("error", (err: Error) => {
         this.#opts.logger.debug({ event: "bundle_watch_error", dir, err: err.message }, "watch of the bundle directory broke; polling until it is back");
         if (this.#watcher === w) this.#closeWatcher();
       });

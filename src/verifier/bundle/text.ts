@@ -2,8 +2,9 @@
 // (`kubectl get configmap keyward-bundle -o yaml` or `-o json`) whose data carries it.
 
 import { parse as parseYaml } from "yaml";
+import { BUNDLE_DATA_KEY as BUNDLE_KEY } from "../../model/names.ts";
 
-export const BUNDLE_KEY = "bundle.json";
+export { BUNDLE_KEY };
 
 /** The bundle.json text in `fileText`; the text itself when it is not a ConfigMap manifest. */
 export function bundleTextOf(fileText: string): string {

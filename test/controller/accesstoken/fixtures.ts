@@ -3,10 +3,10 @@
 // reconciles, written in the order the reconciler asks for.
 
 import type { AccessToken, AccessTokenSpec } from "../../../src/api/types.generated.ts";
-import type { SecretObject } from "../../../src/controller/apikey/secret.ts";
+import type { SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { ApiKeyForToken } from "../../../src/controller/accesstoken/plan.ts";
-import { reconcileAccessToken, type AccessTokenOutcome } from "../../../src/controller/accesstoken/reconcile.ts";
-import type { ResolvedRotationPolicy } from "../../../src/controller/policy/types.ts";
+import { planAccessToken, type AccessTokenOutcome } from "../../../src/controller/accesstoken/reconcile.ts";
+import type { ResolvedRotationPolicy } from "../../../src/model/policy/types.ts";
 import type { Bundle, PrivateJwk } from "../../../src/token/types.ts";
 import { policyOf } from "../apikey/fixtures.ts";
 
@@ -44,7 +44,7 @@ export class SimulatedAccessToken {
   }
 
   reconcile(now: Date): AccessTokenOutcome {
-    const outcome = reconcileAccessToken({
+    const outcome = planAccessToken({
       now,
       accessToken: this.accessToken,
       secret: this.secret,

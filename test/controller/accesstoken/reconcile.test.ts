@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { Annotations, tokenSha256 } from "../../../src/controller/accesstoken/secret.ts";
+import { tokenSha256 } from "../../../src/model/access-token/secret.ts";
+import { TokenSecretAnnotations as Annotations } from "../../../src/model/names.ts";
 import { MAX_ISSUED } from "../../../src/controller/accesstoken/revocations.ts";
 import { decodeUnverified } from "../../../src/token/jwt/decode.ts";
 import { issueAccessTokenSync } from "../../../src/token/jwt/issue.ts";
@@ -31,7 +32,7 @@ function issuedSim(spec: Parameters<typeof accessToken>[0] = {}, policy = policy
   return sim;
 }
 
-describe("reconcileAccessToken issues", () => {
+describe("planAccessToken issues", () => {
   it("the first token into a Secret it owns, recording it in status before anyone reads it", () => {
     const sim = new SimulatedAccessToken(accessToken(), apiKeyView(k1));
     const outcome = sim.reconcile(NOW);
@@ -203,7 +204,7 @@ describe("reconcileAccessToken issues", () => {
   });
 });
 
-describe("reconcileAccessToken refuses", () => {
+describe("planAccessToken refuses", () => {
   it.each<[string, Parameters<typeof accessToken>[0], (sim: SimulatedAccessToken) => void, string, string]>([
     ["a missing ApiKey", {}, (sim) => (sim.apiKey = null), "ApiKeyNotFound", 'spec.apiKeyName names ApiKey "reporting", which does not exist in namespace acme'],
     ["a suspended ApiKey", {}, (sim) => (sim.apiKey = apiKeyView(k1, { suspended: true })), "ApiKeySuspended", "set its spec.suspended to false"],
@@ -272,7 +273,7 @@ describe("reconcileAccessToken refuses", () => {
   });
 });
 
-describe("reconcileAccessToken revokes", () => {
+describe("planAccessToken revokes", () => {
   it("every unexpired token it issued, removes the token from the Secret, and issues no more", () => {
     const sim = issuedSim();
     sim.reconcile(after(16 * H)); // renewal: two valid tokens
@@ -335,7 +336,7 @@ describe("reconcileAccessToken revokes", () => {
   });
 });
 
-describe("reconcileAccessToken keeps its record of issued tokens", () => {
+describe("planAccessToken keeps its record of issued tokens", () => {
   it("while the ApiKey's signing keys cannot be read", () => {
     const sim = issuedSim();
     const issued = sim.accessToken.status?.issued;

@@ -4,9 +4,9 @@
 
 import type { ApiKeyStatus } from "../../../src/api/types.generated.ts";
 import { planKeys, type ApiKeyRequests, type KeyFactory, type KeyPlan } from "../../../src/controller/apikey/plan.ts";
-import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
-import { compileRotationPolicy } from "../../../src/controller/policy/compile.ts";
-import type { ResolvedRotationPolicy, RotationPolicySpecInput } from "../../../src/controller/policy/types.ts";
+import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import { compileRotationPolicy } from "../../../src/model/policy/compile.ts";
+import type { ResolvedRotationPolicy, RotationPolicySpecInput } from "../../../src/model/policy/types.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import type { Algorithm, PrivateJwk } from "../../../src/token/types.ts";
 

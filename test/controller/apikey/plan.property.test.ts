@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
+import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { planKeys, type ApiKeyRequests, type ApiKeyStatusInput } from "../../../src/controller/apikey/plan.ts";
-import type { ResolvedRotationPolicy } from "../../../src/controller/policy/types.ts";
+import type { ResolvedRotationPolicy } from "../../../src/model/policy/types.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import { APIKEY, H, M, T0, longPrePublish, policyOf } from "./fixtures.ts";
 

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { KeyPlan } from "../../../src/controller/apikey/plan.ts";
-import type { SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { APIKEY, H, KeyPool, M, SimulatedApiKey, T0, at, longPrePublish, policyOf } from "./fixtures.ts";
 
 let keys: KeyPool;

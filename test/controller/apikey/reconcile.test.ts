@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey, RotationPolicySpec } from "../../../src/api/types.generated.ts";
-import { reconcileApiKey, type ApiKeyOutcome, type ReconcileApiKeyInput } from "../../../src/controller/apikey/reconcile.ts";
-import { signingKeySecret, type SecretObject } from "../../../src/controller/apikey/secret.ts";
+import { planApiKey, type ApiKeyOutcome, type PlanApiKeyInput } from "../../../src/controller/apikey/reconcile.ts";
+import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
 import { H, KeyPool, M, T0, at } from "./fixtures.ts";
 
 let keys: KeyPool;
@@ -21,7 +21,7 @@ function apiKey(spec: ApiKey["spec"] = {}, status?: ApiKey["status"]): ApiKey {
   };
 }
 
-function input(over: Partial<ReconcileApiKeyInput> = {}): ReconcileApiKeyInput {
+function input(over: Partial<PlanApiKeyInput> = {}): PlanApiKeyInput {
   return {
     now: T0,
     apiKey: apiKey(),
@@ -39,13 +39,13 @@ function condition(outcome: ApiKeyOutcome, type: string): { status: string; reas
 }
 
 /** What the next reconcile sees after the caller wrote the outcome. */
-function written(before: ReconcileApiKeyInput, outcome: ApiKeyOutcome): Pick<ReconcileApiKeyInput, "apiKey" | "secret"> {
+function written(before: PlanApiKeyInput, outcome: ApiKeyOutcome): Pick<PlanApiKeyInput, "apiKey" | "secret"> {
   return { apiKey: { ...before.apiKey, status: outcome.status }, secret: outcome.secret ?? before.secret };
 }
 
-describe("reconcileApiKey", () => {
+describe("planApiKey", () => {
   it("mints the first key under the built-in policy and reports the ApiKey ready", async () => {
-    const outcome = await reconcileApiKey(input());
+    const outcome = await planApiKey(input());
     expect(outcome.secret?.type).toBe("keyward.dev/signing-key");
     expect(outcome.status).toMatchObject({ observedGeneration: 3, secretName: "reporting-signing-keys", lastRotationTime: "2026-01-01T00:00:00Z" });
     expect(condition(outcome, "Ready")).toMatchObject({ status: "True", reason: "KeysReady" });
@@ -57,7 +57,7 @@ describe("reconcileApiKey", () => {
 
   it("uses the ClusterRotationPolicy named default when it exists", async () => {
     const weekly: RotationPolicySpec = { schedule: { every: "168h" } };
-    const outcome = await reconcileApiKey(input({ getClusterRotationPolicy: (name) => (name === "default" ? weekly : undefined) }));
+    const outcome = await planApiKey(input({ getClusterRotationPolicy: (name) => (name === "default" ? weekly : undefined) }));
     expect(condition(outcome, "RotationPolicyResolved")).toEqual({
       status: "True",
       reason: "RotationPolicyFound",
@@ -68,13 +68,13 @@ describe("reconcileApiKey", () => {
 
   it("keeps the keys as they are while the named rotation policy is missing", async () => {
     const first = input();
-    const before = await reconcileApiKey(first);
+    const before = await planApiKey(first);
     const next = input({
       ...written(first, before),
       apiKey: { ...apiKey({ rotationPolicyRef: { kind: "RotationPolicy", name: "weekly" } }), status: before.status },
       now: at(800 * H),
     });
-    const outcome = await reconcileApiKey(next);
+    const outcome = await planApiKey(next);
     expect(outcome.secret).toBeNull();
     expect(outcome.status.keys).toEqual(before.status.keys);
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "RotationPolicyNotFound" });
@@ -84,14 +84,14 @@ describe("reconcileApiKey", () => {
   });
 
   it("reports an invalid policy without touching the keys", async () => {
-    const outcome = await reconcileApiKey(input({ getClusterRotationPolicy: () => ({ schedule: { every: "30m" } }) }));
+    const outcome = await planApiKey(input({ getClusterRotationPolicy: () => ({ schedule: { every: "30m" } }) }));
     expect(outcome.secret).toBeNull();
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "RotationPolicyInvalid" });
   });
 
   it("never overwrites a Secret it does not own", async () => {
     const foreign: SecretObject = { metadata: { name: "reporting-signing-keys", namespace: "acme" }, type: "Opaque", data: { "keys.json": "e30=" } };
-    const outcome = await reconcileApiKey(input({ secret: foreign }));
+    const outcome = await planApiKey(input({ secret: foreign }));
     expect(outcome.secret).toBeNull();
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "SigningKeySecretConflict" });
     expect(outcome.events[0]?.type).toBe("Warning");
@@ -101,49 +101,56 @@ describe("reconcileApiKey", () => {
     const broken = signingKeySecret({ namespace: "acme", name: "reporting", uid: UID }, {
       version: 1, keys: [], lastRotationTime: "2026-01-01T00:00:00Z", observedRequests: {}, revokedBefore: null,
     });
-    const outcome = await reconcileApiKey(input({ secret: broken }));
+    const outcome = await planApiKey(input({ secret: broken }));
     expect(outcome.secret).toBeNull();
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "SigningKeySecretInvalid" });
     expect(condition(outcome, "Ready")?.message).toContain("keys.json keys: must hold 1 to 3 keys, holds 0");
   });
 
-  it("reports a failed key generation", async () => {
-    const outcome = await reconcileApiKey(input({ mintKey: () => Promise.reject(new Error("entropy source unavailable")) }));
+  it("reports a failed key generation and asks to back off and retry", async () => {
+    const outcome = await planApiKey(input({ mintKey: () => Promise.reject(new Error("entropy source unavailable")) }));
     expect(outcome.secret).toBeNull();
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "KeyGenerationFailed" });
     expect(condition(outcome, "Ready")?.message).toContain("entropy source unavailable");
+    expect(outcome.retry).toContain("entropy source unavailable");
+    expect(outcome.requeueAt).toBeNull();
+  });
+
+  it("asks for no retry when it converged", async () => {
+    const outcome = await planApiKey(input());
+    expect(outcome.retry).toBeNull();
   });
 
   it("reports a suspended ApiKey as not ready while its keys keep rotating", async () => {
     const first = input({ apiKey: apiKey({ suspended: true }) });
-    const created = await reconcileApiKey(first);
+    const created = await planApiKey(first);
     expect(condition(created, "Ready")).toMatchObject({ status: "False", reason: "Suspended" });
-    const rotated = await reconcileApiKey({ ...first, ...written(first, created), now: at(720 * H) });
+    const rotated = await planApiKey({ ...first, ...written(first, created), now: at(720 * H) });
     expect(rotated.secret).not.toBeNull();
     expect(condition(rotated, "Rotating")).toMatchObject({ status: "True", reason: "KeyPrepublished" });
   });
 
   it("reports a revokeIssuedBefore it cannot apply once, not on every resync", async () => {
     const first = input();
-    const created = await reconcileApiKey(first);
+    const created = await planApiKey(first);
     const bad = { ...first, ...written(first, created), now: at(H) };
     bad.apiKey = { ...bad.apiKey, spec: { revokeIssuedBefore: "2026-13-01T00:00:00Z" } };
-    const once = await reconcileApiKey(bad);
+    const once = await planApiKey(bad);
     expect(condition(once, "Ready")).toMatchObject({ status: "False", reason: "InvalidRequest" });
     expect(condition(once, "Ready")?.message).toContain("spec.revokeIssuedBefore");
     expect(once.events.map((e) => e.reason)).toEqual(["InvalidRequest"]);
-    const again = await reconcileApiKey({ ...bad, apiKey: { ...bad.apiKey, status: once.status }, now: at(2 * H) });
+    const again = await planApiKey({ ...bad, apiKey: { ...bad.apiKey, status: once.status }, now: at(2 * H) });
     expect(again.events).toEqual([]);
   });
 
   it("keeps lastTransitionTime while a condition's status holds, and the conditions it does not own", async () => {
     const first = input();
-    const created = await reconcileApiKey(first);
+    const created = await planApiKey(first);
     const published = {
       type: "Published", status: "True" as const, reason: "Published", message: "in bundle generation 4", lastTransitionTime: "2026-01-01T00:00:01Z",
     };
     const status = { ...created.status, conditions: [...(created.status.conditions ?? []), published] };
-    const rotating = await reconcileApiKey({ ...first, ...written(first, created), apiKey: { ...first.apiKey, status }, now: at(720 * H) });
+    const rotating = await planApiKey({ ...first, ...written(first, created), apiKey: { ...first.apiKey, status }, now: at(720 * H) });
     const ready = rotating.status.conditions?.find((c) => c.type === "Ready");
     expect(ready?.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
     expect(rotating.status.conditions?.find((c) => c.type === "Rotating")?.lastTransitionTime).toBe("2026-01-31T00:00:00Z");
@@ -153,8 +160,8 @@ describe("reconcileApiKey", () => {
 
   it("writes nothing when a resync finds nothing to do", async () => {
     const first = input();
-    const created = await reconcileApiKey(first);
-    const resync = await reconcileApiKey({ ...first, ...written(first, created), now: at(H) });
+    const created = await planApiKey(first);
+    const resync = await planApiKey({ ...first, ...written(first, created), now: at(H) });
     expect(resync.secret).toBeNull();
     expect(resync.events).toEqual([]);
     expect(resync.status).toEqual(created.status);
@@ -163,7 +170,7 @@ describe("reconcileApiKey", () => {
   it("leaves an ApiKey being deleted alone", async () => {
     const deleting = apiKey();
     deleting.metadata.deletionTimestamp = "2026-01-01T00:00:00Z";
-    const outcome = await reconcileApiKey(input({ apiKey: deleting }));
+    const outcome = await planApiKey(input({ apiKey: deleting }));
     expect(outcome).toMatchObject({ secret: null, events: [], requeueAt: null, plan: null });
   });
 });

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/types.generated.ts";
-import type { SigningKeyDocument } from "../../../src/controller/apikey/document.ts";
-import { bundleKeysOf } from "../../../src/controller/apikey/secret.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import { bundleKeysOf } from "../../../src/model/signing-key/secret.ts";
 import { bundleApiKeyInput } from "../../../src/controller/bundle/inputs.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import { policyOf } from "../apikey/fixtures.ts";

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { apiKeyBundleReport } from "../../../src/controller/bundle/conditions.ts";
-import { bundleConfigMap } from "../../../src/controller/bundle/configmap.ts";
+import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
 import { planBundle, type BundleApiKeyInput, type BundlePlan, type PlanBundleInput } from "../../../src/controller/bundle/plan.ts";
 import { sameBundleContent } from "../../../src/token/bundle/same-content.ts";
 import { serializeBundle } from "../../../src/token/bundle/serialize.ts";

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { AccessToken, ApiKey } from "../../../src/api/types.generated.ts";
 import { apiKeyForToken } from "../../../src/controller/accesstoken/plan.ts";
 import { revocationsOf } from "../../../src/controller/accesstoken/revocations.ts";
-import { bundleKeysOf } from "../../../src/controller/apikey/secret.ts";
+import { bundleKeysOf } from "../../../src/model/signing-key/secret.ts";
 import { planBundle } from "../../../src/controller/bundle/plan.ts";
 import { TokenVerifier } from "../../../src/token/verify/verifier.ts";
 import type { Bundle } from "../../../src/token/types.ts";

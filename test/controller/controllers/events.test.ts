@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isConditionReason, newsworthy } from "../../../src/controller/controllers/events.ts";
-import { eventOf } from "../../../src/controller/reasons.ts";
-import type { Condition } from "../../../src/controller/runtime/conditions.ts";
+import { eventOf } from "../../../src/model/reasons.ts";
+import type { Condition } from "../../../src/model/conditions.ts";
 
 const ready = (reason: string, message: string): Condition => ({ type: "Ready", status: "False", reason, message, lastTransitionTime: "2026-01-01T00:00:00Z" });
 

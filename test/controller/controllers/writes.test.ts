@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hasFinalizer, statusHolds } from "../../../src/controller/controllers/writes.ts";
-import type { Condition } from "../../../src/controller/runtime/conditions.ts";
+import type { Condition } from "../../../src/model/conditions.ts";
 
 const c = (type: string, status: "True" | "False", reason: string): Condition => ({ type, status, reason, message: reason, lastTransitionTime: "2026-01-01T00:00:00Z" });
 

@@ -1,6 +1,7 @@
 /* eslint-disable @typescript-eslint/require-await -- reconcile functions are async by contract; the ones in these tests do no I/O. */
 import { afterEach, describe, expect, it } from "vitest";
-import { Controller, mapByIndex, mapToAll, mapToOwner, type ControllerOptions } from "../../../src/controller/runtime/controller.ts";
+import { Controller, mapByIndex, mapToAll, mapToOwner, type ControllerObserver, type ControllerOptions } from "../../../src/controller/runtime/controller.ts";
+import { Outcome, TerminalError } from "../../../src/controller/runtime/outcome.ts";
 import { ManualClock, settle } from "../../../src/kube/clock.ts";
 import { Informer } from "../../../src/kube/informer.ts";
 import { MemorySource, obj } from "../../kube/support/memory-source.ts";
@@ -70,7 +71,7 @@ describe("Controller", () => {
       watches: [{ informer: inf }],
       reconcile: async () => {
         runs++;
-        return { requeueAfter: 60_000 };
+        return Outcome.requeueAfter(60_000);
       },
     });
     c.start();
@@ -110,6 +111,70 @@ describe("Controller", () => {
     expect(attempts).toEqual([0, 1, 2, 3]);
     expect(c.queue!.numRequeues("acme/a")).toBe(0);
     expect(c.queue!.delayedCount()).toBe(0);
+  });
+
+  it("requeues a key whose reconcile asks to back off, with capped exponential delays per key, without counting an error", async () => {
+    const clock = new ManualClock();
+    const src = new MemorySource();
+    src.add(obj("a"));
+    src.add(obj("b"));
+    const inf = await informerOf(src, clock);
+    const runs: Record<string, number[]> = { "acme/a": [], "acme/b": [] };
+    const results: string[] = [];
+    const observer: ControllerObserver = { reconciled: (_c, outcome) => void results.push(outcome) };
+    let failing = true;
+    const c = controller({
+      clock,
+      observer,
+      backoff: { baseMs: 100, maxMs: 400 },
+      watches: [{ informer: inf }],
+      reconcile: async (key) => {
+        runs[key]!.push(clock.now());
+        return key === "acme/a" && failing ? Outcome.backoff("key generation failed") : Outcome.done();
+      },
+    });
+    c.start();
+    await settle();
+    const t0 = clock.now();
+    for (const step of [100, 200, 400, 400]) await clock.advance(step);
+    expect(runs["acme/a"]!.map((t) => t - t0)).toEqual([0, 100, 300, 700, 1100]);
+    expect(runs["acme/b"]).toHaveLength(1);
+    expect(results).not.toContain("error");
+    expect(results.filter((r) => r === "backoff")).toHaveLength(5);
+    failing = false;
+    await clock.advance(400);
+    expect(runs["acme/a"]).toHaveLength(6);
+    expect(c.queue!.numRequeues("acme/a")).toBe(0);
+    await clock.advance(10_000);
+    expect(runs["acme/a"]).toHaveLength(6);
+  });
+
+  it("does not requeue a key whose reconcile failed with a TerminalError, and reconciles it on its next change", async () => {
+    const clock = new ManualClock();
+    const src = new MemorySource();
+    src.add(obj("a"));
+    const inf = await informerOf(src, clock);
+    let runs = 0;
+    const results: string[] = [];
+    const c = controller({
+      clock,
+      observer: { reconciled: (_c, outcome) => void results.push(outcome) },
+      watches: [{ informer: inf }],
+      reconcile: async () => {
+        runs++;
+        throw new TerminalError("spec.x cannot be used: fix it");
+      },
+    });
+    c.start();
+    await settle();
+    expect(runs).toBe(1);
+    expect(results).toEqual(["error"]);
+    await clock.advance(60 * 60_000);
+    expect(runs).toBe(1);
+    expect(c.queue!.delayedCount()).toBe(0);
+    src.update(obj("a", "acme", { spec: { changed: true } }));
+    await settle();
+    expect(runs).toBe(2);
   });
 
   it("follows an errorPolicy that asks for a fixed requeueAfter instead of backoff", async () => {

@@ -12,7 +12,7 @@ import type { DestinationStream } from "pino";
 import { afterAll } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
-import { startController, type RunningController, type StartControllerOptions } from "../../../src/controller/main.ts";
+import { startController, type RunningController, type StartControllerOptions } from "../../../src/cli/controller/start.ts";
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";

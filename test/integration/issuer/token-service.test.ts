@@ -10,30 +10,22 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessPolicySpec, ApiKey, IssuedToken } from "../../../src/api/types.generated.ts";
 import { API_VERSION } from "../../../src/api/types.generated.ts";
-import { bundleKeysOf, signingKeySecret, type SecretObject, type SigningKeyDocument } from "../../../src/controller/apikey/index.ts";
-import { bundleConfigMap, planBundle } from "../../../src/controller/bundle/index.ts";
+import { planBundle } from "../../../src/controller/bundle/index.ts";
 import { EventRecorder } from "../../../src/controller/runtime/events.ts";
 import { createCertificateAuthority, issueCertificate } from "../../../src/controlplane/pki.ts";
-import {
-  createIssuerInformers,
-  createTokenServiceLogger,
-  deleteExpiredIssuedTokens,
-  issuedTokenObject,
-  informerCache,
-  ISSUED_TOKENS,
-  kubeIssuedTokenStore,
-  reconcileClientCredentials,
-  revocationsFromIssuedTokens,
-  startTokenService,
-  type IssuerInformers,
-  type RunningTokenService,
-} from "../../../src/issuer/index.ts";
+import { createIssuerInformers, createTokenServiceLogger, informerCache, kubeIssuedTokenStore, startTokenService, type IssuerInformers, type RunningTokenService } from "../../../src/issuer/index.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { Resources } from "../../../src/kube/resources.ts";
 import type { CoreEvent } from "../../../src/kube/types.ts";
 import { generateSigningKey, issueAccessTokenSync, type PrivateJwk } from "../../../src/token/index.ts";
 import { basic, decoded, LogCapture, send, type Reply } from "../../issuer/support/fixture.ts";
 import { eventually, Kube, useNamespace } from "../harness/index.ts";
+import { bundleKeysOf, signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
+import { deleteExpiredIssuedTokens } from "../../../src/controller/controllers/issuedtokens.ts";
+import { issuedTokenObject, revocationsFromIssuedTokens } from "../../../src/model/issued-token.ts";
+import { reconcileClientCredentials } from "../../../src/controller/controllers/clientcredentials.ts";
 
 const ISSUER = "https://keyward.integration";
 const kube = Kube.fromTestRun();
@@ -163,7 +155,7 @@ describe("the token service on a real API server", () => {
     jti = r.json.jti as string;
     expect(decoded(r.json.access_token as string).claims).toMatchObject({ sub: "reporting", aud: ns.name, iss: ISSUER, jti });
 
-    const records = await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name, labelSelector: "keyward.dev/api-key=reporting" });
+    const records = await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name, labelSelector: "keyward.dev/api-key=reporting" });
     expect(records.items).toHaveLength(1);
     const record = records.items[0]!;
     expect(record.spec).toMatchObject({ apiKeyName: "reporting", jti, issuedBy: "ApiKey " + ns.name + "/workflow", revoked: false });
@@ -179,13 +171,13 @@ describe("the token service on a real API server", () => {
   });
 
   it("revokes by patching spec.revoked, refuses to take it back, and lists the jti for the bundle", async () => {
-    const name = (await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name, labelSelector: "keyward.dev/api-key=reporting" })).items[0]?.metadata.name ?? "";
-    await client.mergePatch(ISSUED_TOKENS, { namespace: ns.name, name }, { spec: { revoked: true } });
-    const back = await refused(client.mergePatch(ISSUED_TOKENS, { namespace: ns.name, name }, { spec: { revoked: false } }));
+    const name = (await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name, labelSelector: "keyward.dev/api-key=reporting" })).items[0]?.metadata.name ?? "";
+    await client.mergePatch(Resources.issuedTokens, { namespace: ns.name, name }, { spec: { revoked: true } });
+    const back = await refused(client.mergePatch(Resources.issuedTokens, { namespace: ns.name, name }, { spec: { revoked: false } }));
     expect(back).toContain("spec.revoked cannot be set back to false");
-    const changed = await refused(client.mergePatch(ISSUED_TOKENS, { namespace: ns.name, name }, { spec: { jti: "other" } }));
+    const changed = await refused(client.mergePatch(Resources.issuedTokens, { namespace: ns.name, name }, { spec: { jti: "other" } }));
     expect(changed).toContain("spec.jti cannot be changed");
-    const list = await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name });
+    const list = await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name });
     expect(revocationsFromIssuedTokens(list.items, new Date())).toEqual([expect.objectContaining({ jti, apiKey: "reporting" })]);
   });
 
@@ -208,7 +200,7 @@ describe("the token service on a real API server", () => {
     });
     expect(r.status, r.body).toBe(200);
     expect(decoded(r.json.access_token as string).claims).toMatchObject({ sub: "ingest", aud: ns.name });
-    const records = await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name, labelSelector: "keyward.dev/api-key=ingest" });
+    const records = await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name, labelSelector: "keyward.dev/api-key=ingest" });
     expect(records.items.map((x) => x.spec.issuedBy)).toEqual([`oauth2-client ${ns.name}/ingest`]);
     expect(logs.text()).not.toContain(secret);
   });
@@ -217,11 +209,11 @@ describe("the token service on a real API server", () => {
     const reporting = apiKeys.get("reporting")!;
     const nowS = Math.floor(Date.now() / 1000);
     const old = issuedTokenObject({ apiKey: reporting, jti: "ZXhwaXJlZC10b2tlbg", kid: keys.get("reporting")!.kid, issuedAt: nowS - 7200, expiresAt: nowS - 3600, issuedBy: "ApiKey x/y" });
-    await client.create(ISSUED_TOKENS, old);
-    const before = (await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name })).items;
+    await client.create(Resources.issuedTokens, old);
+    const before = (await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name })).items;
     expect(before.map((r) => r.metadata.name)).toContain(old.metadata.name);
     const next = await deleteExpiredIssuedTokens(client, before, new Date());
-    const after = (await client.list<IssuedToken>(ISSUED_TOKENS, { namespace: ns.name })).items.map((r) => r.metadata.name);
+    const after = (await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name })).items.map((r) => r.metadata.name);
     expect(after).not.toContain(old.metadata.name);
     expect(after).toHaveLength(before.length - 1);
     expect(next).not.toBeNull();

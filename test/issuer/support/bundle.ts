@@ -1,7 +1,8 @@
 // The controller's bundle functions, as the fixture uses them.
-import { bundleKeysOf } from "../../../src/controller/apikey/index.ts";
-import { bundleConfigMap, planBundle, type ConfigMapObject, type PlanBundleInput } from "../../../src/controller/bundle/index.ts";
+import { planBundle, type PlanBundleInput } from "../../../src/controller/bundle/index.ts";
 import type { Bundle } from "../../../src/token/index.ts";
+import { bundleKeysOf } from "../../../src/model/signing-key/secret.ts";
+import { bundleConfigMap, type ConfigMapObject } from "../../../src/model/bundle/configmap.ts";
 
 export { bundleConfigMap, bundleKeysOf, type ConfigMapObject };
 

@@ -11,24 +11,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessPolicySpec, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../../src/api/types.generated.ts";
 import { API_VERSION } from "../../../src/api/types.generated.ts";
-import { signingKeySecret, type SecretObject, type SigningKeyDocument } from "../../../src/controller/apikey/index.ts";
 import { bundleConfigMap, bundleKeysOf, planBundleFor, type ConfigMapObject } from "./bundle.ts";
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from "../../../src/controlplane/pki.ts";
-import {
-  clientCredentialsSecret,
-  clientSecretHashSecret,
-  createTokenServiceLogger,
-  startTokenService,
-  type AuditEvents,
-  type IssuedTokenStore,
-  type IssuerCache,
-  type ObjectLookup,
-  type RunningTokenService,
-  type TokenServiceOptions,
-} from "../../../src/issuer/index.ts";
+import { createTokenServiceLogger, startTokenService, type AuditEvents, type IssuedTokenStore, type IssuerCache, type ObjectLookup, type RunningTokenService, type TokenServiceOptions } from "../../../src/issuer/index.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { decodeUnverified, generateSigningKey, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
+import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
+import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import { clientCredentialsSecret, clientSecretHashSecret } from "../../../src/model/client-credentials.ts";
 
 export const ISSUER = "https://keyward.test";
 export const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);

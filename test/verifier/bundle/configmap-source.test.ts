@@ -127,6 +127,18 @@ describe("ConfigMap bundle source", () => {
     await eventually(() => store.ageSeconds() === 0, "the confirmation");
   });
 
+  it("backs off exponentially up to its cap while the API server is unreachable, as the controller's informers do", async () => {
+    const dead = api.kubeConfig();
+    await api.stop();
+    api = new FakeApiServer();
+    await api.start();
+    source = new ConfigMapBundleSource({ namespace: "acme", name: "keyward-bundle", kubeConfig: dead, store, logger: createLogger("info", logs), initialBackoffMs: 10, maxBackoffMs: 40 });
+    await source.start();
+    await eventually(() => logs.events("bundle_source_error").length >= 5, "five failed attempts");
+    const delays = logs.events("bundle_source_error").slice(0, 5).map((e) => (e as { retryInMs?: number }).retryInMs);
+    expect(delays).toEqual([10, 20, 40, 40, 40]);
+  });
+
   it("keeps retrying while the API server refuses", async () => {
     const dead = api.kubeConfig();
     await api.stop();

@@ -7,7 +7,13 @@ import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeFixture, TestClock, type Fixture } from "../support/fixture.ts";
 import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
-import { concernsBundle } from "../../../src/verifier/bundle/file-source.ts";
+import { TokenVerifier } from "../../../src/token/index.ts";
+import { concernsBundle, FileBundleSource, type WatchDirectory } from "../../../src/verifier/bundle/file-source.ts";
+import { BundleStore } from "../../../src/verifier/bundle/store.ts";
+import { createLogger } from "../../../src/verifier/log.ts";
+import { VerifierMetrics } from "../../../src/verifier/metrics.ts";
+
+const silent = createLogger("silent");
 
 let fx: Fixture;
 const cleanup: (() => Promise<void>)[] = [];
@@ -105,9 +111,25 @@ describe("file bundle source", () => {
 
   it("polls when no watch event comes", async () => {
     const volume = await configMapVolume(fx.bundleText({ generation: 1 }));
-    const { v } = await verifierOn(join(volume.dir, "bundle.json"), ["--bundle-poll-interval", "50ms"]);
+    const store = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: new TestClock().now, maxBundleAgeMs: null, logger: silent, metrics: new VerifierMetrics(() => null) });
+    // A watch that never reports anything: only the poll can see the update.
+    const watched: string[] = [];
+    const source = new FileBundleSource({
+      path: join(volume.dir, "bundle.json"),
+      pollIntervalMs: 50,
+      store,
+      logger: silent,
+      watch: (dir) => {
+        watched.push(dir);
+        return { close: () => undefined, on: () => undefined } as unknown as ReturnType<WatchDirectory>;
+      },
+    });
+    cleanup.push(() => source.stop());
+    await source.start();
+    expect(store.generation()).toBe(1);
+    expect(watched).toEqual([volume.dir]);
     await volume.update(fx.bundleText({ generation: 7 }));
-    await eventually(() => v.verifier.store.generation() === 7, "generation 7 to load");
+    await eventually(() => store.generation() === 7, "generation 7 to load");
   });
 
   it("keeps the last good bundle when the file becomes corrupt", async () => {

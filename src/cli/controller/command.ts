@@ -1,0 +1,76 @@
+// `keyward controller [flags]`: parses the flags, starts the controller
+// (startController) and runs it until SIGTERM or SIGINT, then shuts it down
+// gracefully. Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for
+// a bad flag.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { DestinationStream } from "pino";
+import { KubeConfigError, SERVICE_ACCOUNT_DIR } from "../../kube/config.ts";
+import { aborted, stopSignalOf } from "../../lib/stop.ts";
+import { controllerHelp, ControllerConfigError, parseControllerArgs, type ControllerConfig } from "./options.ts";
+import { startController, type RunningController } from "./start.ts";
+
+/** What the command needs of its surroundings (the CLI's CliIO fits). */
+export interface ControllerCommandIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: Readonly<Record<string, string | undefined>>;
+  /** Stops the controller gracefully when aborted. Default: SIGTERM or SIGINT. */
+  stopSignal?: AbortSignal;
+}
+
+export const CONTROLLER_COMMAND_SUMMARY = "mint and rotate ApiKey signing keys, issue AccessTokens, write tenant bundles";
+
+/** `keyward controller [flags]`: runs until SIGTERM or SIGINT, then shuts down gracefully. Resolves to the exit code. */
+export async function runControllerCommand(args: string[], io: ControllerCommandIO): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    io.stdout.write(controllerHelp());
+    return 0;
+  }
+  let config: ControllerConfig;
+  try {
+    config = parseControllerArgs(args, io.env);
+  } catch (err) {
+    if (err instanceof ControllerConfigError) {
+      io.stderr.write(`keyward controller: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let leaseNamespace = config.leaderElectionNamespace;
+  const saNamespaceFile = join(SERVICE_ACCOUNT_DIR, "namespace");
+  if (config.leaderElect && leaseNamespace === null && existsSync(saNamespaceFile)) leaseNamespace = readFileSync(saNamespaceFile, "utf8").trim();
+  if (config.leaderElect && (leaseNamespace === null || leaseNamespace === "")) {
+    io.stderr.write("keyward controller: --leader-elect needs the Lease's namespace: set --leader-election-namespace or POD_NAMESPACE\n");
+    return 2;
+  }
+
+  const stop = stopSignalOf(io);
+  let running: RunningController;
+  try {
+    running = await startController({
+      kubeconfigPath: config.kubeconfig,
+      env: { ...io.env },
+      namespaces: config.namespaces,
+      issuer: config.issuer,
+      leaderElection: config.leaderElect ? { namespace: leaseNamespace ?? "", name: config.leaseName } : false,
+      metrics: config.metrics,
+      health: config.health,
+      logLevel: config.logLevel,
+      logDestination: io.stdout as unknown as DestinationStream,
+      workers: config.workers,
+      resyncPeriodMs: config.resyncPeriodMs,
+      tokenService: config.tokenService,
+    });
+  } catch (err) {
+    stop.dispose();
+    const message = err instanceof KubeConfigError ? err.message : err instanceof Error ? err.message : String(err);
+    io.stderr.write(`keyward controller: cannot start: ${message}\n`);
+    return 1;
+  }
+  await Promise.race([aborted(stop.signal), running.done]);
+  stop.dispose();
+  await running.stop();
+  return 0;
+}

@@ -1,0 +1,254 @@
+// The options of `keyward controller`: flags, each with an environment variable,
+// read into the settings startController takes. Bad input is refused with the
+// flag at fault and the fix; nothing starts.
+
+import { parseDuration } from "../../api/duration.ts";
+import { envValue, flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../../lib/flags.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The issuer (`iss`) of tokens when none is configured. */
+export const DEFAULT_ISSUER = "keyward";
+/** The Lease the replicas compete for. */
+export const DEFAULT_LEASE_NAME = "keyward-controller";
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** What the command line and the environment say. */
+export interface ControllerConfig {
+  /** An explicit kubeconfig file; null: KUBECONFIG, then in-cluster. */
+  kubeconfig: string | null;
+  /** The namespaces watched; empty: all namespaces. */
+  namespaces: string[];
+  issuer: string;
+  leaderElect: boolean;
+  /** Namespace of the leader-election Lease. */
+  leaderElectionNamespace: string | null;
+  leaseName: string;
+  metrics: ListenAddress | null;
+  health: ListenAddress | null;
+  logLevel: LogLevel;
+  /** Reconciles of each controller running at once. */
+  workers: number;
+  /** Informers re-deliver every object this often; 0: never. */
+  resyncPeriodMs: number;
+  /** The token service (src/issuer) in this process; null: off. */
+  tokenService: TokenServiceConfig | null;
+}
+
+export interface TokenServiceConfig {
+  listen: ListenAddress;
+  certFile: string;
+  keyFile: string;
+  /** The URL clients reach it at (jwks_uri, token_endpoint); null: the issuer. */
+  publicUrl: string | null;
+}
+
+/** A flag or environment variable that cannot be used. `flag` names it ("--issuer"). */
+export class ControllerConfigError extends Error {
+  readonly code = "ERR_CONTROLLER_CONFIG";
+  readonly flag: string;
+  constructor(flag: string, message: string) {
+    super(message);
+    this.name = "ControllerConfigError";
+    this.flag = flag;
+  }
+}
+
+export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
+  { name: "kubeconfig", env: "KEYWARD_KUBECONFIG", kind: "string", arg: "PATH", help: "kubeconfig file; default $KUBECONFIG, then the in-cluster service account" },
+  {
+    name: "namespace",
+    env: "KEYWARD_NAMESPACES",
+    kind: "string",
+    arg: "NS",
+    multiple: true,
+    help: "watch only this namespace (repeat the flag for several; the variable is comma-separated); default all namespaces",
+  },
+  { name: "issuer", env: "KEYWARD_ISSUER", kind: "string", arg: "URL", default: DEFAULT_ISSUER, help: "the iss claim of issued tokens and the issuer of every bundle" },
+  { name: "leader-elect", env: "KEYWARD_LEADER_ELECT", kind: "boolean", help: "run the controllers only while holding the Lease (for more than one replica)" },
+  {
+    name: "leader-election-namespace",
+    env: "KEYWARD_LEADER_ELECTION_NAMESPACE",
+    kind: "string",
+    arg: "NS",
+    help: "namespace of the Lease; default $POD_NAMESPACE, then the service account's namespace",
+  },
+  { name: "leader-election-id", env: "KEYWARD_LEADER_ELECTION_ID", kind: "string", arg: "NAME", default: DEFAULT_LEASE_NAME, help: "name of the Lease" },
+  {
+    name: "metrics-bind-address",
+    env: "KEYWARD_METRICS_BIND_ADDRESS",
+    kind: "string",
+    arg: "HOST:PORT",
+    default: "0.0.0.0:8080",
+    help: "address of /metrics; \"0\" or \"off\" disables it",
+  },
+  {
+    name: "health-probe-bind-address",
+    env: "KEYWARD_HEALTH_PROBE_BIND_ADDRESS",
+    kind: "string",
+    arg: "HOST:PORT",
+    default: "0.0.0.0:8081",
+    help: "address of /healthz, /livez and /readyz; \"0\" or \"off\" disables it",
+  },
+  { name: "log-level", env: "KEYWARD_LOG_LEVEL", kind: "string", arg: LOG_LEVELS.join("|"), default: "info", help: "log level (JSON lines on stdout)" },
+  { name: "workers", env: "KEYWARD_WORKERS", kind: "string", arg: "N", default: "4", help: "reconciles of each kind running at once (1 to 64)" },
+  {
+    name: "resync-period",
+    env: "KEYWARD_RESYNC_PERIOD",
+    kind: "string",
+    arg: "DURATION",
+    default: "10m",
+    help: "every object is reconciled again this often, changed or not (e.g. 10m, 1h); 0s disables",
+  },
+  {
+    name: "token-service-listen",
+    env: "KEYWARD_TOKEN_SERVICE_LISTEN",
+    kind: "string",
+    arg: "HOST:PORT",
+    help: "serve the token service (issuer API, OAuth 2.0 client credentials, discovery) over HTTPS here; needs --tls-cert-file and --tls-key-file; default off",
+  },
+  { name: "tls-cert-file", env: "KEYWARD_TLS_CERT_FILE", kind: "string", arg: "PATH", help: "the token service's certificate (PEM), reloaded when it changes" },
+  { name: "tls-key-file", env: "KEYWARD_TLS_KEY_FILE", kind: "string", arg: "PATH", help: "the token service's private key (PEM), reloaded when it changes" },
+  { name: "token-service-url", env: "KEYWARD_TOKEN_SERVICE_URL", kind: "string", arg: "URL", help: "the https URL clients reach the token service at (jwks_uri, token_endpoint); default the issuer" },
+];
+
+/** Flags kept for manifests written before the current names. */
+const ALIASES: Readonly<Record<string, string>> = {
+  "metrics-listen": "metrics-bind-address",
+  "health-listen": "health-probe-bind-address",
+};
+
+export function controllerHelp(): string {
+  return renderFlagHelp(
+    [
+      "Usage: keyward controller [flags]",
+      "",
+      "Runs the keyward controller: mints and rotates the signing keys of ApiKeys, issues AccessTokens",
+      "into Secrets, and writes each tenant's bundle ConfigMap (keyward-bundle) that verifiers enforce.",
+      "",
+    ],
+    CONTROLLER_FLAGS,
+  );
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Reads the controller's flags and environment. Throws ControllerConfigError naming the flag at fault. */
+export function parseControllerArgs(argv: readonly string[], env: Env): ControllerConfig {
+  const values = parseFlags(argv, {
+    command: "controller",
+    flags: CONTROLLER_FLAGS,
+    aliases: ALIASES,
+    flagInMessage: /'(--?[\w-]+)/,
+    error: (flag, message) => new ControllerConfigError(flag, message),
+  });
+
+  const spec = (name: string): FlagSpec => flagSpec(CONTROLLER_FLAGS, name);
+  const str = (name: string): string | undefined => flagValue(CONTROLLER_FLAGS, values, env, name);
+  const bool = (name: string): boolean => {
+    const v = values[name];
+    if (v === true) return true;
+    const fromEnv = envValue(spec(name), env);
+    if (fromEnv === undefined || fromEnv === "") return false;
+    if (/^(true|1|yes)$/i.test(fromEnv)) return true;
+    if (/^(false|0|no)$/i.test(fromEnv)) return false;
+    throw new ControllerConfigError(`--${name}`, `${spec(name).env}="${fromEnv}" is not a boolean: use true or false`);
+  };
+
+  const kubeconfig = str("kubeconfig") ?? null;
+
+  let namespaces: string[];
+  const nsFlags = values.namespace;
+  if (Array.isArray(nsFlags) && nsFlags.length > 0) namespaces = nsFlags.map(String);
+  else namespaces = (envValue(spec("namespace"), env) ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const ns of namespaces) {
+    if (!DNS_LABEL.test(ns)) {
+      throw new ControllerConfigError("--namespace", `--namespace "${ns}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+    }
+  }
+  namespaces = [...new Set(namespaces)];
+
+  const issuer = str("issuer")!;
+  if (issuer.trim() !== issuer || issuer === "" || issuer.length > 1024 || /[\s\p{Cc}]/u.test(issuer)) {
+    throw new ControllerConfigError("--issuer", `--issuer "${issuer}" must be a non-empty string of at most 1024 characters without spaces, e.g. https://keyward.example.com`);
+  }
+
+  const leaderElect = bool("leader-elect");
+  let leaderElectionNamespace = str("leader-election-namespace") ?? env.POD_NAMESPACE ?? null;
+  if (leaderElectionNamespace === "") leaderElectionNamespace = null;
+  if (leaderElectionNamespace !== null && !DNS_LABEL.test(leaderElectionNamespace)) {
+    throw new ControllerConfigError("--leader-election-namespace", `--leader-election-namespace "${leaderElectionNamespace}" is not a namespace name`);
+  }
+  const leaseName = str("leader-election-id")!;
+  if (!DNS_SUBDOMAIN.test(leaseName)) {
+    throw new ControllerConfigError("--leader-election-id", `--leader-election-id "${leaseName}" is not a valid object name (lower-case letters, digits, "-" and ".")`);
+  }
+
+  const metrics = listenAddress("--metrics-bind-address", str("metrics-bind-address")!);
+  const health = listenAddress("--health-probe-bind-address", str("health-probe-bind-address")!);
+  if (metrics !== null && health !== null && metrics.port !== 0 && metrics.port === health.port && metrics.host === health.host) {
+    throw new ControllerConfigError("--metrics-bind-address", "--metrics-bind-address and --health-probe-bind-address must differ");
+  }
+
+  const logLevel = str("log-level")!;
+  const level = LOG_LEVELS.find((l) => l === logLevel);
+  if (level === undefined) throw new ControllerConfigError("--log-level", `--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
+
+  const workersText = str("workers")!;
+  const workers = Number(workersText);
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 64) {
+    throw new ControllerConfigError("--workers", `--workers must be a whole number from 1 to 64, not "${workersText}"`);
+  }
+
+  const resyncText = str("resync-period")!;
+  let resyncPeriodMs: number;
+  try {
+    resyncPeriodMs = parseDuration(resyncText);
+  } catch {
+    throw new ControllerConfigError("--resync-period", `--resync-period "${resyncText}" is not a duration: write hours, minutes and seconds such as "10m" or "1h30m"`);
+  }
+  if (resyncPeriodMs !== 0 && resyncPeriodMs < 1000) {
+    throw new ControllerConfigError("--resync-period", `--resync-period ${resyncText} is shorter than 1s: use at least 1s, or 0s to disable it`);
+  }
+
+  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str) };
+}
+
+function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {
+  const listenText = str("token-service-listen");
+  const certFile = str("tls-cert-file");
+  const keyFile = str("tls-key-file");
+  const publicUrl = str("token-service-url") ?? null;
+  const listen = listenText === undefined ? null : listenAddress("--token-service-listen", listenText);
+  if (listen === null) {
+    for (const [flag, value] of [["--tls-cert-file", certFile], ["--tls-key-file", keyFile], ["--token-service-url", publicUrl]] as const) {
+      if (value !== undefined && value !== null) throw new ControllerConfigError(flag, `${flag} is set but the token service is off: set --token-service-listen too, or remove ${flag}`);
+    }
+    return null;
+  }
+  if (certFile === undefined || certFile === "" || keyFile === undefined || keyFile === "") {
+    throw new ControllerConfigError(certFile === undefined || certFile === "" ? "--tls-cert-file" : "--tls-key-file", "--token-service-listen serves HTTPS only: set both --tls-cert-file and --tls-key-file (e.g. from a cert-manager Secret)");
+  }
+  if (publicUrl !== null && !/^https:\/\/[^\s/]+(\/[^\s]*)?$/.test(publicUrl)) {
+    throw new ControllerConfigError("--token-service-url", `--token-service-url "${publicUrl}" must be an https URL such as https://keyward.example.com`);
+  }
+  return { listen, certFile, keyFile, publicUrl };
+}
+
+/** "HOST:PORT", ":PORT" (all interfaces) or "0"/"off" (disabled). */
+export function listenAddress(flag: string, text: string): ListenAddress | null {
+  if (text === "0" || text === "off") return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text);
+  const port = m === null ? Number.NaN : Number(m[3]);
+  if (m === null || port > 65535) {
+    throw new ControllerConfigError(flag, `${flag} "${text}" must be HOST:PORT (e.g. 0.0.0.0:8080 or :8080), or "0" to disable it`);
+  }
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}

@@ -1,0 +1,323 @@
+// The composition root of `keyward controller`: which informers, which
+// controllers, which servers. The controllers and the runtime are in
+// src/controller, the token service in src/issuer; only this file knows both.
+//
+//   startController(options)     in-process (tests, the demo, the command)
+//
+// Controllers and what wakes them:
+//   apikey         ApiKey; its signing-key Secret; the RotationPolicy or ClusterRotationPolicy it uses;
+//                  the tenant bundle (a deleted ApiKey waits for it); its namespace being deleted;
+//                  the bundle's part of its status (BundleReports)
+//   accesstoken    AccessToken; its ApiKey; the ApiKey's signing-key Secret; its token Secret;
+//                  rotation policies; the tenant bundle (a deleted AccessToken waits for it);
+//                  its namespace being deleted
+//   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
+//                  the bundle ConfigMap itself, rotation policies, the namespace being deleted,
+//                  IssuedTokens (with the token service)
+//   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
+//   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
+
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { DestinationStream } from "pino";
+import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../api/types.generated.ts";
+import type { KeyFactory } from "../../controller/apikey/plan.ts";
+import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "../../controller/controllers/accesstoken.ts";
+import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "../../controller/controllers/apikey.ts";
+import { bundleReconciler, bundleWatches } from "../../controller/controllers/bundle.ts";
+import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
+import type { ControllerContext, Stores } from "../../controller/controllers/context.ts";
+import { auditRevocation } from "../../controller/controllers/issuedtokens.ts";
+import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
+import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
+import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
+import { BundleReports } from "../../controller/controllers/handover.ts";
+import { Store } from "../../controller/controllers/store.ts";
+import type { Controller } from "../../controller/runtime/controller.ts";
+import { createLogger } from "../../controller/runtime/logging.ts";
+import { Manager } from "../../controller/runtime/manager.ts";
+import { createTokenServiceLogger, kubeIssuedTokenStore, startTokenService, type IssuerCache, type RunningTokenService } from "../../issuer/index.ts";
+import { KubeClient } from "../../kube/client.ts";
+import { systemClock, type Clock } from "../../kube/clock.ts";
+import { loadKubeConfig } from "../../kube/config.ts";
+import { withoutManagedFields, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
+import type { Logger } from "../../kube/logger.ts";
+import { Resources, type Resource } from "../../kube/resources.ts";
+import { objectKey, type KubeObject } from "../../kube/types.ts";
+import { WriteCounter } from "../../kube/writes.ts";
+import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
+import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import type { PolicyReason } from "../../model/reasons.ts";
+import type { Reason } from "../../model/reasons.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import { generateSigningKey } from "../../token/index.ts";
+import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
+
+export interface LeaderElectionSettings {
+  /** Namespace of the Lease. */
+  namespace: string;
+  /** Lease name. Default keyward-controller. */
+  name?: string;
+  identity?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface StartControllerOptions {
+  /** The cluster. Default: kubeconfigPath, else $KUBECONFIG, else in-cluster. */
+  kubeConfig?: KubeConfig;
+  kubeconfigPath?: string | null;
+  /** Environment for KUBECONFIG and in-cluster discovery. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Namespaces to watch; empty or absent: all. */
+  namespaces?: readonly string[];
+  /** `iss` of every token and `issuer` of every bundle. Default "keyward". */
+  issuer?: string;
+  /** Leader election on a Lease; false or absent: run at once (one replica). */
+  leaderElection?: LeaderElectionSettings | false;
+  /** /metrics; null or absent: off. */
+  metrics?: ListenAddress | null;
+  /** /healthz, /livez, /readyz; null or absent: off. */
+  health?: ListenAddress | null;
+  /** A logger; default a pino logger at `logLevel` on `logDestination` (stdout). */
+  logger?: Logger;
+  logLevel?: LogLevel;
+  logDestination?: DestinationStream;
+  /** Time for everything: reconciles, rotations, renewals, requeues, informers, leases. Default the system clock. */
+  clock?: Clock;
+  /** Where API writes are counted. Default a new counter. */
+  writes?: WriteCounter;
+  /** Reconciles of each controller at once. Default 4. */
+  workers?: number;
+  /** Informers re-deliver every object this often. Default 10 minutes. */
+  resyncPeriodMs?: number;
+  /** Largest bundle.json + jwks.json. Default: 1 MiB minus a 64 KiB margin. */
+  bundleSizeLimit?: number;
+  /** How long shutdown waits for in-flight reconciles. Default 25 s. */
+  shutdownTimeoutMs?: number;
+  /** Makes signing keys. Default generateSigningKey. */
+  mintKey?: KeyFactory;
+  /** Per-request timeout of API calls. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** The token service (src/issuer) on every replica, over the controller's caches; null or absent: off. */
+  tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
+}
+
+export interface RunningController {
+  readonly manager: Manager;
+  /** Every write request sent, by verb and resource (Lease renewals included). */
+  readonly writes: WriteCounter;
+  readonly client: KubeClient;
+  /** This replica's leader-election identity (undefined without election). */
+  readonly identity: string | undefined;
+  isLeader(): boolean;
+  /** Queues every object of every controller, as an informer resync does. */
+  resync(): void;
+  /** No key queued or being reconciled (scheduled requeues do not count). */
+  idle(): boolean;
+  /** Resolves once every Event recorded so far has been written (or dropped). */
+  flushEvents(): Promise<void>;
+  /** Graceful stop: in-flight reconciles finish, the Lease is released. Idempotent. */
+  stop(): Promise<void>;
+  /** Resolves once stopped (by stop() or a fatal error). */
+  readonly done: Promise<void>;
+}
+
+const DEFAULT_WORKERS = 4;
+
+export async function startController(options: StartControllerOptions = {}): Promise<RunningController> {
+  const kubeConfig = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath ?? undefined, env: options.env ?? process.env }).kubeConfig;
+  const clock = options.clock ?? systemClock;
+  const destination = options.logDestination === undefined ? {} : { destination: options.logDestination };
+  const log = options.logger ?? createLogger({ level: options.logLevel ?? "info", ...destination });
+  const writes = options.writes ?? new WriteCounter();
+  const client = new KubeClient({ kubeConfig, fieldManager: "keyward-controller", writes, requestTimeoutMs: options.requestTimeoutMs, userAgent: "keyward-controller" });
+  const le = options.leaderElection ?? false;
+  const manager = new Manager({
+    client,
+    logger: log,
+    clock,
+    leaderElection: le === false ? false : { ...le, name: le.name ?? DEFAULT_LEASE_NAME },
+    health: options.health ?? false,
+    metrics: options.metrics ?? false,
+    informerDefaults: { resyncPeriodMs: options.resyncPeriodMs ?? 10 * 60_000 },
+    ...(options.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: options.shutdownTimeoutMs }),
+  });
+  const namespaces = [...new Set(options.namespaces ?? [])];
+  const withTokenService = options.tokenService != null;
+  const stores = controllerStores(manager, namespaces, clock, withTokenService);
+  if (stores.issuedTokens !== undefined) auditIssuedTokenRevocations(manager, stores.issuedTokens, log);
+
+  const ctx: ControllerContext = {
+    client,
+    stores,
+    clock,
+    issuer: options.issuer ?? DEFAULT_ISSUER,
+    log,
+    events: manager.eventRecorder<Reason>(),
+    policyEvents: manager.eventRecorder<PolicyReason>(),
+    metrics: new ControllerMetrics(manager.metrics.registry),
+    reports: new BundleReports(),
+    bundleSizeLimit: options.bundleSizeLimit,
+    mintKey: options.mintKey ?? generateSigningKey,
+  };
+  const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
+
+  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
+  let tokenService: RunningTokenService | null = null;
+  try {
+    await manager.start();
+    const ts = options.tokenService ?? null;
+    if (ts !== null) {
+      const logger = options.logger ?? createTokenServiceLogger({ level: options.logLevel ?? "info", ...destination });
+      tokenService = await startTokenService({
+        listen: ts.listen,
+        tls: { certFile: ts.certFile, keyFile: ts.keyFile, ...(ts.tlsPollIntervalMs === undefined ? {} : { pollIntervalMs: ts.tlsPollIntervalMs }) },
+        issuer: ctx.issuer,
+        ...(ts.publicUrl === null ? {} : { publicUrl: ts.publicUrl }),
+        cache: issuerCacheOf(stores),
+        store: kubeIssuedTokenStore(client),
+        events: manager.eventRecorder(),
+        logger,
+        clock,
+      });
+    }
+  } catch (err) {
+    await manager.shutdown();
+    throw err;
+  }
+
+  return {
+    manager,
+    writes,
+    client,
+    identity: manager.identity,
+    isLeader: () => manager.isLeader(),
+    resync: () => {
+      for (const { controller, keys } of controllers) for (const key of keys()) controller.enqueue(key);
+    },
+    idle: () => controllers.every(({ controller: c }) => c.queue === undefined || (c.queue.len() === 0 && c.queue.processingCount() === 0)),
+    flushEvents: async () => {
+      await Promise.all([ctx.events.flush(), ctx.policyEvents.flush()]);
+    },
+    stop: async () => {
+      await tokenService?.close();
+      tokenService = null;
+      await manager.shutdown();
+    },
+    done: manager.done,
+  };
+}
+
+/**
+ * The caches every reconciler reads: one informer per kind (per watched
+ * namespace when namespaces are given), Secrets only keyward's, ConfigMaps only
+ * the bundles, the tenant namespaces; IssuedTokens with the token service.
+ */
+function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
+  const store = <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
+    const informers = new Map<string, Informer<T>>();
+    // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
+    const cached = { ...opts, transform: withoutManagedFields };
+    if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
+    else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
+    return new Store<T>(informers, clock);
+  };
+  const stores: Stores = {
+    apiKeys: store<ApiKey>(Resources.apiKeys),
+    accessTokens: store<AccessToken>(Resources.accessTokens),
+    accessPolicies: store<AccessPolicy>(Resources.accessPolicies),
+    rotationPolicies: store<RotationPolicy>(Resources.rotationPolicies),
+    clusterRotationPolicies: store<ClusterRotationPolicy>(Resources.clusterRotationPolicies),
+    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
+    ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
+  };
+  // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
+  const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
+  const namespaceCache = { transform: withoutManagedFields };
+  if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
+  else for (const ns of namespaces) namespaceInformers.set(ns, manager.informer<NamespaceObject>(Resources.namespaces, { ...namespaceCache, fieldSelector: `metadata.name=${ns}` }));
+  stores.namespaces = new TenantNamespaces(namespaceInformers);
+  stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
+  stores.accessTokens.addIndex(API_KEY_INDEX, (t) => [apiKeyIndexValue(t)]);
+  return stores;
+}
+
+/** An audit line and an Event when an IssuedToken is revoked (the leader only). */
+function auditIssuedTokenRevocations(manager: Manager, issuedTokens: Store<IssuedToken>, log: Logger): void {
+  const events = manager.eventRecorder();
+  for (const informer of issuedTokens.informers) {
+    informer.addHandlers({ update: (before, after) => { if (manager.isLeader()) auditRevocation(before, after, log, events); } });
+  }
+}
+
+/** A controller and the keys of every object it reconciles (for resync()). */
+interface Registered {
+  controller: Controller;
+  keys: () => string[];
+}
+
+/** Every controller on the manager, each with the keys of its primary objects. */
+function addControllers(manager: Manager, ctx: ControllerContext, workers: number, withTokenService: boolean): Registered[] {
+  const { stores } = ctx;
+  const keysOf = <T extends KubeObject>(store: Store<T>) => (): string[] => store.list().map(objectKey);
+  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers });
+  // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
+  ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
+  const registered: Registered[] = [
+    { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
+    {
+      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores), workers }),
+      keys: keysOf(stores.accessTokens),
+    },
+    {
+      controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
+      keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
+    },
+    {
+      controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),
+      keys: keysOf(stores.accessPolicies),
+    },
+    {
+      controller: manager.addController({ name: "rotationpolicy", reconcile: rotationPolicyReconciler(ctx, "RotationPolicy"), watches: stores.rotationPolicies.watchSpecs() }),
+      keys: keysOf(stores.rotationPolicies),
+    },
+    {
+      controller: manager.addController({
+        name: "clusterrotationpolicy",
+        reconcile: rotationPolicyReconciler(ctx, "ClusterRotationPolicy"),
+        watches: stores.clusterRotationPolicies.watchSpecs(),
+      }),
+      keys: keysOf(stores.clusterRotationPolicies),
+    },
+  ];
+  if (withTokenService) {
+    // Each ApiKey's OAuth 2.0 client credentials follow its annotation.
+    registered.push({
+      controller: manager.addController({
+        name: "clientcredentials",
+        reconcile: clientCredentialsReconciler({ client: ctx.client, apiKeys: stores.apiKeys, secrets: stores.secrets, log: ctx.log, events: manager.eventRecorder() }),
+        watches: [...stores.apiKeys.watchSpecs(), ...stores.secrets.watchSpecs(clientCredentialsOwnerKeys)],
+        workers,
+      }),
+      keys: keysOf(stores.apiKeys),
+    });
+  }
+  return registered;
+}
+
+/** What the token service reads, over the controller's caches. */
+function issuerCacheOf(stores: Stores): IssuerCache {
+  const informers: { hasSynced(): boolean }[] = [
+    ...stores.apiKeys.informers, ...stores.secrets.informers, ...stores.configMaps.informers, ...stores.rotationPolicies.informers, ...stores.clusterRotationPolicies.informers,
+  ];
+  return {
+    synced: () => informers.every((i) => i.hasSynced()),
+    apiKeys: stores.apiKeys,
+    secrets: stores.secrets,
+    configMaps: stores.configMaps,
+    rotationPolicies: stores.rotationPolicies,
+    clusterRotationPolicies: stores.clusterRotationPolicies,
+  };
+}

@@ -1,0 +1,131 @@
+// The AccessToken's Secret (type keyward.dev/access-token, data key `token`):
+// its manifest, and whether the token in it is the one the AccessToken's status
+// says was issued. The JWT is only ever in `data.token`; the annotations carry its
+// jti, kid, expiry and SHA-256, never the token.
+
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { AccessToken } from "../../api/types.generated.ts";
+import { decodeUnverified } from "../../token/index.ts";
+import { controllerRef, isControlledBy, type SecretObject } from "../signing-key/secret.ts";
+
+import { ACCESS_TOKEN_SECRET_TYPE, API_KEY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TOKEN_DATA_KEY, TokenSecretAnnotations as Annotations } from "../names.ts";
+
+
+/** The Secret name of an AccessToken: spec.secretName, default the AccessToken's name. */
+export function tokenSecretName(accessToken: AccessToken): string {
+  return accessToken.spec.secretName ?? accessToken.metadata.name ?? "";
+}
+
+export function tokenSha256(token: string): string {
+  return createHash("sha256").update(token, "utf8").digest("base64url");
+}
+
+export interface IssuedTokenFacts {
+  token: string;
+  jti: string;
+  kid: string;
+  /** RFC 3339, or null for a token without exp. */
+  expiresAt: string | null;
+}
+
+function meta(accessToken: AccessToken, name: string, annotations: Record<string, string>): SecretObject["metadata"] {
+  return {
+    name,
+    namespace: accessToken.metadata.namespace ?? "",
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [API_KEY_LABEL]: accessToken.spec.apiKeyName },
+    annotations: { [Annotations.accessToken]: accessToken.metadata.name ?? "", ...annotations },
+    ownerReferences: [controllerRef("AccessToken", { name: accessToken.metadata.name ?? "", uid: accessToken.metadata.uid ?? "" })],
+  };
+}
+
+/** The Secret holding a freshly issued token. */
+export function tokenSecret(accessToken: AccessToken, issued: IssuedTokenFacts): SecretObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(accessToken, tokenSecretName(accessToken), {
+      [Annotations.jti]: issued.jti,
+      [Annotations.kid]: issued.kid,
+      [Annotations.expiresAt]: issued.expiresAt ?? "never",
+      [Annotations.tokenSha256]: tokenSha256(issued.token),
+    }),
+    type: ACCESS_TOKEN_SECRET_TYPE,
+    data: { [TOKEN_DATA_KEY]: Buffer.from(issued.token, "utf8").toString("base64") },
+  };
+}
+
+/** The Secret of a revoked AccessToken: kept, with its token removed. */
+export function revokedTokenSecret(accessToken: AccessToken, revokedAt: string): SecretObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(accessToken, tokenSecretName(accessToken), { [Annotations.revokedAt]: revokedAt }),
+    type: ACCESS_TOKEN_SECRET_TYPE,
+    data: {},
+  };
+}
+
+export type TokenSecretState =
+  | { kind: "missing" }
+  /** Not this AccessToken's Secret: never touched. */
+  | { kind: "foreign"; message: string }
+  /** This AccessToken's, but its token is not the one status records: re-issue. `what` says what differs. */
+  | { kind: "altered"; what: string }
+  | { kind: "empty" }
+  | { kind: "intact" };
+
+/**
+ * Compares the Secret with what the AccessToken's status says was issued: the
+ * token's SHA-256 must equal the annotation (compared in constant time), and the
+ * jti and kid of the annotations and of the token itself must equal status.jti
+ * and status.kid.
+ */
+export function inspectTokenSecret(secret: SecretObject | null, accessToken: AccessToken): TokenSecretState {
+  if (secret === null) return { kind: "missing" };
+  const uid = accessToken.metadata.uid ?? "";
+  if (secret.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(secret.metadata, uid)) {
+    const ns = accessToken.metadata.namespace ?? "";
+    return {
+      kind: "foreign",
+      message:
+        `Secret ${ns}/${secret.metadata.name ?? tokenSecretName(accessToken)} exists but is not the token Secret of AccessToken ${ns}/${accessToken.metadata.name ?? ""} ` +
+        `(it must have type ${ACCESS_TOKEN_SECRET_TYPE} and be controlled by the AccessToken): keyward leaves it alone; ` +
+        `delete it, or set spec.secretName to a name that is free`,
+    };
+  }
+  const encoded = secret.data?.[TOKEN_DATA_KEY];
+  if (encoded === undefined || encoded === "") return { kind: "empty" };
+  const token = Buffer.from(encoded, "base64").toString("utf8");
+  const annotations = secret.metadata.annotations ?? {};
+  const status = accessToken.status ?? {};
+  const recorded = annotations[Annotations.tokenSha256] ?? "";
+  if (!sameText(tokenSha256(token), recorded)) return { kind: "altered", what: "the token does not match its recorded SHA-256" };
+  if (status.jti === undefined || annotations[Annotations.jti] !== status.jti) return { kind: "altered", what: "the jti annotation differs from status.jti" };
+  if (status.kid === undefined || annotations[Annotations.kid] !== status.kid) return { kind: "altered", what: "the kid annotation differs from status.kid" };
+  let header: unknown;
+  let claims: unknown;
+  try {
+    ({ header, claims } = decodeUnverified(token));
+  } catch {
+    return { kind: "altered", what: "the token is not a compact JWS" };
+  }
+  if (!hasString(header, "kid", status.kid) || !hasString(claims, "jti", status.jti)) {
+    return { kind: "altered", what: "the token's kid or jti differs from status" };
+  }
+  return { kind: "intact" };
+}
+
+function hasString(value: unknown, member: string, expected: string): boolean {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[member] === expected;
+}
+
+/** Constant-time equality of two strings. */
+function sameText(a: string, b: string): boolean {
+  const ba = Buffer.from(a, "utf8");
+  const bb = Buffer.from(b, "utf8");
+  if (ba.length !== bb.length) {
+    timingSafeEqual(ba, ba);
+    return false;
+  }
+  return timingSafeEqual(ba, bb);
+}

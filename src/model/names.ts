@@ -1,0 +1,56 @@
+// The names keyward gives things in the cluster, in one place: labels,
+// annotations, Secret types and data keys, finalizers, the bundle ConfigMap and
+// its keys. The controller writes them; the token service, the verifier and
+// `kubectl keyward` read them.
+
+/** Every object keyward creates carries this label with value MANAGED_BY; the caches select on it. */
+export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const MANAGED_BY = "keyward";
+/** The ApiKey a Secret or IssuedToken belongs to. */
+export const API_KEY_LABEL = "keyward.dev/api-key";
+/** Annotations and labels under this prefix are keyward's own: a replace sets them exactly. */
+export const KEYWARD_PREFIX = "keyward.dev/";
+
+/** The ApiKey's signing-key Secret: type and its one data key. */
+export const SIGNING_KEY_SECRET_TYPE = "keyward.dev/signing-key";
+export const SIGNING_KEY_DATA_KEY = "keys.json";
+
+/** The AccessToken's token Secret: type and the data key holding the JWT. */
+export const ACCESS_TOKEN_SECRET_TYPE = "keyward.dev/access-token";
+export const TOKEN_DATA_KEY = "token";
+
+/** Annotations of the token Secret (never the token itself). */
+export const TokenSecretAnnotations = {
+  accessToken: "keyward.dev/access-token",
+  jti: "keyward.dev/jti",
+  kid: "keyward.dev/kid",
+  /** RFC 3339, or "never" for a token without exp. */
+  expiresAt: "keyward.dev/expires-at",
+  /** base64url SHA-256 of the token. */
+  tokenSha256: "keyward.dev/token-sha256",
+  /** RFC 3339: when the token was removed because the AccessToken was revoked. */
+  revokedAt: "keyward.dev/revoked-at",
+} as const;
+
+/** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
+export const API_KEY_FINALIZER = "keyward.dev/bundle";
+/** Kept on an AccessToken that issued tokens until the tenant bundle lists their revocations. */
+export const ACCESS_TOKEN_FINALIZER = "keyward.dev/revocation";
+
+/** The tenant bundle: one ConfigMap per namespace, with the bundle and a plain JWK Set. */
+export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";
+export const BUNDLE_DATA_KEY = "bundle.json";
+export const JWKS_DATA_KEY = "jwks.json";
+/** The bundle's generation, repeated on the ConfigMap for tooling. */
+export const BUNDLE_GENERATION_ANNOTATION = "keyward.dev/bundle-generation";
+/** The API server's limit on a ConfigMap (etcd's request limit). */
+export const CONFIGMAP_LIMIT_BYTES = 1024 * 1024;
+
+/** An ApiKey opts into OAuth 2.0 client credentials with this annotation set to CLIENT_CREDENTIALS_ENABLED. */
+export const CLIENT_CREDENTIALS_ANNOTATION = "keyward.dev/client-credentials";
+export const CLIENT_CREDENTIALS_ENABLED = "enabled";
+export const CLIENT_CREDENTIALS_SECRET_TYPE = "keyward.dev/client-credentials";
+export const CLIENT_SECRET_HASH_SECRET_TYPE = "keyward.dev/client-secret-hash";
+export const CLIENT_ID_KEY = "client_id";
+export const CLIENT_SECRET_KEY = "client_secret";
+export const CLIENT_SECRET_HASH_KEY = "client_secret.sha256";
