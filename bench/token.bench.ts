@@ -12,7 +12,9 @@ import { createPublicKey, verify } from "node:crypto";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
 import { importJWK, jwtVerify } from "jose";
-import { ALGORITHMS, buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, TokenVerifier } from "../src/token/index.ts";
+import {
+  ALGORITHMS, buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, TokenVerifier,
+} from "../src/token/index.ts";
 import type { Algorithm } from "../src/token/index.ts";
 import { machine, rate, rateAsync } from "./lib/measure.ts";
 import type { Rate } from "./lib/measure.ts";

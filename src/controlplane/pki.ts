@@ -5,7 +5,21 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { isIP } from "node:net";
-import { bitString, boolean, explicit, implicitPrimitive, namedBitString, objectIdentifier, octetString, sequence, set, smallInteger, time, unsignedInteger, utf8String } from "./der.ts";
+import {
+  bitString,
+  boolean,
+  explicit,
+  implicitPrimitive,
+  namedBitString,
+  objectIdentifier,
+  octetString,
+  sequence,
+  set,
+  smallInteger,
+  time,
+  unsignedInteger,
+  utf8String,
+} from "./der.ts";
 
 const OID = {
   commonName: "2.5.4.3",

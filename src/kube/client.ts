@@ -9,7 +9,14 @@
 
 import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeConfig } from "@kubernetes/client-node";
 import type { Dispatcher } from "undici";
-import { KubeApiError, KubeError, UnavailableError, errorFromResponse, isNotFound, type RequestTarget } from "./errors.ts";
+import {
+  KubeApiError,
+  KubeError,
+  UnavailableError,
+  errorFromResponse,
+  isNotFound,
+  type RequestTarget,
+} from "./errors.ts";
 import { timerDelay } from "./clock.ts";
 import { apiVersionOf, resourceName, resourcePath, type Resource } from "./resources.ts";
 import type { KubeList, KubeObject, Status, WatchEvent } from "./types.ts";

@@ -8,7 +8,18 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseControllerArgs } from "../../src/cli/controller/options.ts";
 import { parseVerifierArgs } from "../../src/verifier/config.ts";
 import { readCrdFiles } from "../integration/harness/crd-files.ts";
-import { expandArg, grants, grantTriples, portNumber, restrictedProblems, type Binding, type Container, type Deployment, type PolicyRule, type Role } from "./support/k8s.ts";
+import {
+  expandArg,
+  grants,
+  grantTriples,
+  portNumber,
+  restrictedProblems,
+  type Binding,
+  type Container,
+  type Deployment,
+  type PolicyRule,
+  type Role,
+} from "./support/k8s.ts";
 import { findKustomizations, KUSTOMIZE_BUILD_TIMEOUT_MS, kustomizeBinary, kustomizeBuild, one, packageVersion, REPO_ROOT, type Manifest } from "./support/kustomize.ts";
 
 const NAMESPACE = "keyward-system";

@@ -3,7 +3,19 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DURATION_PATTERN, parseDuration } from "../../src/api/duration.ts";
 import { ALGORITHMS, KEY_STATES } from "../../src/token/types.ts";
-import { CRD_DIR, REPO, crdFiles, loadCrds, readYaml, readYamlDocuments, resolveJsonPath, rootSchema, walk, type Crd, type Schema } from "./schema.ts";
+import {
+  CRD_DIR,
+  REPO,
+  crdFiles,
+  loadCrds,
+  readYaml,
+  readYamlDocuments,
+  resolveJsonPath,
+  rootSchema,
+  walk,
+  type Crd,
+  type Schema,
+} from "./schema.ts";
 
 const EXPECTED = [
   { kind: "AccessPolicy", plural: "accesspolicies", scope: "Namespaced", shortNames: ["ap"], columns: ["Rules", "Ready", "Age"] },

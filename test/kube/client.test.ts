@@ -1,7 +1,18 @@
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ContentTypes, KubeClient } from "../../src/kube/client.ts";
-import { AlreadyExistsError, ConflictError, ForbiddenError, GoneError, InvalidError, KubeApiError, KubeError, NotFoundError, TooManyRequestsError, UnavailableError } from "../../src/kube/errors.ts";
+import {
+  AlreadyExistsError,
+  ConflictError,
+  ForbiddenError,
+  GoneError,
+  InvalidError,
+  KubeApiError,
+  KubeError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnavailableError,
+} from "../../src/kube/errors.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import type { KubeObject, WatchEvent } from "../../src/kube/types.ts";
 import { WriteCounter } from "../../src/kube/writes.ts";

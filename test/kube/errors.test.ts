@@ -1,5 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { AlreadyExistsError, ConflictError, KubeApiError, KubeError, KubeErrorCodes, NotFoundError, UnavailableError, errorFromResponse, isAlreadyExists, isConflict, isNamespaceTerminating, isNotFound, isRetryable } from "../../src/kube/errors.ts";
+import {
+  AlreadyExistsError,
+  ConflictError,
+  KubeApiError,
+  KubeError,
+  KubeErrorCodes,
+  NotFoundError,
+  UnavailableError,
+  errorFromResponse,
+  isAlreadyExists,
+  isConflict,
+  isNamespaceTerminating,
+  isNotFound,
+  isRetryable,
+} from "../../src/kube/errors.ts";
 
 const target = { verb: "update", resource: "apikeys.keyward.dev", namespace: "acme", name: "reporting" };
 

@@ -1,6 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConditionError, conditionsEqual, findCondition, formatTime, isConditionTrue, jsonEqual, removeCondition, setCondition, setConditions, type Condition, type ConditionInput } from "../../src/model/conditions.ts";
+import {
+  ConditionError,
+  conditionsEqual,
+  findCondition,
+  formatTime,
+  isConditionTrue,
+  jsonEqual,
+  removeCondition,
+  setCondition,
+  setConditions,
+  type Condition,
+  type ConditionInput,
+} from "../../src/model/conditions.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const T1 = T0 + 3_600_000;

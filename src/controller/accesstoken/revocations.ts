@@ -6,7 +6,6 @@ import type { AccessToken, AccessTokenStatusIssued } from "../../api/types.gener
 import { REVOKED_RETENTION_SECONDS, type Bundle, type RevokedEntry } from "../../token/index.ts";
 import { parseTime } from "../../model/policy/time.ts";
 
-
 /** The most tokens status.issued records. */
 export const MAX_ISSUED = 16;
 

@@ -13,7 +13,22 @@
 // generation a verifier may still hold from before.
 
 import type { AccessPolicySpec } from "../../api/types.generated.ts";
-import { BUNDLE_API_VERSION, BundleError, buildBundle, jwkSetOf, parseBundle, pruneRevoked, serializeBundle, validateBundle, type Bundle, type BundleApiKey, type BundleKey, type BundlePolicy, type JwkSet, type RevokedEntry } from "../../token/index.ts";
+import {
+  BUNDLE_API_VERSION,
+  BundleError,
+  buildBundle,
+  jwkSetOf,
+  parseBundle,
+  pruneRevoked,
+  serializeBundle,
+  validateBundle,
+  type Bundle,
+  type BundleApiKey,
+  type BundleKey,
+  type BundlePolicy,
+  type JwkSet,
+  type RevokedEntry,
+} from "../../token/index.ts";
 import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 

@@ -29,7 +29,6 @@ import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { FirstStatusWait, withBundlePart } from "./handover.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 
-
 /** The ApiKey's status: all of it is written by this controller, bundleGeneration and the bundle's conditions as the bundle reconciler worked them out. */
 export const API_KEY_STATUS_FIELDS = [
   "observedGeneration",

@@ -35,7 +35,6 @@ import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
 import { SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
-
 export function bundleWatches(stores: Stores): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
     obj.metadata.namespace === undefined ? [] : [bundleKey(obj.metadata.namespace)];

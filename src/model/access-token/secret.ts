@@ -10,7 +10,6 @@ import { controllerRef, isControlledBy, type SecretObject } from "../signing-key
 
 import { ACCESS_TOKEN_SECRET_TYPE, API_KEY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TOKEN_DATA_KEY, TokenSecretAnnotations as Annotations } from "../names.ts";
 
-
 /** The Secret name of an AccessToken: spec.secretName, default the AccessToken's name. */
 export function tokenSecretName(accessToken: AccessToken): string {
   return accessToken.spec.secretName ?? accessToken.metadata.name ?? "";

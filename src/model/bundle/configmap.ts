@@ -3,7 +3,6 @@
 import type { ObjectMeta } from "../../api/types.generated.ts";
 import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_GENERATION_ANNOTATION, JWKS_DATA_KEY, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 
-
 /** A core/v1 ConfigMap, as much of it as keyward writes. */
 export interface ConfigMapObject {
   apiVersion?: string;

@@ -24,7 +24,6 @@ export interface StoredKey {
   notAfter: string | null;
 }
 
-
 export interface SigningKeyDocument {
   version: typeof SIGNING_KEY_DOCUMENT_VERSION;
   /** At most three: one active, at most one prepared, at most one deposed. Order: prepared, active, deposed. */

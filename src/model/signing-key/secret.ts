@@ -10,7 +10,6 @@ import { parseSigningKeys, serializeSigningKeys, SigningKeyDocumentError, type S
 
 import { API_KEY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SIGNING_KEY_DATA_KEY, SIGNING_KEY_SECRET_TYPE } from "../names.ts";
 
-
 /** A core/v1 Secret, as much of it as keyward reads and writes. `data` values are base64. */
 export interface SecretObject {
   apiVersion?: string;

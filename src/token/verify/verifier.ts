@@ -6,7 +6,9 @@ import { runChecks } from "./check.ts";
 import type { CachedToken, CheckSettings } from "./check.ts";
 import { compileBundle } from "./compile.ts";
 import type { CompiledBundle } from "./compile.ts";
-import type { ExplainStep, Explanation, RequestInfo, TokenCheckResult, VerifierOptions, VerifierStats, VerifyResult } from "./types.ts";
+import type {
+  ExplainStep, Explanation, RequestInfo, TokenCheckResult, VerifierOptions, VerifierStats, VerifyResult,
+} from "./types.ts";
 
 export const DEFAULT_LEEWAY_SECONDS = 30;
 /** The largest leeway a verifier accepts; revoked entries outlive their exp by at least this much. */

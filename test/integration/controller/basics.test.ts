@@ -6,7 +6,28 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
-import { accessTokenWhen, apiKeyWhen, condition, controllerIdentity, currentToken, decode, eventSeen, eventsOf, getAccessToken, isTrue, ISSUER, OffsetClock, privateMembers, readBundle, readJwks, runController, settled, verify, type SecretLike, type TestController } from "./support.ts";
+import {
+  accessTokenWhen,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  decode,
+  eventSeen,
+  eventsOf,
+  getAccessToken,
+  isTrue,
+  ISSUER,
+  OffsetClock,
+  privateMembers,
+  readBundle,
+  readJwks,
+  runController,
+  settled,
+  verify,
+  type SecretLike,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-basics");

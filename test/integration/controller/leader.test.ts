@@ -6,7 +6,20 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
-import { apiKeyRef, apiKeyWhen, condition, controllerIdentity, decode, eventsOf, isTrue, runController, throughRelay, type Cuttable, type SecretLike, type TestController } from "./support.ts";
+import {
+  apiKeyRef,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  decode,
+  eventsOf,
+  isTrue,
+  runController,
+  throughRelay,
+  type Cuttable,
+  type SecretLike,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-leader");

@@ -7,7 +7,24 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
-import { accessTokenWhen, apiKeyRef, apiKeyWhen, condition, controllerIdentity, currentToken, eventSeen, eventsOf, isTrue, OffsetClock, readBundle, runController, settled, verify, type SecretLike, type TestController } from "./support.ts";
+import {
+  accessTokenWhen,
+  apiKeyRef,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  eventSeen,
+  eventsOf,
+  isTrue,
+  OffsetClock,
+  readBundle,
+  runController,
+  settled,
+  verify,
+  type SecretLike,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-lifecycle");

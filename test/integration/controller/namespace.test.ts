@@ -6,7 +6,21 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNamespace, eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
-import { accessTokenRef, accessTokenWhen, apiKeyWhen, condition, controllerIdentity, getAccessToken, getApiKey, isTrue, OffsetClock, readBundle, runController, settled, type TestController } from "./support.ts";
+import {
+  accessTokenRef,
+  accessTokenWhen,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  getAccessToken,
+  getApiKey,
+  isTrue,
+  OffsetClock,
+  readBundle,
+  runController,
+  settled,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 // The controller's ServiceAccount lives here; the tenant is a namespace of its own, deleted by the test.

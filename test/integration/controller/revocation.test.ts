@@ -7,7 +7,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatTime } from "../../../src/model/policy/time.ts";
 import type { Bundle } from "../../../src/token/index.ts";
 import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
-import { accessTokenRef, accessTokenWhen, apiKeyRef, apiKeyWhen, condition, controllerIdentity, currentToken, eventSeen, isTrue, OffsetClock, readBundle, runController, settled, verify, type SecretLike, type TestController } from "./support.ts";
+import {
+  accessTokenRef,
+  accessTokenWhen,
+  apiKeyRef,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  eventSeen,
+  isTrue,
+  OffsetClock,
+  readBundle,
+  runController,
+  settled,
+  verify,
+  type SecretLike,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-revocation");

@@ -7,7 +7,26 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
 import { keywardObject, Kube, useNamespace } from "../harness/index.ts";
-import { accessTokenWhen, apiKeyRef, apiKeyWhen, condition, controllerIdentity, currentToken, decode, eventSeen, eventsOf, getApiKey, isTrue, OffsetClock, readBundle, runController, settled, verify, type SecretLike, type TestController } from "./support.ts";
+import {
+  accessTokenWhen,
+  apiKeyRef,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  decode,
+  eventSeen,
+  eventsOf,
+  getApiKey,
+  isTrue,
+  OffsetClock,
+  readBundle,
+  runController,
+  settled,
+  verify,
+  type SecretLike,
+  type TestController,
+} from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-rotation");

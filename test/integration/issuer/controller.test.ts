@@ -14,7 +14,20 @@ import { createCertificateAuthority, issueCertificate } from "../../../src/contr
 import { freePorts } from "../../../src/controlplane/ports.ts";
 import { serviceAccountGroups, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { basic, decoded, send, type Reply } from "../../issuer/support/fixture.ts";
-import { accessTokenWhen, apiKeyWhen, condition, controllerIdentity, decode, eventsOf, isTrue, readBundle, runController, verify, type SecretLike, type TestController } from "../controller/support.ts";
+import {
+  accessTokenWhen,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  decode,
+  eventsOf,
+  isTrue,
+  readBundle,
+  runController,
+  verify,
+  type SecretLike,
+  type TestController,
+} from "../controller/support.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
 
 const kube = Kube.fromTestRun();

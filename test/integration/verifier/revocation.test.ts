@@ -9,7 +9,18 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { parseVerifierArgs, startVerifier, type RunningVerifier } from "../../../src/verifier/index.ts";
-import { accessTokenRef, accessTokenWhen, apiKeyWhen, condition, controllerIdentity, currentToken, isTrue, REPO_ROOT, runController, type TestController } from "../controller/support.ts";
+import {
+  accessTokenRef,
+  accessTokenWhen,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  currentToken,
+  isTrue,
+  REPO_ROOT,
+  runController,
+  type TestController,
+} from "../controller/support.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { bearer, LogCapture, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";

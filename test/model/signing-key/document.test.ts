@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseSigningKeys, serializeSigningKeys, SigningKeyDocumentError, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
+import {
+  parseSigningKeys,
+  serializeSigningKeys,
+  SigningKeyDocumentError,
+  type SigningKeyDocument,
+} from "../../../src/model/signing-key/document.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import type { PrivateJwk } from "../../../src/token/types.ts";
 

@@ -1,6 +1,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { serializeSigningKeys, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
-import { activeSigningKey, bundleKeysOf, readSigningKeySecret, signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
+import {
+  activeSigningKey,
+  bundleKeysOf,
+  readSigningKeySecret,
+  signingKeySecret,
+  type SecretObject,
+} from "../../../src/model/signing-key/secret.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import type { PrivateJwk } from "../../../src/token/types.ts";
 

@@ -4,7 +4,9 @@
 
 import { createHmac, createPrivateKey, createPublicKey, sign } from "node:crypto";
 import { generateSigningKey, publicJwkOf } from "../../../src/token/index.ts";
-import type { Algorithm, Bundle, BundleApiKey, BundleKey, BundlePolicy, KeyState, PrivateJwk, RevokedEntry } from "../../../src/token/index.ts";
+import type {
+  Algorithm, Bundle, BundleApiKey, BundleKey, BundlePolicy, KeyState, PrivateJwk, RevokedEntry,
+} from "../../../src/token/index.ts";
 
 export const ISSUER = "https://keyward.example";
 export const TENANT = "acme";

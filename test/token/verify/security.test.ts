@@ -2,9 +2,14 @@
 // checks, one test each, through TokenVerifier.verify.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { ALGORITHMS, buildBundle, issueAccessToken, TokenVerifier, VerificationError } from "../../../src/token/index.ts";
+import {
+  ALGORITHMS, buildBundle, issueAccessToken, TokenVerifier, VerificationError,
+} from "../../../src/token/index.ts";
 import type { CompiledBundle, PrivateJwk, RequestInfo, VerificationCode, VerifyResult } from "../../../src/token/index.ts";
-import { apiKeyEntry, bundleInput, bundleKey, claimsFor, encodePart, forge, forgeHs256WithPublicKey, headerFor, HOUR, ISSUER, NOW_MS, NOW_S, signingKey, TENANT } from "../support/fixtures.ts";
+import {
+  apiKeyEntry, bundleInput, bundleKey, claimsFor, encodePart, forge, forgeHs256WithPublicKey, headerFor, HOUR, ISSUER,
+  NOW_MS, NOW_S, signingKey, TENANT,
+} from "../support/fixtures.ts";
 import type { BundleParts } from "../support/fixtures.ts";
 
 const GET: RequestInfo = { method: "GET", path: "/api/v0/datagrid/rows" };
