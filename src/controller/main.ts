@@ -67,6 +67,8 @@ import type { Reason } from "./reasons.ts";
 import type { Controller } from "./runtime/controller.ts";
 import { createLogger } from "./runtime/logging.ts";
 import { Manager } from "./runtime/manager.ts";
+import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../webhook/index.ts";
+import { ownImage } from "../webhook/own-image.ts";
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease. */
@@ -117,6 +119,8 @@ export interface StartControllerOptions {
   requestTimeoutMs?: number;
   /** The token service (src/issuer) on every replica, over the controller's caches; null or absent: off. */
   tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
+  /** The sidecar-injection webhook (src/webhook) on every replica; null or absent: off. */
+  webhook?: Omit<StartWebhookOptions, "client" | "clock" | "log"> | null;
 }
 
 export interface RunningController {
@@ -286,6 +290,17 @@ export async function startController(options: StartControllerOptions = {}): Pro
     }
   }
 
+  let webhook: RunningWebhook | null = null;
+  if (options.webhook != null) {
+    try {
+      webhook = await startWebhook({ ...options.webhook, client, clock, log });
+    } catch (err) {
+      await tokenService?.close();
+      await manager.shutdown();
+      throw err;
+    }
+  }
+
   return {
     manager,
     writes,
@@ -300,6 +315,8 @@ export async function startController(options: StartControllerOptions = {}): Pro
       await Promise.all([ctx.events.flush(), ctx.policyEvents.flush()]);
     },
     stop: async () => {
+      await webhook?.stop();
+      webhook = null;
       await tokenService?.close();
       tokenService = null;
       await manager.shutdown();
@@ -351,6 +368,32 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
     return 2;
   }
 
+  let webhook: StartControllerOptions["webhook"] = null;
+  if (config.webhook !== null) {
+    const wh = config.webhook;
+    const namespace = io.env.POD_NAMESPACE ?? leaseNamespace ?? (existsSync(saNamespaceFile) ? readFileSync(saNamespaceFile, "utf8").trim() : "");
+    if (namespace === "") {
+      io.stderr.write("keyward controller: --webhook-bind-address needs the controller's namespace (its Secret and Service are there): set POD_NAMESPACE\n");
+      return 2;
+    }
+    let image = wh.image;
+    if (image === null) {
+      const podName = io.env.POD_NAME ?? "";
+      if (podName === "") {
+        io.stderr.write("keyward controller: --webhook-bind-address needs the image to inject: set --sidecar-image, or POD_NAME so the controller reads its own\n");
+        return 2;
+      }
+      try {
+        const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? undefined, env: io.env }).kubeConfig;
+        image = await ownImage(new KubeClient({ kubeConfig, fieldManager: "keyward-controller", userAgent: "keyward-controller" }), namespace, podName);
+      } catch (err) {
+        io.stderr.write(`keyward controller: cannot read the image to inject from Pod ${namespace}/${podName}: ${err instanceof Error ? err.message : String(err)}; set --sidecar-image\n`);
+        return 1;
+      }
+    }
+    webhook = { host: wh.listen.host, port: wh.listen.port, image, namespace, serviceName: wh.serviceName, secretName: wh.secretName, configurationName: wh.configurationName };
+  }
+
   const stop = stopSignalOf(io);
   let running: RunningController;
   try {
@@ -367,6 +410,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
       tokenService: config.tokenService,
+      webhook,
     });
   } catch (err) {
     stop.dispose();
