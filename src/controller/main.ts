@@ -69,6 +69,7 @@ import { createLogger } from "./runtime/logging.ts";
 import { Manager } from "./runtime/manager.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../webhook/index.ts";
 import { ownImage } from "../webhook/own-image.ts";
+import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../webhook/bypass.ts";
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease. */
@@ -249,6 +250,23 @@ export async function startController(options: StartControllerOptions = {}): Pro
       }),
     );
     primaries.clientcredentials = () => stores.apiKeys.list().map(keyOf);
+  }
+
+  if (options.webhook != null) {
+    // With injection: Services that reach an injected app around its verifier are reported.
+    const services = store<ServiceObject>(SERVICES);
+    const pods = store<PodObject>(PODS, { labelSelector: INJECTED_PODS_SELECTOR });
+    const bypassEvents = manager.eventRecorder<typeof BYPASS_REASON>();
+    const gauge = bypassGauge(manager.metrics.registry);
+    controllers.push(
+      manager.addController({
+        name: "bypass",
+        reconcile: bypassReconciler({ services, pods, warn: (svc, reason, message) => bypassEvents.warning(svc, reason, message), gauge }),
+        watches: [...services.watchSpecs(), ...pods.watchSpecs((p) => services.list(p.metadata?.namespace).map(keyOf))],
+        workers,
+      }),
+    );
+    primaries.bypass = () => services.list().map(keyOf);
   }
 
   log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");

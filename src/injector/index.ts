@@ -14,3 +14,5 @@ export { podPatch } from "./patch.ts";
 export type { PatchOperation } from "./patch.ts";
 export type { Container, PodLike, PodSpec } from "./pod.ts";
 export { ADMIN_PORT_NAME, BUNDLE_CONFIGMAP, LISTEN_PORT_NAME, SIDECAR_NAME, sidecarContainer } from "./sidecar.ts";
+export { bypasses } from "./bypass.ts";
+export type { Bypass, ServiceLike } from "./bypass.ts";

@@ -49,9 +49,12 @@ describe("the sidecar-injection webhook of config/default", () => {
     expect(config.webhook).toEqual({ listen: { host: "0.0.0.0", port: 9443 }, image: null, serviceName: "keyward-webhook", secretName: "keyward-webhook-tls", configurationName: "keyward-injector" });
   });
 
-  it("lets the controller write only its own webhook configuration, and read Pods only in its namespace", () => {
+  it("lets the controller write only its own webhook configuration, watch Services and Pods, and get Pods only in its namespace", () => {
     const role = one<Manifest & { rules: Rule[] }>(manifests, "ClusterRole", "keyward-webhook");
-    expect(role.rules).toEqual([{ apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["keyward-injector"], verbs: ["get", "update"] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: ["admissionregistration.k8s.io"], resources: ["mutatingwebhookconfigurations"], resourceNames: ["keyward-injector"], verbs: ["get", "update"] },
+      { apiGroups: [""], resources: ["services", "pods"], verbs: ["list", "watch"] },
+    ]);
     const own = one<Manifest & { rules: Rule[] }>(manifests, "Role", "keyward-webhook");
     expect(own.metadata.namespace).toBe("keyward-system");
     expect(own.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get"] }]);

@@ -3,7 +3,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, sidecarContainer } from "../../../src/injector/index.ts";
-import { eventually, Kube, useNamespace } from "../harness/index.ts";
+import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
 import { defaultServiceAccount, IMAGE, pod, startWithWebhook, type PodObject } from "./support.ts";
 
 const kube = Kube.fromTestRun();
@@ -82,6 +82,20 @@ describe("the sidecar-injection webhook", () => {
     const again = await kube.create<PodObject>({ apiVersion: "v1", kind: "Pod", metadata: { name: "again", namespace: tenant.name, labels: first.metadata.labels, annotations: first.metadata.annotations }, spec: first.spec });
     expect(sidecarsOf(again)).toEqual(sidecarsOf(first));
     expect(again.spec.initContainers).toHaveLength(1);
+  });
+
+  it("reports a Service that reaches an injected app around its verifier, and not one that targets the verifier", async () => {
+    for (const [name, targetPort] of [["direct", 8080], ["guarded", "keyward"]] as const) {
+      await kube.create({ apiVersion: "v1", kind: "Service", metadata: { name, namespace: tenant.name }, spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort }] } });
+    }
+    const events = await eventually("an Event VerifierBypassed on the Service direct", async () => {
+      const list = await kube.list<KubeObject & { reason?: string; message?: string; type?: string; involvedObject?: { name?: string } }>({ apiVersion: "v1", kind: "Event", namespace: tenant.name });
+      const found = list.filter((e) => e.reason === "VerifierBypassed");
+      return found.length > 0 ? found : undefined;
+    });
+    expect(events.map((e) => e.involvedObject?.name)).toEqual(["direct"]);
+    expect(events[0]!.type).toBe("Warning");
+    expect(events[0]!.message).toMatch(new RegExp(`^Service ${tenant.name}/direct port 80 targets port 8080 of Pod (labelled|again), its app, not the keyward verifier`));
   });
 
   it("answers dry-run requests like any other, and nothing is stored", async () => {

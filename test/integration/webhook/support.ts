@@ -62,6 +62,7 @@ export async function startWithWebhook(kube: Kube, namespace: string, tenants: r
   const started: TestController[] = [];
   for (const port of ports) {
     started.push(await runController(kc, namespace, {
+    namespaces: [namespace, ...tenants],
     webhook: {
       host: "127.0.0.1",
       port,
