@@ -409,7 +409,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
         return 1;
       }
     }
-    webhook = { host: wh.listen.host, port: wh.listen.port, image, namespace, serviceName: wh.serviceName, secretName: wh.secretName, configurationName: wh.configurationName };
+    webhook = { host: wh.listen.host, port: wh.listen.port, image, namespace, serviceName: wh.serviceName, secretName: wh.secretName, configurationName: wh.configurationName, files: wh.files };
   }
 
   const stop = stopSignalOf(io);

@@ -7,6 +7,7 @@ import type { Clock } from "../kube/clock.ts";
 import type { Logger } from "../kube/logger.ts";
 import { DEFAULT_CERT_POLICY, type CertPolicy, type Minter } from "./certs.ts";
 import { pkiMinter } from "./mint.ts";
+import { PairFileWatcher, type PairFiles } from "./files.ts";
 import { CertRotator } from "./rotator.ts";
 import { startWebhookServer, type WebhookServer } from "./server.ts";
 
@@ -39,6 +40,8 @@ export interface StartWebhookOptions {
   policy?: Partial<Omit<CertPolicy, "hosts">>;
   checkIntervalMs?: number;
   mint?: Minter;
+  /** Serve this pair (reloaded when the files change) instead of managing certificates; the caBundle is then someone else's job. */
+  files?: PairFiles | null;
 }
 
 export interface RunningWebhook {
@@ -56,6 +59,20 @@ export function serviceHosts(service: string, namespace: string): string[] {
 
 export async function startWebhook(o: StartWebhookOptions): Promise<RunningWebhook> {
   const server: WebhookServer = await startWebhookServer({ host: o.host, port: o.port, image: o.image, log: o.log });
+  if (o.files != null) {
+    const watcher = new PairFileWatcher({ files: o.files, clock: o.clock, log: o.log, pollIntervalMs: o.checkIntervalMs ?? 10_000, load: (pair) => { server.setPair(pair); } });
+    await watcher.check();
+    o.log.info({ port: server.port, image: o.image, certFile: o.files.certFile }, "sidecar-injection webhook serving (certificate from files)");
+    return {
+      port: server.port,
+      serving: () => server.hasPair(),
+      check: () => watcher.check(),
+      stop: async () => {
+        watcher.stop();
+        await server.close();
+      },
+    };
+  }
   const rotator = new CertRotator({
     client: o.client,
     clock: o.clock,

@@ -32,6 +32,14 @@ export const WEBHOOK_FLAGS: readonly FlagSpec[] = [
     default: DEFAULT_CONFIGURATION_NAME,
     help: "the MutatingWebhookConfiguration whose caBundle keyward keeps in step",
   },
+  {
+    name: "webhook-cert-file",
+    env: "KEYWARD_WEBHOOK_CERT_FILE",
+    kind: "string",
+    arg: "PATH",
+    help: "serve this certificate (PEM, reloaded when it changes) instead of the ones keyward makes, e.g. from cert-manager; the caBundle is then not managed; needs --webhook-key-file",
+  },
+  { name: "webhook-key-file", env: "KEYWARD_WEBHOOK_KEY_FILE", kind: "string", arg: "PATH", help: "the private key of --webhook-cert-file (PEM)" },
 ];
 
 export interface WebhookConfig {
@@ -41,6 +49,8 @@ export interface WebhookConfig {
   serviceName: string;
   secretName: string;
   configurationName: string;
+  /** The serving pair from files (cert-manager); null: keyward manages the certificates. */
+  files: { certFile: string; keyFile: string } | null;
 }
 
 /** A webhook flag with a value that cannot be used; `flag` names it. */
@@ -62,9 +72,17 @@ export function webhookConfig(str: (name: string) => string | undefined, listen:
   const address = str("webhook-bind-address");
   const at = address === undefined ? null : listen("--webhook-bind-address", address);
   const image = str("sidecar-image") ?? null;
+  const certFile = str("webhook-cert-file");
+  const keyFile = str("webhook-key-file");
   if (at === null) {
-    if (image !== null) throw new WebhookConfigError("--sidecar-image", "--sidecar-image is set but the webhook is off: set --webhook-bind-address too, or remove --sidecar-image");
+    for (const [flag, value] of [["--sidecar-image", image], ["--webhook-cert-file", certFile], ["--webhook-key-file", keyFile]] as const) {
+      if (value !== null && value !== undefined) throw new WebhookConfigError(flag, `${flag} is set but the webhook is off: set --webhook-bind-address too, or remove ${flag}`);
+    }
     return null;
+  }
+  if ((certFile === undefined || certFile === "") !== (keyFile === undefined || keyFile === "")) {
+    const missing = certFile === undefined || certFile === "" ? "--webhook-cert-file" : "--webhook-key-file";
+    throw new WebhookConfigError(missing, "--webhook-cert-file and --webhook-key-file go together: set both (e.g. tls.crt and tls.key of a cert-manager Secret), or neither for certificates keyward manages");
   }
   if (image !== null && (image === "" || /\s/.test(image))) throw new WebhookConfigError("--sidecar-image", `--sidecar-image "${image}" is not an image reference such as ghcr.io/keyward/keyward:0.1.0`);
   const serviceName = str("webhook-service")!;
@@ -73,5 +91,6 @@ export function webhookConfig(str: (name: string) => string | undefined, listen:
   if (!DNS_SUBDOMAIN.test(secretName)) throw new WebhookConfigError("--webhook-secret", `--webhook-secret "${secretName}" is not a valid object name`);
   const configurationName = str("webhook-configuration")!;
   if (!DNS_SUBDOMAIN.test(configurationName)) throw new WebhookConfigError("--webhook-configuration", `--webhook-configuration "${configurationName}" is not a valid object name`);
-  return { listen: at, image, serviceName, secretName, configurationName };
+  const files = certFile === undefined || certFile === "" || keyFile === undefined ? null : { certFile, keyFile };
+  return { listen: at, image, serviceName, secretName, configurationName, files };
 }

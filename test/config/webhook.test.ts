@@ -46,7 +46,7 @@ describe("the sidecar-injection webhook of config/default", () => {
     const container = deployment.spec.template.spec.containers[0]!;
     expect(container.ports).toContainEqual({ name: "webhook", containerPort: 9443, protocol: "TCP" });
     const config = parseControllerArgs(container.args.slice(1), { POD_NAMESPACE: "keyward-system" });
-    expect(config.webhook).toEqual({ listen: { host: "0.0.0.0", port: 9443 }, image: null, serviceName: "keyward-webhook", secretName: "keyward-webhook-tls", configurationName: "keyward-injector" });
+    expect(config.webhook).toEqual({ listen: { host: "0.0.0.0", port: 9443 }, image: null, serviceName: "keyward-webhook", secretName: "keyward-webhook-tls", configurationName: "keyward-injector", files: null });
   });
 
   it("lets the controller write only its own webhook configuration, watch Services and Pods, and get Pods only in its namespace", () => {

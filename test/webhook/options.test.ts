@@ -18,7 +18,7 @@ describe("the webhook flags of keyward controller", () => {
 
   it("turn it on with --webhook-bind-address, with the default names and the controller's own image", () => {
     expect(parseControllerArgs(["--webhook-bind-address", ":9443"], {}).webhook).toEqual({
-      listen: { host: "0.0.0.0", port: 9443 }, image: null, serviceName: "keyward-webhook", secretName: "keyward-webhook-tls", configurationName: "keyward-injector",
+      listen: { host: "0.0.0.0", port: 9443 }, image: null, serviceName: "keyward-webhook", secretName: "keyward-webhook-tls", configurationName: "keyward-injector", files: null,
     });
     expect(parseControllerArgs([], { KEYWARD_WEBHOOK_BIND_ADDRESS: "127.0.0.1:9443", KEYWARD_SIDECAR_IMAGE: "reg/keyward:1" }).webhook).toMatchObject({ listen: { host: "127.0.0.1" }, image: "reg/keyward:1" });
   });
@@ -28,5 +28,11 @@ describe("the webhook flags of keyward controller", () => {
     expect(refusal(["--webhook-bind-address", ":9443", "--webhook-service", "Web_hook"]).flag).toBe("--webhook-service");
     expect(refusal(["--webhook-bind-address", ":9443", "--webhook-secret", "-x"]).flag).toBe("--webhook-secret");
     expect(refusal(["--webhook-bind-address", "nowhere"]).message).toContain("--webhook-bind-address");
+  });
+
+  it("take the serving pair from files, both or neither, for cert-manager", () => {
+    expect(parseControllerArgs(["--webhook-bind-address", ":9443", "--webhook-cert-file", "/tls/tls.crt", "--webhook-key-file", "/tls/tls.key"], {}).webhook?.files).toEqual({ certFile: "/tls/tls.crt", keyFile: "/tls/tls.key" });
+    expect(refusal(["--webhook-bind-address", ":9443", "--webhook-cert-file", "/tls/tls.crt"]).flag).toBe("--webhook-key-file");
+    expect(refusal(["--webhook-cert-file", "/tls/tls.crt"]).message).toContain("the webhook is off");
   });
 });
