@@ -50,6 +50,7 @@ export interface RotatorOptions {
 }
 
 const RETRY_MS = 1_000;
+const START_ATTEMPTS = 10;
 
 export class CertRotator {
   readonly #o: RotatorOptions;
@@ -64,9 +65,17 @@ export class CertRotator {
     this.#o = options;
   }
 
-  /** Runs a first check (whatever its outcome) and keeps checking until stop(). */
+  /**
+   * Checks until a serving pair is loaded (a replica that lost the race to create the Secret
+   * reads the winner's a moment later), at most `START_ATTEMPTS` times, then keeps checking
+   * until stop().
+   */
   async start(): Promise<void> {
     await this.check();
+    for (let i = 1; i < START_ATTEMPTS && this.#loaded === null && !this.#stopped; i++) {
+      await new Promise<void>((resolve) => this.#o.clock.setTimeout(resolve, RETRY_MS));
+      await this.check();
+    }
   }
 
   /** One pass; schedules the next. Resolves true when everything was in step. */
