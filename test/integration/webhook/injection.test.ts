@@ -1,19 +1,24 @@
 // Sidecar injection on a real API server: the webhook of config/webhook registered, the
 // controller serving it with the certificate it made itself.
 
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS, sidecarContainer } from "../../../src/injector/index.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
-import { defaultServiceAccount, IMAGE, pod, startWithWebhook, type PodObject } from "./support.ts";
+import { defaultServiceAccount, IMAGE, pod, startWithWebhook, type PodObject, type WebhookFixture } from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const system = useNamespace(kube, "webhook-system");
 const tenant = useNamespace(kube, "webhook-tenant");
 const optedIn = useNamespace(kube, "webhook-opted-in");
 
+let fixture: WebhookFixture | undefined;
+afterAll(async () => {
+  await fixture?.stop();
+});
+
 beforeAll(async () => {
   await kube.mergePatch({ apiVersion: "v1", kind: "Namespace", name: optedIn.name }, { metadata: { labels: { "keyward.dev/inject": "enabled" } } });
-  await startWithWebhook(kube, system.name, [tenant.name, optedIn.name]);
+  fixture = await startWithWebhook(kube, system.name, [tenant.name, optedIn.name]);
   await defaultServiceAccount(kube, tenant.name);
   await defaultServiceAccount(kube, optedIn.name);
 });

@@ -3,9 +3,9 @@
 // seconds instead of days, and Pods are admitted all along. Every admission must succeed with
 // the sidecar while the serving pair is renewed and the CA is replaced several times.
 
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
-import { defaultServiceAccount, pod, startWithWebhook, type PodObject } from "./support.ts";
+import { defaultServiceAccount, pod, startWithWebhook, type PodObject, type WebhookFixture } from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const system = useNamespace(kube, "rotation-system");
@@ -20,9 +20,14 @@ interface SecretLike extends KubeObject {
   data?: Record<string, string>;
 }
 
+let fixture: WebhookFixture | undefined;
+afterAll(async () => {
+  await fixture?.stop();
+});
+
 beforeAll(async () => {
   await kube.mergePatch({ apiVersion: "v1", kind: "Namespace", name: byNamespace.name }, { metadata: { labels: { "keyward.dev/inject": "enabled" } } });
-  await startWithWebhook(kube, system.name, [byLabel.name, byNamespace.name], { policy: POLICY, checkIntervalMs: 250 }, 2);
+  fixture = await startWithWebhook(kube, system.name, [byLabel.name, byNamespace.name], { policy: POLICY, checkIntervalMs: 250 }, 2);
   await defaultServiceAccount(kube, byLabel.name);
   await defaultServiceAccount(kube, byNamespace.name);
 });

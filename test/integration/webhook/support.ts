@@ -4,7 +4,6 @@
 // port (there is no Service routing here) and narrowed to the test's namespaces.
 
 import { readFileSync } from "node:fs";
-import { afterAll } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { freePorts } from "../../../src/controlplane/index.ts";
 import type { StartWebhookOptions } from "../../../src/webhook/index.ts";
@@ -27,11 +26,14 @@ function manifests(path: string): Manifest[] {
 export interface WebhookFixture {
   /** The replicas; webhook i of the configuration calls replica i modulo their number. */
   replicas: TestController[];
+  /** Stops the replicas and removes the configuration and the RBAC (call it from afterAll). */
+  stop(): Promise<void>;
 }
 
 /**
  * Starts the controller with the webhook in `namespace` (its Secret lives there) and registers
- * config/webhook/webhook.yaml for Pods of `tenants`. Cleans up after the file.
+ * config/webhook/webhook.yaml for Pods of `tenants`. The caller stops it in afterAll (hooks
+ * registered inside beforeAll would not run).
  */
 export async function startWithWebhook(kube: Kube, namespace: string, tenants: readonly string[], webhook: Partial<StartWebhookOptions> = {}, replicas = 1): Promise<WebhookFixture> {
   const kc = await controllerIdentity(kube, namespace);
@@ -77,18 +79,18 @@ export async function startWithWebhook(kube: Kube, namespace: string, tenants: r
     },
     }));
   }
-  afterAll(async () => {
+  const stop = async (): Promise<void> => {
     for (const r of started) await r.running.stop();
     await kube.delete({ apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", name: CONFIGURATION });
     await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", name: `keyward-webhook-${namespace}` });
     await kube.delete({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", name: `keyward-webhook-${namespace}` });
-  });
+  };
   // The caBundle is written: the API server can call the webhook.
   await eventually("the caBundle of the webhook configuration", async () => {
     const c = await kube.get<Manifest>({ apiVersion: "admissionregistration.k8s.io/v1", kind: "MutatingWebhookConfiguration", name: CONFIGURATION });
     return (c.webhooks ?? []).every((w) => typeof w.clientConfig.caBundle === "string" && w.clientConfig.caBundle !== "");
   });
-  return { replicas: started };
+  return { replicas: started, stop };
 }
 
 export interface PodObject extends KubeObject {
