@@ -11,15 +11,17 @@ export const LAYERS = {
   token: { layers: [], packages: ["jose"] },
   api: { layers: [], packages: [] },
   lib: { layers: [], packages: ["pino"] },
+  injector: { layers: [], packages: [] },
   model: { layers: ["token", "api"], packages: ["cron-parser"] },
   kube: { layers: ["api"], packages: ["@kubernetes/client-node", "undici"] },
-  controlplane: { layers: [], packages: ["yaml", "@kubernetes/client-node"] },
+  controlplane: { layers: ["lib"], packages: ["yaml", "@kubernetes/client-node"] },
+  webhook: { layers: ["injector", "kube", "lib"], packages: ["prom-client"] },
   controller: { layers: ["model", "kube", "token", "api", "lib"], packages: ["pino", "prom-client"] },
   issuer: { layers: ["model", "kube", "token", "api", "lib"], packages: ["pino"] },
   verifier: { layers: ["model", "kube", "token", "lib"], packages: ["pino", "prom-client", "undici", "yaml", "@kubernetes/client-node", "@grpc/grpc-js", "@grpc/proto-loader"] },
-  plugin: { layers: ["model", "kube", "token", "api"], packages: [] },
+  plugin: { layers: ["model", "injector", "kube", "token", "api"], packages: [] },
   demo: { layers: ["controlplane", "plugin", "kube", "token", "api", "lib"], packages: ["yaml", "@kubernetes/client-node"] },
-  cli: { layers: ["controller", "issuer", "verifier", "model", "kube", "token", "api", "lib"], packages: ["pino", "@kubernetes/client-node"] },
+  cli: { layers: ["controller", "issuer", "webhook", "verifier", "model", "kube", "token", "api", "lib"], packages: ["pino", "@kubernetes/client-node"] },
 };
 
 /** Deepest folder below src/<layer>/ the rules cover (a file deeper than that is a lint error). */

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { parseRfc3339 } from "../token/index.ts";
 import { UsageError } from "./errors.ts";
 
-export const COMMAND_NAMES = ["rotate", "revoke", "revoke-token", "token", "status"] as const;
+export const COMMAND_NAMES = ["rotate", "revoke", "revoke-token", "token", "status", "inject"] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 export interface CommonOptions {
@@ -28,7 +28,8 @@ export type Invocation =
   | { command: "revoke"; apiKey: string; action: RevokeAction; common: CommonOptions }
   | { command: "revoke-token"; accessToken: string; common: CommonOptions }
   | { command: "token"; accessToken: string; common: CommonOptions }
-  | { command: "status"; allNamespaces: boolean; common: CommonOptions };
+  | { command: "status"; allNamespaces: boolean; common: CommonOptions }
+  | { command: "inject"; filename: string; image: string | undefined; common: CommonOptions };
 
 interface FlagSpec {
   type: "string" | "boolean";
@@ -49,6 +50,7 @@ const COMMAND_FLAGS: Record<CommandName, Record<string, FlagSpec>> = {
   "revoke-token": { "dry-run": { type: "boolean" } },
   token: {},
   status: { "all-namespaces": { type: "boolean", short: "A" } },
+  inject: { filename: { type: "string", short: "f" }, image: { type: "string" } },
 };
 
 /** The object each command names, for messages. */
@@ -58,6 +60,7 @@ const OBJECT_OF: Record<CommandName, string | null> = {
   "revoke-token": "ACCESSTOKEN",
   token: "ACCESSTOKEN",
   status: null,
+  inject: null,
 };
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -130,6 +133,13 @@ export function parseInvocation(argv: readonly string[]): Invocation {
       const allNamespaces = values["all-namespaces"] === true;
       if (allNamespaces && common.namespace !== undefined) throw new UsageError("-A/--all-namespaces and -n/--namespace exclude each other");
       return { command, allNamespaces, common };
+    }
+    case "inject": {
+      const filename = str("filename");
+      if (filename === undefined || filename === "") throw new UsageError("kubectl keyward inject needs the manifests: -f FILE (or -f - for stdin)");
+      const image = str("image");
+      if (image !== undefined && (image === "" || /\s/.test(image))) throw new UsageError(`--image "${image}" is not an image reference such as ghcr.io/keyward/keyward:0.1.0`);
+      return { command, filename, image, common };
     }
   }
 }

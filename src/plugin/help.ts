@@ -57,6 +57,17 @@ const TEXTS: Record<CommandName, string[]> = {
     "",
     "  -A, --all-namespaces        every namespace",
   ],
+  inject: [
+    "Usage: kubectl keyward inject -f FILE [--image IMAGE]",
+    "",
+    "Prints the manifests with the keyward verifier injected into every Pod and Pod template, as the",
+    "admission webhook does it (the same code): for GitOps repositories that hold rendered",
+    "manifests. A Pod template labelled keyward.dev/inject: \"false\" is left out; settings come from",
+    "its keyward.dev/* annotations. Nothing is sent to the cluster.",
+    "",
+    "  -f, --filename FILE         the manifests (YAML, several documents); - reads stdin",
+    "  --image IMAGE               the verifier image; default the keyward image of this version",
+  ],
 };
 
 export function commandHelp(command: CommandName): string {
@@ -75,6 +86,7 @@ export function overviewHelp(): string {
     "  revoke-token ACCESSTOKEN                 revoke an access token (spec.revoked, irreversible)",
     "  token ACCESSTOKEN                        print the current token of an AccessToken",
     "  status [-n NAMESPACE | -A]               keys, their states, next rotation and the bundle",
+    "  inject -f FILE                           print manifests with the verifier sidecar injected",
     "",
     ...COMMON,
     "",

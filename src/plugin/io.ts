@@ -5,6 +5,8 @@ export interface PluginIO {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: Readonly<Record<string, string | undefined>>;
+  /** Read by `inject -f -`. Default process.stdin. */
+  stdin?: NodeJS.ReadableStream;
   /** The clock (milliseconds since the epoch). Default Date.now. */
   now?: () => number;
 }

@@ -1,6 +1,7 @@
 // kubectl keyward: the command line of keyward's day-2 operations.
 
 import { parseInvocation, type Invocation } from "./args.ts";
+import { runInject } from "./commands/inject.ts";
 import { runRevokeToken } from "./commands/revoke-token.ts";
 import { runRevoke } from "./commands/revoke.ts";
 import { runRotate } from "./commands/rotate.ts";
@@ -46,6 +47,8 @@ export async function main(argv: readonly string[], io: PluginIO = processIO()):
         return await runToken(inv, ctx);
       case "status":
         return await runStatus(inv, ctx);
+      case "inject":
+        return await runInject(inv, ctx);
     }
   } catch (err) {
     if (err instanceof PluginError) {

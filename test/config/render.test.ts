@@ -65,7 +65,7 @@ describe("every kustomization", () => {
     expect(all.filter((k) => k.kind === "Kustomization").map((k) => k.dir)).toEqual(expect.arrayContaining([
       "config/crd", "config/default", "config/manager", "config/prometheus", "config/rbac", "config/samples", ...Object.values(VERIFIER_EXAMPLES),
     ]));
-    expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/issuer/component", "config/verifier", "config/verifier/common", "config/verifier/file"]);
+    expect(all.filter((k) => k.kind === "Component").map((k) => k.dir).sort()).toEqual(["config/issuer/component", "config/verifier", "config/verifier/common", "config/verifier/file", "config/webhook"]);
     for (const [dir, manifests] of rendered) expect(manifests.length, dir).toBeGreaterThan(0);
   });
 
@@ -87,7 +87,7 @@ describe("config/default", () => {
     expect(manifests.filter((m) => m.kind === "CustomResourceDefinition").map((m) => m.metadata.name).sort()).toEqual(
       ALL_KINDS.map((k) => `${k}.keyward.dev`),
     );
-    const clusterScoped = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"]);
+    const clusterScoped = new Set(["CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration"]);
     for (const m of manifests.filter((x) => !clusterScoped.has(x.kind))) {
       expect(m.metadata.namespace, `${m.kind}/${m.metadata.name}`).toBe(NAMESPACE);
     }

@@ -2,7 +2,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { RequestOptions } from "node:https";
 import { describe, expect, it } from "vitest";
 import { renderKubeconfig } from "../../src/controlplane/kubeconfig.ts";
-import { createCertificateAuthority, issueCertificate } from "../../src/controlplane/pki.ts";
+import { createCertificateAuthority, issueCertificate } from "../../src/lib/pki.ts";
 
 describe("the admin kubeconfig", () => {
   it("is read by @kubernetes/client-node as one cluster, one certificate user and the current context", async () => {

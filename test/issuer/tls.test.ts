@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { createCertificateAuthority } from "../../src/controlplane/pki.ts";
+import { createCertificateAuthority } from "../../src/lib/pki.ts";
 import { servedFingerprint, World } from "./support/fixture.ts";
 
 describe("the serving certificate", () => {

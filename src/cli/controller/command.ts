@@ -6,10 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { DestinationStream } from "pino";
-import { KubeConfigError, SERVICE_ACCOUNT_DIR } from "../../kube/config.ts";
+import { KubeClient } from "../../kube/client.ts";
+import { KubeConfigError, loadKubeConfig, SERVICE_ACCOUNT_DIR } from "../../kube/config.ts";
 import { aborted, stopSignalOf } from "../../lib/stop.ts";
 import { controllerHelp, ControllerConfigError, parseControllerArgs, type ControllerConfig } from "./options.ts";
-import { startController, type RunningController } from "./start.ts";
+import { ownImage } from "../../webhook/own-image.ts";
+import { startController, type RunningController, type StartControllerOptions } from "./start.ts";
 
 /** What the command needs of its surroundings (the CLI's CliIO fits). */
 export interface ControllerCommandIO {
@@ -46,6 +48,9 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
     return 2;
   }
 
+  const webhook = await webhookOptions(config, io, leaseNamespace, saNamespaceFile);
+  if (typeof webhook === "number") return webhook;
+
   const stop = stopSignalOf(io);
   let running: RunningController;
   try {
@@ -62,6 +67,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
       tokenService: config.tokenService,
+      webhook,
     });
   } catch (err) {
     stop.dispose();
@@ -73,4 +79,34 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
   stop.dispose();
   await running.stop();
   return 0;
+}
+
+/**
+ * The injection webhook's settings, with the namespace it lives in and the image it injects (the
+ * controller's own unless --sidecar-image says otherwise), or the exit code of a refusal.
+ */
+async function webhookOptions(config: ControllerConfig, io: ControllerCommandIO, leaseNamespace: string | null, saNamespaceFile: string): Promise<StartControllerOptions["webhook"] | number> {
+  if (config.webhook === null) return null;
+  const wh = config.webhook;
+  const namespace = io.env.POD_NAMESPACE ?? leaseNamespace ?? (existsSync(saNamespaceFile) ? readFileSync(saNamespaceFile, "utf8").trim() : "");
+  if (namespace === "") {
+    io.stderr.write("keyward controller: --webhook-bind-address needs the controller's namespace (its Secret and Service are there): set POD_NAMESPACE\n");
+    return 2;
+  }
+  let image = wh.image;
+  if (image === null) {
+    const podName = io.env.POD_NAME ?? "";
+    if (podName === "") {
+      io.stderr.write("keyward controller: --webhook-bind-address needs the image to inject: set --sidecar-image, or POD_NAME so the controller reads its own\n");
+      return 2;
+    }
+    try {
+      const kubeConfig = loadKubeConfig({ path: config.kubeconfig ?? undefined, env: io.env }).kubeConfig;
+      image = await ownImage(new KubeClient({ kubeConfig, fieldManager: "keyward-controller", userAgent: "keyward-controller" }), namespace, podName);
+    } catch (err) {
+      io.stderr.write(`keyward controller: cannot read the image to inject from Pod ${namespace}/${podName}: ${err instanceof Error ? err.message : String(err)}; set --sidecar-image\n`);
+      return 1;
+    }
+  }
+  return { host: wh.listen.host, port: wh.listen.port, image, namespace, serviceName: wh.serviceName, secretName: wh.secretName, configurationName: wh.configurationName, files: wh.files };
 }

@@ -4,6 +4,7 @@
 
 import { parseDuration } from "../../api/duration.ts";
 import { envValue, flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../../lib/flags.ts";
+import { WEBHOOK_FLAGS, webhookConfig, WebhookConfigError, type WebhookConfig } from "../../webhook/options.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -38,6 +39,8 @@ export interface ControllerConfig {
   resyncPeriodMs: number;
   /** The token service (src/issuer) in this process; null: off. */
   tokenService: TokenServiceConfig | null;
+  /** The sidecar-injection webhook (src/webhook) in this process; null: off. */
+  webhook: WebhookConfig | null;
 }
 
 export interface TokenServiceConfig {
@@ -115,6 +118,7 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: "tls-cert-file", env: "KEYWARD_TLS_CERT_FILE", kind: "string", arg: "PATH", help: "the token service's certificate (PEM), reloaded when it changes" },
   { name: "tls-key-file", env: "KEYWARD_TLS_KEY_FILE", kind: "string", arg: "PATH", help: "the token service's private key (PEM), reloaded when it changes" },
   { name: "token-service-url", env: "KEYWARD_TOKEN_SERVICE_URL", kind: "string", arg: "URL", help: "the https URL clients reach the token service at (jwks_uri, token_endpoint); default the issuer" },
+  ...WEBHOOK_FLAGS,
 ];
 
 /** Flags kept for manifests written before the current names. */
@@ -217,7 +221,14 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw new ControllerConfigError("--resync-period", `--resync-period ${resyncText} is shorter than 1s: use at least 1s, or 0s to disable it`);
   }
 
-  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str) };
+  let webhook: WebhookConfig | null;
+  try {
+    webhook = webhookConfig(str, listenAddress);
+  } catch (err) {
+    if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
+    throw err;
+  }
+  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
 }
 
 function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {

@@ -50,6 +50,8 @@ import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { generateSigningKey } from "../../token/index.ts";
+import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
+import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
 import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
 
 export interface LeaderElectionSettings {
@@ -101,6 +103,8 @@ export interface StartControllerOptions {
   requestTimeoutMs?: number;
   /** The token service (src/issuer) on every replica, over the controller's caches; null or absent: off. */
   tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
+  /** The sidecar-injection webhook (src/webhook) on every replica; null or absent: off. */
+  webhook?: Omit<StartWebhookOptions, "client" | "clock" | "log"> | null;
 }
 
 export interface RunningController {
@@ -162,6 +166,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     mintKey: options.mintKey ?? generateSigningKey,
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
+  if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
 
   log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
   let tokenService: RunningTokenService | null = null;
@@ -187,6 +192,17 @@ export async function startController(options: StartControllerOptions = {}): Pro
     throw err;
   }
 
+  let webhook: RunningWebhook | null = null;
+  if (options.webhook != null) {
+    try {
+      webhook = await startWebhook({ ...options.webhook, client, clock, log });
+    } catch (err) {
+      await tokenService?.close();
+      await manager.shutdown();
+      throw err;
+    }
+  }
+
   return {
     manager,
     writes,
@@ -201,6 +217,8 @@ export async function startController(options: StartControllerOptions = {}): Pro
       await Promise.all([ctx.events.flush(), ctx.policyEvents.flush()]);
     },
     stop: async () => {
+      await webhook?.stop();
+      webhook = null;
       await tokenService?.close();
       tokenService = null;
       await manager.shutdown();
@@ -214,8 +232,9 @@ export async function startController(options: StartControllerOptions = {}): Pro
  * namespace when namespaces are given), Secrets only keyward's, ConfigMaps only
  * the bundles, the tenant namespaces; IssuedTokens with the token service.
  */
-function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
-  const store = <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
+/** A cache of one kind: one informer, or one per watched namespace. */
+function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock) {
+  return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
     const informers = new Map<string, Informer<T>>();
     // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
     const cached = { ...opts, transform: withoutManagedFields };
@@ -223,6 +242,10 @@ function controllerStores(manager: Manager, namespaces: readonly string[], clock
     else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
     return new Store<T>(informers, clock);
   };
+}
+
+function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
+  const store = storeFactory(manager, namespaces, clock);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
     accessTokens: store<AccessToken>(Resources.accessTokens),
@@ -305,6 +328,24 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
     });
   }
   return registered;
+}
+
+/** With injection: Services that reach an injected app around its verifier are reported (Event and gauge). */
+function addBypassController(manager: Manager, namespaces: readonly string[], clock: Clock, workers: number): Registered {
+  const store = storeFactory(manager, namespaces, clock);
+  const services = store<ServiceObject>(SERVICES);
+  const pods = store<PodObject>(PODS, { labelSelector: INJECTED_PODS_SELECTOR });
+  const events = manager.eventRecorder<typeof BYPASS_REASON>();
+  const gauge = bypassGauge(manager.metrics.registry);
+  return {
+    controller: manager.addController({
+      name: "bypass",
+      reconcile: bypassReconciler({ services, pods, warn: (svc, reason, message) => events.warning(svc, reason, message), gauge }),
+      watches: [...services.watchSpecs(), ...pods.watchSpecs((p) => services.list(p.metadata?.namespace).map(objectKey))],
+      workers,
+    }),
+    keys: () => services.list().map(objectKey),
+  };
 }
 
 /** What the token service reads, over the controller's caches. */

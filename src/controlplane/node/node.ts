@@ -15,7 +15,7 @@ import type { ControlPlane, ProcessMemory } from "../controlplane.ts";
 import { StartupError, waitUntilHealthy } from "../health.ts";
 import { renderKubeconfig } from "../kubeconfig.ts";
 import { kubeJson, loadKubeConfig } from "../kubeclient.ts";
-import { issueCertificate } from "../pki.ts";
+import { issueCertificate } from "../../lib/pki.ts";
 import { freePorts } from "../ports.ts";
 import { isAlive, startProcess } from "../process.ts";
 import type { ManagedProcess } from "../process.ts";

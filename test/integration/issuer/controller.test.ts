@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { createCertificateAuthority, issueCertificate } from "../../../src/controlplane/pki.ts";
+import { createCertificateAuthority, issueCertificate } from "../../../src/lib/pki.ts";
 import { freePorts } from "../../../src/controlplane/ports.ts";
 import { serviceAccountGroups, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { basic, decoded, send, type Reply } from "../../issuer/support/fixture.ts";

@@ -12,7 +12,7 @@ import type { AccessPolicySpec, ApiKey, IssuedToken } from "../../../src/api/typ
 import { API_VERSION } from "../../../src/api/types.generated.ts";
 import { planBundle } from "../../../src/controller/bundle/index.ts";
 import { EventRecorder } from "../../../src/controller/runtime/events.ts";
-import { createCertificateAuthority, issueCertificate } from "../../../src/controlplane/pki.ts";
+import { createCertificateAuthority, issueCertificate } from "../../../src/lib/pki.ts";
 import { createIssuerInformers, createTokenServiceLogger, informerCache, kubeIssuedTokenStore, startTokenService, type IssuerInformers, type RunningTokenService } from "../../../src/issuer/index.ts";
 import { KubeClient } from "../../../src/kube/client.ts";
 import { Resources } from "../../../src/kube/resources.ts";

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { AccessPolicySpec, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../../src/api/types.generated.ts";
 import { API_VERSION } from "../../../src/api/types.generated.ts";
 import { bundleConfigMap, bundleKeysOf, planBundleFor, type ConfigMapObject } from "./bundle.ts";
-import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from "../../../src/controlplane/pki.ts";
+import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from "../../../src/lib/pki.ts";
 import { createTokenServiceLogger, startTokenService, type AuditEvents, type IssuedTokenStore, type IssuerCache, type ObjectLookup, type RunningTokenService, type TokenServiceOptions } from "../../../src/issuer/index.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";

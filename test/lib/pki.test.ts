@@ -3,8 +3,8 @@ import { createServer, request } from "node:https";
 import type { Server } from "node:https";
 import type { TLSSocket } from "node:tls";
 import { afterEach, describe, expect, it } from "vitest";
-import { createCertificateAuthority, createServiceAccountKey, issueCertificate } from "../../src/controlplane/pki.ts";
-import type { CertificateAuthority } from "../../src/controlplane/pki.ts";
+import { createCertificateAuthority, createServiceAccountKey, issueCertificate } from "../../src/lib/pki.ts";
+import type { CertificateAuthority } from "../../src/lib/pki.ts";
 
 const now = new Date("2026-11-29T12:00:00Z");
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { namedBitString, objectIdentifier, sequence, time, tlv, unsignedInteger } from "../../src/controlplane/der.ts";
+import { namedBitString, objectIdentifier, sequence, time, tlv, unsignedInteger } from "../../src/lib/der.ts";
 
 /** Reads one TLV: its tag, its content, and how many bytes it took. */
 function readTlv(der: Buffer): { tag: number; content: Buffer; size: number } {

@@ -1,0 +1,62 @@
+// The verifier as a native sidecar: an init container with restartPolicy Always (Kubernetes
+// 1.29 and later), so the kubelet starts it, and waits for its startup probe, before the app's
+// containers, and stops it after them. Security context, probes and resources are those of
+// config/verifier/sidecar.yaml; the settings come from the Pod's annotations.
+
+import type { SidecarSettings } from "./annotations.ts";
+import type { Container, Volume } from "./pod.ts";
+
+export const SIDECAR_NAME = "keyward-verifier";
+export const BUNDLE_VOLUME = "keyward-bundle";
+export const BUNDLE_CONFIGMAP = "keyward-bundle";
+export const BUNDLE_MOUNT_PATH = "/etc/keyward/bundle";
+/** Port names: a Service's targetPort names the verifier's. */
+export const LISTEN_PORT_NAME = "keyward";
+export const ADMIN_PORT_NAME = "keyward-admin";
+
+export function sidecarContainer(settings: SidecarSettings, image: string): Container {
+  const args = ["verifier", "--mode", settings.mode, "--listen", `0.0.0.0:${settings.listenPort}`];
+  if (settings.mode === "proxy") args.push("--upstream", `http://127.0.0.1:${settings.upstreamPort}`);
+  if (settings.bundleSource === "configmap") args.push("--bundle-configmap", `$(POD_NAMESPACE)/${BUNDLE_CONFIGMAP}`);
+  else args.push("--bundle-file", BUNDLE_MOUNT_PATH);
+  args.push("--metrics-listen", `0.0.0.0:${settings.adminPort}`, "--log-level", settings.logLevel);
+  const container: Container = {
+    name: SIDECAR_NAME,
+    image,
+    imagePullPolicy: "IfNotPresent",
+    // A native sidecar: runs for the Pod's whole life, started before the app's containers.
+    restartPolicy: "Always",
+    args,
+    env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+    ports: [
+      { name: LISTEN_PORT_NAME, containerPort: settings.listenPort, protocol: "TCP" },
+      { name: ADMIN_PORT_NAME, containerPort: settings.adminPort, protocol: "TCP" },
+    ],
+    // The app starts once the verifier serves (the kubelet waits for a sidecar's startup probe).
+    startupProbe: { httpGet: { path: "/healthz", port: ADMIN_PORT_NAME }, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 30 },
+    // Ready once a bundle has loaded: until then every request would be answered 503.
+    readinessProbe: { httpGet: { path: "/readyz", port: ADMIN_PORT_NAME }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
+    livenessProbe: { httpGet: { path: "/healthz", port: ADMIN_PORT_NAME }, initialDelaySeconds: 10, periodSeconds: 20, timeoutSeconds: 2, failureThreshold: 3 },
+    resources: {
+      requests: { cpu: settings.cpuRequest, memory: settings.memoryRequest },
+      limits: { cpu: settings.cpuLimit, memory: settings.memoryLimit },
+    },
+    securityContext: {
+      runAsNonRoot: true,
+      runAsUser: 65532,
+      runAsGroup: 65532,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    },
+  };
+  if (settings.bundleSource === "file") container.volumeMounts = [{ name: BUNDLE_VOLUME, mountPath: BUNDLE_MOUNT_PATH, readOnly: true }];
+  return container;
+}
+
+/** File mode: the bundle ConfigMap, optional so the Pod starts before the first bundle exists. */
+export function bundleVolume(): Volume {
+  return { name: BUNDLE_VOLUME, configMap: { name: BUNDLE_CONFIGMAP, optional: true } };
+}
