@@ -39,7 +39,7 @@ export class ClientCredentialsConflictError extends Error {
  * keyward's Secrets). Returns the plan it applied; a conflict is returned, not
  * thrown, for the caller's condition or Event.
  */
-export async function reconcileClientCredentials(
+export async function applyClientCredentials(
   client: KubeClient,
   secrets: ObjectLookup<SecretObject>,
   apiKey: ApiKey,
@@ -92,7 +92,7 @@ export function clientCredentialsReconciler(deps: ClientCredentialsReconcilerDep
     const { namespace, name } = parseKey(key);
     const apiKey = deps.apiKeys.get(namespace, name);
     if (apiKey === undefined) return Outcome.done();
-    const plan = await reconcileClientCredentials(deps.client, deps.secrets, apiKey, deps.log, deps.events);
+    const plan = await applyClientCredentials(deps.client, deps.secrets, apiKey, deps.log, deps.events);
     if (plan.conflict !== null) throw new ClientCredentialsConflictError(plan.conflict);
     return Outcome.done();
   };

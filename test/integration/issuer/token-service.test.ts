@@ -25,7 +25,7 @@ import type { SigningKeyDocument } from "../../../src/model/signing-key/document
 import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
 import { deleteExpiredIssuedTokens } from "../../../src/controller/controllers/issuedtokens.ts";
 import { issuedTokenObject, revocationsFromIssuedTokens } from "../../../src/model/issued-token.ts";
-import { reconcileClientCredentials } from "../../../src/controller/controllers/clientcredentials.ts";
+import { applyClientCredentials } from "../../../src/controller/controllers/clientcredentials.ts";
 
 const ISSUER = "https://keyward.integration";
 const kube = Kube.fromTestRun();
@@ -183,7 +183,7 @@ describe("the token service on a real API server", () => {
 
   it("mints client credentials for the ApiKey that opts in, and issues to the client with them", async () => {
     const ingest = apiKeys.get("ingest")!;
-    const plan = await reconcileClientCredentials(client, informerCache(informers).secrets, ingest, log);
+    const plan = await applyClientCredentials(client, informerCache(informers).secrets, ingest, log);
     expect(plan.minted).toBe(true);
     const creds = await client.get<SecretObject>(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials" });
     const secret = Buffer.from(creds.data?.client_secret ?? "", "base64").toString("utf8");
@@ -191,7 +191,7 @@ describe("the token service on a real API server", () => {
     expect(clientId).toBe(`${ns.name}/ingest`);
     await eventually("the hash Secret in the cache", () => Promise.resolve(informers.secrets.getByName("ingest-client-credentials-hash", ns.name) !== undefined), { timeoutMs: 10_000, intervalMs: 50 });
     await eventually("the client Secret in the cache", () => Promise.resolve(informers.secrets.getByName("ingest-client-credentials", ns.name) !== undefined), { timeoutMs: 10_000, intervalMs: 50 });
-    expect((await reconcileClientCredentials(client, informerCache(informers).secrets, ingest, log)).actions).toEqual([]);
+    expect((await applyClientCredentials(client, informerCache(informers).secrets, ingest, log)).actions).toEqual([]);
 
     const r = await request("/oauth2/token", {
       method: "POST",
@@ -221,7 +221,7 @@ describe("the token service on a real API server", () => {
 
   it("deletes the client-credentials Secrets when the annotation is removed", async () => {
     const ingest = await client.mergePatch<ApiKey>(Resources.apiKeys, { namespace: ns.name, name: "ingest" }, { metadata: { annotations: { "keyward.dev/client-credentials": null } } });
-    const plan = await reconcileClientCredentials(client, informerCache(informers).secrets, ingest, log);
+    const plan = await applyClientCredentials(client, informerCache(informers).secrets, ingest, log);
     expect(plan.actions.map((a) => a.verb)).toEqual(["delete", "delete"]);
     expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials" })).toBeUndefined();
     expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials-hash" })).toBeUndefined();
