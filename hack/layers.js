@@ -19,7 +19,7 @@ export const LAYERS = {
   controller: { layers: ["model", "kube", "token", "api", "lib"], packages: ["pino", "prom-client"] },
   issuer: { layers: ["model", "kube", "token", "api", "lib"], packages: ["pino"] },
   verifier: { layers: ["model", "kube", "token", "lib"], packages: ["pino", "prom-client", "undici", "yaml", "@kubernetes/client-node", "@grpc/grpc-js", "@grpc/proto-loader"] },
-  plugin: { layers: ["model", "injector", "kube", "token", "api"], packages: [] },
+  plugin: { layers: ["model", "injector", "kube", "token", "api"], packages: ["yaml"] },
   demo: { layers: ["controlplane", "plugin", "kube", "token", "api", "lib"], packages: ["yaml", "@kubernetes/client-node"] },
   cli: { layers: ["controller", "issuer", "webhook", "verifier", "model", "kube", "token", "api", "lib"], packages: ["pino", "@kubernetes/client-node"] },
 };

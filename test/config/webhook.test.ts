@@ -1,6 +1,6 @@
 // config/webhook as config/default installs it, and config/injection for tenants.
 import { describe, expect, it } from "vitest";
-import { parseControllerArgs } from "../../src/controller/options.ts";
+import { parseControllerArgs } from "../../src/cli/controller/options.ts";
 import { kustomizeBuild, one, type Manifest } from "./support/kustomize.ts";
 
 interface Webhook {

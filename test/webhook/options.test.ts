@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ControllerConfigError, parseControllerArgs } from "../../src/controller/options.ts";
+import { ControllerConfigError, parseControllerArgs } from "../../src/cli/controller/options.ts";
 
 function refusal(args: string[]): ControllerConfigError {
   try {
