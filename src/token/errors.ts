@@ -86,6 +86,8 @@ export const BundleErrorCodes = [
   "ERR_BUNDLE_UNKNOWN_POLICY",
   /** The new bundle's generation is lower than the one in use. */
   "ERR_BUNDLE_GENERATION_REGRESSION",
+  /** The new bundle has the generation in use but other content: two bundles claim the same generation. */
+  "ERR_BUNDLE_EQUIVOCATION",
 ] as const;
 
 export type BundleErrorCode = (typeof BundleErrorCodes)[number];

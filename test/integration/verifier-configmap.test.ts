@@ -85,4 +85,15 @@ describe("verifier with --bundle-configmap", () => {
     await eventually("the regression to be refused", () => Promise.resolve(logs.events("bundle_refused").some((l) => l.reason === "ERR_BUNDLE_GENERATION_REGRESSION")), { timeoutMs: 10_000, intervalMs: 50 });
     expect(verifier!.store.generation()).toBe(2);
   });
+
+  it("refuses a ConfigMap edited by hand to drop a revocation under the same generation, and keeps the token revoked", async () => {
+    const tenant = ns.name;
+    await kube.replace(configMap(fx.bundleText({ tenant, generation: 2 })));
+    await eventually("the edit to be refused", () => Promise.resolve(logs.events("bundle_refused").some((l) => l.reason === "ERR_BUNDLE_EQUIVOCATION")), { timeoutMs: 10_000, intervalMs: 50 });
+    expect(verifier!.store.generation()).toBe(2);
+    const token = await fx.token({ tenant, atMs: Date.now() - 1000, jti: "aW50ZWdyYXRpb24tdG9rZW4" });
+    const r = await send(verifier!.address.port, { path: "/api/v0/items", headers: bearer(token) });
+    expect(r.status).toBe(401);
+    expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+  });
 });

@@ -72,6 +72,16 @@ describe("BundleStore", () => {
     expect(await failures("ERR_BUNDLE_GENERATION_REGRESSION")).toBe(1);
   });
 
+  it("refuses the same generation with a revocation removed and keeps enforcing the revocation", async () => {
+    store.offer(fx.bundleText({ generation: 5, revoked: [{ jti: "x", apiKey: "reporting", exp: null }] }), "test");
+    const r = store.offer(fx.bundleText({ generation: 5 }), "test");
+    expect(r).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_EQUIVOCATION" });
+    const state = store.state();
+    expect(state.kind).toBe("ready");
+    expect(state.kind === "ready" ? state.bundle.revoked.map((e) => e.jti) : []).toEqual(["x"]);
+    expect(await failures("ERR_BUNDLE_EQUIVOCATION")).toBe(1);
+  });
+
   it("keeps the last good bundle when the new text is not a bundle", async () => {
     store.offer(fx.bundleText({ generation: 2 }), "test");
     expect(store.offer('{"apiVersion": "keyward.dev/bundle/v1", "tenant": ', "test")).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_JSON" });
