@@ -485,7 +485,7 @@ async function main(): Promise<void> {
     const loadEnd = loadavg();
     const rows: string[][] = [
       ["objects (ApiKeys + AccessTokens, tenants)", `${objects} (${N} + ${M}, ${T})`, ""],
-      ["cold start: first create → all Ready", `${f1(readyMs / 1000)} s`, `${f2((readyMs * 1000) / objects)} ms per object; creates sent in ${f1(createdMs / 1000)} s; queues empty after ${f1(idleMs / 1000)} s`],
+      ["cold start: first create → all Ready", `${f1(readyMs / 1000)} s`, `${f2(readyMs / objects)} ms per object; creates sent in ${f1(createdMs / 1000)} s; queues empty after ${f1(idleMs / 1000)} s`],
       ["controller CPU during the cold start", `${f1(cpuCold.controller)} s`, `${f2((cpuCold.controller * 1000) / objects)} ms per object; kube-apiserver ${f1(cpuCold.apiServer)} s, etcd ${f1(cpuCold.etcd)} s`],
       ["controller V8 heap after GC: empty / at rest", `${mib(empty.heapUsed)} / ${mib(rest.heapUsed)}`, `${kib((rest.heapUsed - empty.heapUsed) / objects)} per object above empty; ${kib(rest.heapUsed / objects)} per object in all`],
       ["controller RSS: empty / at rest / peak (VmHWM)", `${mib(empty.rss)} / ${mib(rest.rss)} / ${mib(peak)}`, `${kib((rest.rss - empty.rss) / objects)} per object above empty (at rest); ${kib(peak / objects)} peak per object`],
