@@ -36,6 +36,7 @@ import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { machine } from "./lib/measure.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
+import { scrape, sum, type Sample } from "./lib/metrics.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -87,28 +88,6 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function scrape(port: number): Promise<Sample[]> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+|NaN)$/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-z_]+)="([^"]*)"/g)) labels[l[1] ?? ""] = l[2] ?? "";
-    out.push({ name: m[1] ?? "", labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-function sum(samples: Sample[], name: string, filter: (labels: Record<string, string>) => boolean = () => true): number {
-  return samples.filter((s) => s.name === name && filter(s.labels)).reduce((a, s) => a + s.value, 0);
-}
 
 /** CPU seconds (user + system) a process has used so far (Linux; clock ticks of 1/100 s). */
 function cpuSeconds(pid: number): number {

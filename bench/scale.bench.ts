@@ -45,6 +45,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { heapAfterGc } from "./lib/heap.ts";
 import { machine } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
+import { scrape, sum, type Sample } from "./lib/metrics.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -156,28 +157,6 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms = 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-async function scrape(port: number): Promise<Sample[]> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const m = /^([a-z_]+)(?:\{([^}]*)\})? ([0-9.e+-]+|NaN)$/.exec(line);
-    if (m === null) continue;
-    const labels: Record<string, string> = {};
-    for (const l of (m[2] ?? "").matchAll(/([a-z_]+)="([^"]*)"/g)) labels[l[1] ?? ""] = l[2] ?? "";
-    out.push({ name: m[1] ?? "", labels, value: Number(m[3]) });
-  }
-  return out;
-}
-
-function sum(samples: Sample[], name: string, filter: (labels: Record<string, string>) => boolean = () => true): number {
-  return samples.filter((s) => s.name === name && filter(s.labels)).reduce((a, s) => a + s.value, 0);
-}
 
 /** The controller's writes, leases (leader election) aside. */
 function writes(s: Sample[], resource?: string, verb?: string): number {
