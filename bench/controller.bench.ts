@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
+import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane } from "../src/controlplane/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
@@ -37,6 +37,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { machine } from "./lib/measure.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
+import { pool, ready } from "./lib/tasks.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -64,19 +65,6 @@ for (const [flag, v] of [["--api-keys", N], ["--tokens", M], ["--tenants", T], [
 
 function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
-}
-
-/** Runs `fn(i)` for i in [0, count) with at most `limit` calls in flight. */
-async function pool(count: number, limit: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-}
-
-function ready(obj: { status?: { conditions?: Condition[] } }, type = "Ready"): boolean {
-  return obj.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
 }
 
 /** Resolves once `test` holds, checking every `ms`. */

@@ -34,7 +34,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
+import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane } from "../src/controlplane/index.ts";
 import { answerCode, HttpProbe, KEYWARD_CLI, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
@@ -46,6 +46,7 @@ import { heapAfterGc } from "./lib/heap.ts";
 import { machine } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
+import { pool, ready } from "./lib/tasks.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -133,18 +134,6 @@ for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, onSignal
 process.on("exit", () => { for (const s of supervisors) s.killNow(); });
 
 // ---------------------------------------------------------------- small tools
-
-async function pool(count: number, limit: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-}
-
-function ready(obj: { status?: { conditions?: Condition[] } }, type = "Ready"): boolean {
-  return obj.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
-}
 
 async function until(what: string, test: () => boolean | Promise<boolean>, ms = 100, timeoutMs = 30 * 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -1,25 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ApiKey, IssuedToken } from "../../src/api/types.generated.ts";
 import { API_VERSION } from "../../src/api/types.generated.ts";
-import { issuedTokenName, issuedTokenObject, planIssuedTokenCleanup, revocationsFromIssuedTokens } from "../../src/model/issued-token.ts";
+import { issuedTokenName, planIssuedTokenCleanup, revocationsFromIssuedTokens } from "../../src/model/issued-token.ts";
+import { at, record } from "./support/issued-token.ts";
 
-const apiKey: ApiKey = { apiVersion: API_VERSION, kind: "ApiKey", metadata: { name: "reporting", namespace: "acme", uid: "u-1" } };
 const NOW = new Date("2026-11-29T12:00:00Z");
-const at = (iso: string): number => Date.parse(iso) / 1000;
-
-function record(jti: string, opts: { exp?: string | null; revoked?: boolean; apiKeyName?: string } = {}): IssuedToken {
-  const r = issuedTokenObject({
-    apiKey: { ...apiKey, metadata: { ...apiKey.metadata, name: opts.apiKeyName ?? "reporting" } },
-    jti,
-    kid: "kid-1",
-    issuedAt: at("2026-11-29T11:00:00Z"),
-    expiresAt: opts.exp === null ? null : at(opts.exp ?? "2026-11-29T13:00:00Z"),
-    issuedBy: "ApiKey acme/workflow",
-  });
-  r.spec.revoked = opts.revoked ?? false;
-  r.metadata.uid = `uid-${jti}`;
-  return r;
-}
 
 describe("an IssuedToken", () => {
   it("is named after its ApiKey and a short hash of its jti, owned by and labelled with the ApiKey", () => {
