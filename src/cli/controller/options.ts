@@ -13,6 +13,8 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 export const DEFAULT_ISSUER = "keyward";
 /** The Lease the replicas compete for. */
 export const DEFAULT_LEASE_NAME = "keyward-controller";
+/** The namespace of keyward's own objects when neither the flag nor $POD_NAMESPACE names one. */
+export const DEFAULT_SYSTEM_NAMESPACE = "keyward-system";
 
 export interface ListenAddress {
   host: string;
@@ -25,6 +27,11 @@ export interface ControllerConfig {
   kubeconfig: string | null;
   /** The namespaces watched; empty: all namespaces. */
   namespaces: string[];
+  /**
+   * keyward's own namespace: what tenants must neither read nor write lives there (private
+   * signing keys, the bundle-signing key, the controller's records) and what verifiers trust.
+   */
+  systemNamespace: string;
   issuer: string;
   leaderElect: boolean;
   /** Namespace of the leader-election Lease. */
@@ -71,6 +78,13 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
     arg: "NS",
     multiple: true,
     help: "watch only this namespace (repeat the flag for several; the variable is comma-separated); default all namespaces",
+  },
+  {
+    name: "system-namespace",
+    env: "KEYWARD_SYSTEM_NAMESPACE",
+    kind: "string",
+    arg: "NS",
+    help: `keyward's own namespace, where private keys and its records are kept (no tenant may read it); default $POD_NAMESPACE, then ${DEFAULT_SYSTEM_NAMESPACE}`,
   },
   { name: "issuer", env: "KEYWARD_ISSUER", kind: "string", arg: "URL", default: DEFAULT_ISSUER, help: "the iss claim of issued tokens and the issuer of every bundle" },
   { name: "leader-elect", env: "KEYWARD_LEADER_ELECT", kind: "boolean", help: "run the controllers only while holding the Lease (for more than one replica)" },
@@ -178,6 +192,14 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
   }
   namespaces = [...new Set(namespaces)];
 
+  const systemNamespace = str("system-namespace") || env.POD_NAMESPACE || DEFAULT_SYSTEM_NAMESPACE;
+  if (!DNS_LABEL.test(systemNamespace)) {
+    throw new ControllerConfigError("--system-namespace", `--system-namespace "${systemNamespace}" is not a namespace name (lower-case letters, digits and "-", at most 63)`);
+  }
+  if (namespaces.length > 0 && namespaces.includes(systemNamespace)) {
+    throw new ControllerConfigError("--namespace", `--namespace "${systemNamespace}" is keyward's own namespace (--system-namespace): tenants cannot live there; watch other namespaces`);
+  }
+
   const issuer = str("issuer")!;
   if (issuer.trim() !== issuer || issuer === "" || issuer.length > 1024 || /[\s\p{Cc}]/u.test(issuer)) {
     throw new ControllerConfigError("--issuer", `--issuer "${issuer}" must be a non-empty string of at most 1024 characters without spaces, e.g. https://keyward.example.com`);
@@ -228,7 +250,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
     throw err;
   }
-  return { kubeconfig, namespaces, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
+  return { kubeconfig, namespaces, systemNamespace, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
 }
 
 function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {

@@ -12,11 +12,25 @@ function refusal(args: string[], env: Record<string, string> = {}): ControllerCo
 }
 
 describe("parseControllerArgs", () => {
+  it("keeps keyward's own objects in --system-namespace, else $POD_NAMESPACE, else keyward-system", () => {
+    expect(parseControllerArgs(["--system-namespace", "kw"], { POD_NAMESPACE: "ops" }).systemNamespace).toBe("kw");
+    expect(parseControllerArgs([], { POD_NAMESPACE: "ops" }).systemNamespace).toBe("ops");
+    expect(parseControllerArgs([], { KEYWARD_SYSTEM_NAMESPACE: "kw2" }).systemNamespace).toBe("kw2");
+  });
+
+  it("refuses a --system-namespace that is no namespace name, and a watched namespace that is it", () => {
+    expect(refusal(["--system-namespace", "Keyward"]).flag).toBe("--system-namespace");
+    const err = refusal(["--namespace", "keyward-system"]);
+    expect(err.flag).toBe("--namespace");
+    expect(err.message).toContain("--system-namespace");
+  });
+
   it("runs on every namespace, without election, with the defaults, when given nothing", () => {
     expect(parseControllerArgs([], {})).toEqual(
       expect.objectContaining({
         kubeconfig: null,
         namespaces: [],
+        systemNamespace: "keyward-system",
         issuer: "keyward",
         leaderElect: false,
         leaderElectionNamespace: null,
