@@ -119,6 +119,12 @@ async function row(ask: (access: Access) => Promise<boolean>): Promise<Record<st
     "write the bundle ConfigMap": await ask({ verb: "update", resource: "configmaps", namespace: ns, name: "keyward-bundle" }),
     "write ConfigMaps of the system namespace": await any(["create", "update", "patch"].map((verb) => ({ verb, resource: "configmaps", namespace: SYSTEM_NAMESPACE }))),
     "write status": await ask({ ...write("patch", "apikeys"), subresource: "status" }),
+    // Whoever may act as a ServiceAccount of the namespace has the keyward roles bound to it.
+    "act as a ServiceAccount of the namespace": await any([
+      { verb: "impersonate", resource: "serviceaccounts", namespace: ns },
+      { verb: "create", resource: "serviceaccounts", subresource: "token", namespace: ns },
+      { verb: "create", resource: "pods", namespace: ns },
+    ]),
   };
 }
 
@@ -128,6 +134,7 @@ function only(...allowed: string[]): Record<string, boolean> {
     "read keyward objects", "create or modify an ApiKey", "rotate or revoke an ApiKey", "change AccessPolicies", "change RotationPolicies",
     "change ClusterRotationPolicies", "create an AccessToken", "revoke an AccessToken", "revoke an IssuedToken", "delete an IssuedToken",
     "read token Secrets", "read Secrets of the system namespace", "write the bundle ConfigMap", "write ConfigMaps of the system namespace", "write status",
+    "act as a ServiceAccount of the namespace",
   ];
   for (const cell of allowed) if (!cells.includes(cell)) throw new Error(`no cell "${cell}"`);
   return Object.fromEntries(cells.map((c) => [c, allowed.includes(c)]));
@@ -138,7 +145,7 @@ const USE = ["read keyward objects", "create an AccessToken", "revoke an AccessT
 
 describe("the role x action table on a real API server", () => {
   it("lets edit read keyward objects and (as Kubernetes does) the namespace's Secrets and ConfigMaps, but neither administer keys nor request or revoke tokens", async () => {
-    expect(await row((a) => can("edit", a))).toEqual(only("read keyward objects", "read token Secrets", "write the bundle ConfigMap"));
+    expect(await row((a) => can("edit", a))).toEqual(only("read keyward objects", "read token Secrets", "write the bundle ConfigMap", "act as a ServiceAccount of the namespace"));
   });
 
   it("lets view read keyward objects and nothing else", async () => {
@@ -146,7 +153,7 @@ describe("the role x action table on a real API server", () => {
   });
 
   it("lets admin administer keys and use them, and (as Kubernetes does) read the namespace's Secrets, but not ClusterRotationPolicies or the system namespace", async () => {
-    expect(await row((a) => can("admin", a))).toEqual(only(...ADMINISTRATION, ...USE, "read token Secrets", "write the bundle ConfigMap"));
+    expect(await row((a) => can("admin", a))).toEqual(only(...ADMINISTRATION, ...USE, "read token Secrets", "write the bundle ConfigMap", "act as a ServiceAccount of the namespace"));
   });
 
   it("lets keyward-viewer alone read keyward objects and nothing else", async () => {
