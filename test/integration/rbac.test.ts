@@ -260,6 +260,19 @@ describe("the changed cells, done for real as each subject", () => {
     expect(((await kube.get(apiKey("by-admin"))).spec as { rotate?: string }).rotate).toBe("CHG-1");
   });
 
+  it("lets a namespace admin bind keyward-editor and keyward-admin to others, and refuses edit", async () => {
+    const binding = (name: string, role: string): KubeObject => ({
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace: tenant.name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: `devs-${suffix}` }],
+    });
+    expect(await createAs("admin", binding("devs-keyward-editor", "keyward-editor"))).toBe(201);
+    expect(await createAs("admin", binding("devs-keyward-admin", "keyward-admin"))).toBe(201);
+    expect(await createAs("edit", binding("by-edit-keyward-editor", "keyward-editor"))).toBe(403);
+  });
+
   it("refuses a view user every change", async () => {
     expect(await createAs("view", accessToken("by-view"))).toBe(403);
     const revoke = await keyward("view", ["revoke-token", "reporting"]);
