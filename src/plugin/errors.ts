@@ -109,12 +109,14 @@ export function explain(err: unknown, subject: Subject): PluginError {
   throw err;
 }
 
-/** Hints for the permission a command needs. */
+/** Hints for the permission a command needs (the role x action table of docs/security.md). */
 export const Hints = {
   readKeys: "Reading keyward objects needs the view role (or keyward-viewer) in the namespace.",
-  changeKeys:
-    "Rotating and revoking change the object's spec: they need the edit or admin role (or keyward-editor) in the namespace.",
+  changeApiKey:
+    "Rotating and revoking an ApiKey change its spec, which is API key administration: it needs keyward-admin in the namespace (the admin role has it, edit does not).",
+  changeAccessToken:
+    "Revoking an AccessToken changes its spec: it needs keyward-editor or keyward-admin in the namespace (the admin role has it, edit does not).",
   readToken:
-    "Reading a token is the \"API key administration\" permission: get on the Secret, which the edit and admin roles have (see docs/operations.md).",
+    "Reading a token needs get on its Secret, which the edit and admin roles have and no keyward role grants (docs/operations.md, \"Who can read tokens\").",
   readBundle: "Reading the bundle ConfigMap needs get on configmaps in the namespace (the view role has it).",
 } as const;

@@ -258,11 +258,19 @@ describe("the roles for people", () => {
       .filter(([k, v]) => k.startsWith("rbac.authorization.k8s.io/aggregate-to-") && v === "true")
       .map(([k]) => k.slice("rbac.authorization.k8s.io/aggregate-to-".length));
 
-  it("aggregate keyward-viewer into view, keyward-editor into edit and keyward-admin into admin", () => {
+  it("aggregate keyward-viewer into view and keyward-admin into admin, and keyward-editor nowhere", () => {
     expect(aggregation(clusterRole("keyward-viewer"))).toEqual(["view"]);
-    expect(aggregation(clusterRole("keyward-editor"))).toEqual(["edit"]);
+    expect(aggregation(clusterRole("keyward-editor"))).toEqual([]);
     expect(aggregation(clusterRole("keyward-admin"))).toEqual(["admin"]);
     expect(aggregation(clusterRole("keyward-clusterrotationpolicy-admin"))).toEqual([]);
+  });
+
+  it("aggregate no role of any kustomization into edit, so that a namespace editor neither administers keys nor obtains a token through keyward", () => {
+    for (const [dir, manifests] of rendered) {
+      for (const role of manifests.filter((m): m is Role => m.kind === "ClusterRole")) {
+        expect(aggregation(role), `${dir}: ClusterRole/${role.metadata.name}`).not.toContain("edit");
+      }
+    }
   });
 
   it("let the viewer read every keyward kind and its status, and nothing else", () => {
@@ -283,20 +291,40 @@ describe("the roles for people", () => {
     }
   });
 
-  it("let the editor and the admin manage the namespaced kinds (revoke IssuedTokens, not create them) but not their status or ClusterRotationPolicies", () => {
+  it("let the editor read the namespaced kinds, request and revoke AccessTokens and revoke IssuedTokens, and nothing else", () => {
+    const reads = NAMESPACED_KINDS.flatMap((k) => ["get", "list", "watch"].map((v) => `keyward.dev/${k}:${v}`));
+    const accessTokens = ["create", "update", "patch", "delete", "deletecollection"].map((v) => `keyward.dev/accesstokens:${v}`);
+    const issuedTokens = ["update", "patch"].map((v) => `keyward.dev/issuedtokens:${v}`);
+    expect(grantTriples(clusterRole("keyward-editor").rules)).toEqual([...new Set([...reads, ...accessTokens, ...issuedTokens])].sort());
+  });
+
+  it("keep ApiKeys, AccessPolicies and RotationPolicies (rotate and revoke included) to the admin, and IssuedTokens' creation to the token service", () => {
+    const editor = clusterRole("keyward-editor").rules;
+    const admin = clusterRole("keyward-admin").rules;
+    for (const kind of ["apikeys", "accesspolicies", "rotationpolicies"]) {
+      for (const verb of ["create", "update", "patch", "delete", "deletecollection"]) {
+        expect(grants(editor, "keyward.dev", kind, verb), `keyward-editor ${verb} ${kind}`).toBe(false);
+        expect(grants(admin, "keyward.dev", kind, verb), `keyward-admin ${verb} ${kind}`).toBe(true);
+      }
+    }
+    for (const rules of [editor, admin]) expect(grants(rules, "keyward.dev", "issuedtokens", "create")).toBe(false);
+    expect(grants(editor, "keyward.dev", "issuedtokens", "delete")).toBe(false);
+    expect(grants(admin, "keyward.dev", "issuedtokens", "delete")).toBe(true);
+  });
+
+  it("give the admin every rule of the editor (so that a namespace admin may bind keyward-editor), but no status, ClusterRotationPolicy or wildcard", () => {
+    const admin = clusterRole("keyward-admin").rules;
+    for (const triple of grantTriples(clusterRole("keyward-editor").rules)) expect(grantTriples(admin), triple).toContain(triple);
     for (const name of ["keyward-editor", "keyward-admin"]) {
       const rules = clusterRole(name).rules;
       for (const kind of NAMESPACED_KINDS) {
-        const verbs = ["get", "list", "watch", "update", "patch", "delete", ...(AUTHORED_KINDS.includes(kind) ? ["create"] : [])];
-        for (const verb of verbs) {
-          expect(grants(rules, "keyward.dev", kind, verb), `${name} ${verb} ${kind}`).toBe(true);
-        }
         expect(grants(rules, "keyward.dev", `${kind}/status`, "update"), `${name} update ${kind}/status`).toBe(false);
         expect(grants(rules, "keyward.dev", `${kind}/status`, "patch"), `${name} patch ${kind}/status`).toBe(false);
       }
       expect(grants(rules, "keyward.dev", "clusterrotationpolicies", "create"), `${name} create clusterrotationpolicies`).toBe(false);
-      expect(rules.every((r) => !r.verbs.includes("*") && !(r.resources ?? []).includes("*"))).toBe(true);
+      expect(rules.every((r) => !r.verbs.includes("*") && !(r.resources ?? []).includes("*")), name).toBe(true);
     }
+    expect(grants(admin, "keyward.dev", "apikeys", "deletecollection")).toBe(true);
   });
 
   it("keep ClusterRotationPolicies to a role of their own", () => {

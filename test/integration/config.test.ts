@@ -1,8 +1,9 @@
 // config/ on a real API server: every object of config/default and of a workload with the
 // verifier Component is accepted (server-side apply, dry run) with no warning, Pod Security
 // Admission's "restricted" check included; and the RBAC does on the real authorizer what it
-// promises: view reads ApiKeys but not Secrets, edit creates ApiKeys, the verifier reads the
-// bundle ConfigMap and nothing else, the controller has what it needs and no more.
+// promises: the verifier reads the bundle ConfigMap and nothing else, the controller has what it
+// needs and no more. The roles for people (the role x action table of docs/security.md) are in
+// rbac.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubeRequest } from "../../src/controlplane/index.ts";
 import { bearerKubeConfig, canI, serviceAccountToken, type Access } from "../config/support/identity.ts";
@@ -11,7 +12,6 @@ import { createNamespace, eventually, Kube, useNamespace } from "./harness/index
 import type { KubeObject } from "./harness/index.ts";
 
 const kube = Kube.fromTestRun();
-const suffix = Date.now().toString(36);
 const FIELD_MANAGER = "keyward-config-test";
 
 let defaultConfig: Manifest[] = [];
@@ -142,89 +142,6 @@ describe("the verifier Component on a real API server", () => {
     expect(await status(`${base}/configmaps?watch=true&timeoutSeconds=1`)).toBe(403);
     expect(await status(`${base}/secrets`)).toBe(403);
     expect(await status(`/api/v1/namespaces/default/configmaps/keyward-bundle`)).toBe(403);
-  });
-});
-
-describe("the roles for people on a real API server", () => {
-  const ns = useNamespace(kube, "config-roles");
-  const platformGroup = `platform-${suffix}`;
-  const user = (name: string): string => `${name}-${suffix}`;
-
-  beforeAll(async () => {
-    for (const name of ["keyward-viewer", "keyward-editor", "keyward-admin", "keyward-clusterrotationpolicy-admin"]) {
-      await applyForReal(one(defaultConfig, "ClusterRole", name));
-    }
-    const bind = async (name: string, role: string, who: string): Promise<void> => {
-      await kube.create({
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name, namespace: ns.name },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role },
-        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: who }],
-      });
-    };
-    await bind("alice-view", "view", user("alice"));
-    await bind("bob-edit", "edit", user("bob"));
-    await bind("carol-admin", "admin", user("carol"));
-    // The recipe of docs/operations.md: manage keys without reading tokens.
-    await bind("dave-view", "view", user("dave"));
-    await bind("dave-keyward-editor", "keyward-editor", user("dave"));
-    const platform: KubeObject = {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name: `keyward-test-platform-${suffix}` },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "keyward-clusterrotationpolicy-admin" },
-      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: platformGroup }],
-    };
-    await kube.create(platform);
-    createdForReal.push(platform);
-  });
-
-  const keyward = (verb: string, resource: string, namespace?: string): Access => ({
-    verb,
-    group: "keyward.dev",
-    resource,
-    ...(namespace === undefined ? {} : { namespace }),
-  });
-
-  it("lets a user bound to view get ApiKeys, but not Secrets, and not change ApiKeys", async () => {
-    await eventually("keyward-viewer to be aggregated into view", () => canI(kube, user("alice"), keyward("get", "apikeys", ns.name)));
-    for (const kind of ["apikeys", "accesstokens", "accesspolicies", "rotationpolicies"]) {
-      expect(await canI(kube, user("alice"), keyward("list", kind, ns.name)), kind).toBe(true);
-    }
-    expect(await canI(kube, user("alice"), { verb: "get", resource: "secrets", namespace: ns.name })).toBe(false);
-    expect(await canI(kube, user("alice"), keyward("create", "apikeys", ns.name))).toBe(false);
-    expect(await canI(kube, user("alice"), keyward("patch", "apikeys", ns.name))).toBe(false);
-  });
-
-  it("lets a user bound to edit create ApiKeys and revoke AccessTokens, and (like every edit user) read Secrets", async () => {
-    await eventually("keyward-editor to be aggregated into edit", () => canI(kube, user("bob"), keyward("create", "apikeys", ns.name)));
-    expect(await canI(kube, user("bob"), keyward("patch", "accesstokens", ns.name))).toBe(true);
-    expect(await canI(kube, user("bob"), keyward("delete", "accesspolicies", ns.name))).toBe(true);
-    expect(await canI(kube, user("bob"), keyward("patch", "apikeys", ns.name))).toBe(true);
-    expect(await canI(kube, user("bob"), { ...keyward("patch", "apikeys", ns.name), subresource: "status" })).toBe(false);
-    // The reason docs/operations.md calls reading token Secrets the administration permission.
-    expect(await canI(kube, user("bob"), { verb: "get", resource: "secrets", namespace: ns.name })).toBe(true);
-  });
-
-  it("lets a user bound to admin manage the namespaced kinds but not ClusterRotationPolicies", async () => {
-    await eventually("keyward-admin to be aggregated into admin", () => canI(kube, user("carol"), keyward("deletecollection", "apikeys", ns.name)));
-    expect(await canI(kube, user("carol"), keyward("create", "rotationpolicies", ns.name))).toBe(true);
-    expect(await canI(kube, user("carol"), keyward("create", "clusterrotationpolicies"))).toBe(false);
-  });
-
-  it("lets a user with view and keyward-editor manage ApiKeys without reading Secrets", async () => {
-    await eventually("dave's bindings to take effect", () => canI(kube, user("dave"), keyward("create", "apikeys", ns.name)));
-    expect(await canI(kube, user("dave"), keyward("patch", "accesstokens", ns.name))).toBe(true);
-    expect(await canI(kube, user("dave"), { verb: "get", resource: "secrets", namespace: ns.name })).toBe(false);
-    expect(await canI(kube, user("dave"), { verb: "list", resource: "secrets", namespace: ns.name })).toBe(false);
-  });
-
-  it("lets only a group bound to keyward-clusterrotationpolicy-admin change ClusterRotationPolicies", async () => {
-    await eventually("the platform binding to take effect", () => canI(kube, user("erin"), keyward("create", "clusterrotationpolicies"), [platformGroup]));
-    expect(await canI(kube, user("erin"), keyward("delete", "clusterrotationpolicies"), [platformGroup])).toBe(true);
-    expect(await canI(kube, user("erin"), keyward("create", "apikeys", ns.name), [platformGroup])).toBe(false);
-    expect(await canI(kube, user("frank"), keyward("create", "clusterrotationpolicies"))).toBe(false);
   });
 });
 

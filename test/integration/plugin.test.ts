@@ -279,15 +279,23 @@ describe("kubectl keyward without the permission it needs", () => {
       return attempt.stderr.includes("forbidden: you may not patch") ? attempt : undefined;
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: forbidden: you may not patch apikey "guarded" in namespace "[^"]+" \(.*cannot patch resource "apikeys".*\)\. Rotating and revoking change the object's spec: they need the edit or admin role \(or keyward-editor\)/);
+    expect(r.stderr).toMatch(/^error: forbidden: you may not patch apikey "guarded" in namespace "[^"]+" \(.*cannot patch resource "apikeys".*\)\. Rotating and revoking an ApiKey .* it needs keyward-admin in the namespace \(the admin role has it, edit does not\)/);
     expect((await kube.get(apiKeyRef("guarded"))).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 
-  it("refuses to print a token without get on its Secret, naming the API key administration permission", async () => {
+  it("refuses to revoke an AccessToken, naming keyward-editor and keyward-admin, and changes nothing", async () => {
+    const before = await kube.get(accessTokenRef("guarded"));
+    const r = await plugin(["revoke-token", "guarded"], { kubeconfig: readerKubeconfig });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: forbidden: you may not patch accesstoken "guarded" .*it needs keyward-editor or keyward-admin in the namespace/);
+    expect((await kube.get(accessTokenRef("guarded"))).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it("refuses to print a token without get on its Secret, naming the roles that have it", async () => {
     const r = await plugin(["token", "guarded"], { kubeconfig: readerKubeconfig });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^error: forbidden: you may not get secret "guarded" in namespace .*Reading a token is the "API key administration" permission/);
+    expect(r.stderr).toMatch(/^error: forbidden: you may not get secret "guarded" in namespace .*Reading a token needs get on its Secret, which the edit and admin roles have and no keyward role grants/);
   });
 
   it("shows the status with the bundle marked forbidden when the ConfigMap may not be read", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { errorFromResponse, KubeConfigError, UnavailableError } from "../../src/kube/index.ts";
 import { explain, Hints, type Subject } from "../../src/plugin/index.ts";
 
-const subject: Subject = { kind: "apikey", resource: "apikeys", name: "reporting", namespace: "acme", verb: "patch", permissionHint: Hints.changeKeys };
+const subject: Subject = { kind: "apikey", resource: "apikeys", name: "reporting", namespace: "acme", verb: "patch", permissionHint: Hints.changeApiKey };
 const target = { verb: "patch", resource: "apikeys.keyward.dev", namespace: "acme", name: "reporting" };
 
 describe("explain", () => {
@@ -21,7 +21,7 @@ describe("explain", () => {
     const server = 'apikeys.keyward.dev "reporting" is forbidden: User "alice" cannot patch resource "apikeys" in API group "keyward.dev" in the namespace "acme"';
     const err = explain(errorFromResponse(target, 403, { message: server, reason: "Forbidden" }), subject);
     expect(err.code).toBe("ERR_PLUGIN_FORBIDDEN");
-    expect(err.message).toBe(`forbidden: you may not patch apikey "reporting" in namespace "acme" (${server}). ${Hints.changeKeys}`);
+    expect(err.message).toBe(`forbidden: you may not patch apikey "reporting" in namespace "acme" (${server}). ${Hints.changeApiKey}`);
   });
 
   it("passes on the API server's validation message, which names the field", () => {

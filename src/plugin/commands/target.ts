@@ -5,11 +5,14 @@ import type { KubeClient, KubeObject, Resource } from "../../kube/index.ts";
 import type { CommonOptions } from "../args.ts";
 import { explain, Hints, type Subject } from "../errors.ts";
 
+/** Who may change each kind: an ApiKey is keyward-admin's, an AccessToken keyward-editor's too. */
+const CHANGE_HINTS = { apikey: Hints.changeApiKey, accesstoken: Hints.changeAccessToken } as const;
+
 export interface Target {
   client: KubeClient;
   resource: Resource;
-  /** Singular lower-case kind as kubectl spells it: "apikey", "accesstoken". */
-  kind: string;
+  /** Singular lower-case kind as kubectl spells it. */
+  kind: keyof typeof CHANGE_HINTS;
   name: string;
   namespace: string;
 }
@@ -17,7 +20,7 @@ export interface Target {
 function subject(t: Target, verb: "get" | "patch"): Subject {
   return {
     kind: t.kind, resource: t.resource.plural, name: t.name, namespace: t.namespace, verb,
-    permissionHint: verb === "get" ? Hints.readKeys : Hints.changeKeys,
+    permissionHint: verb === "get" ? Hints.readKeys : CHANGE_HINTS[t.kind],
   };
 }
 
