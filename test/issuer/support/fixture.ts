@@ -16,7 +16,7 @@ import { createCertificateAuthority, issueCertificate, type CertificateAuthority
 import { createTokenServiceLogger, startTokenService, type AuditEvents, type IssuedTokenStore, type IssuerCache, type ObjectLookup, type RunningTokenService, type TokenServiceOptions } from "../../../src/issuer/index.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { decodeUnverified, generateSigningKey, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
+import { decodeUnverified, generateSigningKey, tenantIssuer, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
 import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { clientCredentialsSecret, clientSecretHashSecret } from "../../../src/model/client-credentials.ts";
@@ -89,6 +89,8 @@ export interface ApiKeySetup {
   suspended?: boolean;
   ready?: boolean;
   clientSecret?: string;
+  /** The signing key's algorithm; default EdDSA. */
+  alg?: "EdDSA" | "ES256" | "RS256";
   rotationPolicyRef?: ApiKey["spec"] extends infer S ? S extends { rotationPolicyRef?: infer R } ? R : never : never;
 }
 
@@ -149,7 +151,7 @@ export class World {
   async tenant(name: string, apiKeys: ApiKeySetup[], policies: Record<string, AccessPolicySpec> = { "token-issuer": ISSUE_POLICY, "read": READ_POLICY }): Promise<void> {
     const keys = new Map<string, { apiKey: ApiKey; key: PrivateJwk }>();
     for (const setup of apiKeys) {
-      const key = await generateSigningKey("EdDSA");
+      const key = await generateSigningKey(setup.alg ?? "EdDSA");
       const apiKey: ApiKey = {
         apiVersion: API_VERSION,
         kind: "ApiKey",
@@ -222,7 +224,7 @@ export class World {
   token(tenant: string, apiKey: string, opts: { atMs?: number; lifetimeSeconds?: number; jti?: string } = {}): string {
     return issueAccessTokenSync({
       key: this.key(tenant, apiKey),
-      issuer: ISSUER,
+      issuer: tenantIssuer(ISSUER, tenant),
       apiKey,
       tenant,
       now: new Date(opts.atMs ?? this.clock.now()),
