@@ -85,7 +85,7 @@ describe("discovery", () => {
 
   it("names as issuer exactly the iss of the tenant's tokens, so strict discovery of {iss}/.well-known/openid-configuration holds", async () => {
     const issued = await w.issue("acme", "reporting", w.token("acme", "workflow"));
-    const iss = decoded(issued.json.access_token as string).claims.iss as string;
+    const iss = decoded(issued.json.access_token as string).claims.iss;
     expect(iss).toBe(`${ISSUER}/acme`);
     const doc = (await w.request(`${new URL(iss).pathname}/.well-known/openid-configuration`)).json as { issuer: string };
     expect(doc.issuer).toBe(iss);

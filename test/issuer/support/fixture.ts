@@ -110,22 +110,31 @@ export class World {
   readonly store = new MemoryStore();
   readonly events = new MemoryEvents();
   readonly logs = new LogCapture();
-  readonly clock = new ManualClock(NOW);
+  readonly clock: ManualClock;
   readonly tenants = new Map<string, TenantKeys>();
   readonly policies = new Map<string, Record<string, AccessPolicySpec>>();
   ca!: CertificateAuthority;
   dir!: string;
   service!: RunningTokenService;
 
-  static async start(overrides: Partial<TokenServiceOptions> = {}): Promise<World> {
-    const w = new World();
+  /** The configured issuer: the bundles' issuer; a tenant's tokens carry `{issuer}/{tenant}`. */
+  readonly issuer: string;
+
+  constructor(nowMs = NOW, issuer = ISSUER) {
+    this.clock = new ManualClock(nowMs);
+    this.issuer = issuer;
+  }
+
+  /** A token service on 127.0.0.1 with its clock at `nowMs` (default NOW, frozen). */
+  static async start(overrides: Partial<TokenServiceOptions> = {}, nowMs = NOW): Promise<World> {
+    const w = new World(nowMs, overrides.issuer ?? ISSUER);
     w.dir = await mkdtemp(join(tmpdir(), "keyward-issuer-"));
     w.ca = createCertificateAuthority({ commonName: "keyward test CA" });
     await w.writeCertificate(w.ca);
     w.service = await startTokenService({
       listen: { host: "127.0.0.1", port: 0 },
       tls: { certFile: join(w.dir, "tls.crt"), keyFile: join(w.dir, "tls.key"), pollIntervalMs: 0 },
-      issuer: ISSUER,
+      issuer: w.issuer,
       cache: w.cache,
       store: w.store,
       events: w.events,
@@ -195,7 +204,7 @@ export class World {
     const current = this.cache.configMaps.get(tenant, "keyward-bundle")?.data ?? null;
     const plan = planBundleFor({
       tenant,
-      issuer: ISSUER,
+      issuer: this.issuer,
       now: new Date(this.clock.now()),
       apiKeys: [...t.apiKeys.values()].map(({ apiKey }) => ({
         name: apiKey.metadata.name ?? "",
@@ -224,7 +233,7 @@ export class World {
   token(tenant: string, apiKey: string, opts: { atMs?: number; lifetimeSeconds?: number; jti?: string } = {}): string {
     return issueAccessTokenSync({
       key: this.key(tenant, apiKey),
-      issuer: tenantIssuer(ISSUER, tenant),
+      issuer: tenantIssuer(this.issuer, tenant),
       apiKey,
       tenant,
       now: new Date(opts.atMs ?? this.clock.now()),
