@@ -172,10 +172,10 @@ describe("nginx auth_request in front of the verifier's authz mode", () => {
     await verifier.stop();
   });
 
-  it("lets a valid EdDSA token through, with the identity headers for the workload", async () => {
-    const r = await get(port, "/api/v0/items", { authorization: `Bearer ${valid}` });
+  it("lets a valid EdDSA token through, with the verifier's identity headers replacing any the client sent", async () => {
+    const r = await get(port, "/api/v0/items", { authorization: `Bearer ${valid}`, "x-keyward-api-key": "admin" });
     expect(r.status).toBe(200);
-    expect(upstream.seen.at(-1)?.headers).toMatchObject({ "x-keyward-api-key": "reporting", "x-keyward-tenant": "acme" });
+    expect(upstream.seen.at(-1)?.headers).toMatchObject({ "x-keyward-api-key": "reporting", "x-keyward-tenant": "acme", "x-keyward-token-id": decoded(valid).claims.jti });
   });
 
   it("refuses a forged token with 401 and the verifier's WWW-Authenticate", async () => {
@@ -230,8 +230,10 @@ function recipe(verifierPort: number, upstreamPort: number): string {
       auth_request /_keyward;
       auth_request_set $keyward_api_key $upstream_http_x_keyward_api_key;
       auth_request_set $keyward_tenant $upstream_http_x_keyward_tenant;
+      auth_request_set $keyward_token_id $upstream_http_x_keyward_token_id;
       proxy_set_header X-Keyward-Api-Key $keyward_api_key;
       proxy_set_header X-Keyward-Tenant $keyward_tenant;
+      proxy_set_header X-Keyward-Token-Id $keyward_token_id;
       proxy_pass http://127.0.0.1:${upstreamPort};
     }
     location = /_keyward {
