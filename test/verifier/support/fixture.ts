@@ -64,7 +64,7 @@ export async function makeFixture(): Promise<Fixture> {
     token: async (opts = {}) => {
       const issued = await issueAccessToken({
         key: opts.key ?? reporting,
-        issuer: opts.issuer ?? tenantIssuer(ISSUER, TENANT),
+        issuer: opts.issuer ?? tenantIssuer(ISSUER, opts.tenant ?? TENANT),
         apiKey: opts.apiKey ?? "reporting",
         tenant: opts.tenant ?? TENANT,
         now: new Date(opts.atMs ?? T0 - 60_000),
