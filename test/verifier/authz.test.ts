@@ -142,6 +142,7 @@ describe("authz mode: the shared issuer of token format v1", () => {
       const r = await send(strict.port, { path: "/auth", headers });
       expect(r.status).toBe(401);
       expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_ISSUER_RETIRED" });
+      expect(r.headers["www-authenticate"]).toContain('error_description="the token carries the retired shared issuer; get a new token"');
       expectAllowed(await send(strict.port, { path: "/auth", headers: { ...headers, ...bearer(token) } }));
     } finally {
       await strict.stop();
