@@ -9,7 +9,7 @@ import type { KubeClient } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
 import { errorFields, type Logger } from "../kube/logger.ts";
 import type { KubeObject } from "../kube/types.ts";
-import { issueAccessTokenSync, parseRfc3339 } from "../token/index.ts";
+import { issueAccessTokenSync, parseRfc3339, tokenIssuer, type IssuerForm } from "../token/index.ts";
 import type { IssuerCache } from "./cache.ts";
 import { IssuerError } from "./errors.ts";
 import { issuedTokenObject } from "../model/issued-token.ts";
@@ -39,8 +39,10 @@ export interface IssueContext {
   store: IssuedTokenStore;
   events: AuditEvents | null;
   log: Logger;
-  /** The `iss` of every token. */
+  /** The configured issuer. */
   issuer: string;
+  /** The form of `iss` tokens carry: the tenant's issuer (default) or the configured issuer itself. */
+  issuerForm: IssuerForm;
 }
 
 export interface IssueRequest {
@@ -133,7 +135,7 @@ export async function issueForApiKey(ctx: IssueContext, req: IssueRequest): Prom
     throw new IssuerError("ERR_API_KEY_NOT_READY", `${who}: its signing key cannot be used (${read.kind === "missing" ? `Secret ${req.tenant}/${secretName} does not exist yet` : read.message})`);
   }
   const key = activeSigningKey(read.document);
-  const issued = issueAccessTokenSync({ key, issuer: ctx.issuer, apiKey: req.apiKeyName, tenant: req.tenant, now: req.now, lifetimeSeconds: lifetime });
+  const issued = issueAccessTokenSync({ key, issuer: tokenIssuer(ctx.issuer, req.tenant, ctx.issuerForm), apiKey: req.apiKeyName, tenant: req.tenant, now: req.now, lifetimeSeconds: lifetime });
   const { jti, iat: issuedAt } = issued.claims;
   const expiresAt = issuedAt + lifetime;
   const record = issuedTokenObject({ apiKey, jti, kid: key.kid, issuedAt, expiresAt, issuedBy: req.issuedBy });

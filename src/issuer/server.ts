@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import { errorFields, type Logger } from "../kube/logger.ts";
-import { TokenVerifier, type VerifierOptions } from "../token/index.ts";
+import { DEFAULT_ISSUER_FORM, TokenVerifier, type IssuerForm, type VerifierOptions } from "../token/index.ts";
 import { handleIssue, ISSUER_PATH, sendIssuerError } from "./api.ts";
 import { TenantBundles } from "./bundles.ts";
 import type { IssuerCache } from "./cache.ts";
@@ -32,8 +32,10 @@ export interface TokenServiceOptions {
     /** How often the files are checked for a new certificate. Default 10 s; 0 turns polling off (reloadTls still works). */
     pollIntervalMs?: number;
   };
-  /** The `iss` of every token: the controller's configured issuer. */
+  /** The controller's configured issuer; a tenant's issuer is `{issuer}/{tenant}`. */
   issuer: string;
+  /** The form of `iss` in the tokens issued here; default "tenant". */
+  issuerForm?: IssuerForm;
   /** The URL clients reach the service at (jwks_uri, token_endpoint). Default the issuer. */
   publicUrl?: string;
   cache: IssuerCache;
@@ -68,6 +70,7 @@ export async function startTokenService(opts: TokenServiceOptions): Promise<Runn
     events: opts.events ?? null,
     log,
     issuer: opts.issuer,
+    issuerForm: opts.issuerForm ?? DEFAULT_ISSUER_FORM,
     bundles: new TenantBundles(opts.cache, verifier, log),
     verifier,
     clock,
@@ -108,7 +111,7 @@ export async function startTokenService(opts: TokenServiceOptions): Promise<Runn
     });
   });
   const address = server.address() as AddressInfo;
-  log.info({ address: address.address, port: address.port, issuer: opts.issuer }, "token service listening");
+  log.info({ address: address.address, port: address.port, issuer: opts.issuer, issuerForm: ctx.issuerForm }, "token service listening");
 
   let reloading: Promise<boolean> | null = null;
   const reloadTls = (): Promise<boolean> => {

@@ -25,7 +25,10 @@ export const VerificationCodes = {
   ERR_KEY_SUBJECT_MISMATCH: 401,
   /** A claim is missing or has the wrong type. */
   ERR_CLAIMS_INVALID: 401,
+  /** `iss` is neither the tenant's issuer nor the shared issuer. */
   ERR_ISSUER_MISMATCH: 401,
+  /** `iss` is the shared (v1) issuer and the token is older than the shared-issuer window. */
+  ERR_ISSUER_RETIRED: 401,
   ERR_AUDIENCE_MISMATCH: 401,
   ERR_TOKEN_EXPIRED: 401,
   ERR_TOKEN_NOT_YET_VALID: 401,

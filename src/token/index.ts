@@ -11,6 +11,8 @@ export { jwkSetOf } from "./keys/jwk-set.ts";
 export { newJti } from "./jwt/jti.ts";
 export { issueAccessToken, issueAccessTokenSync } from "./jwt/issue.ts";
 export type { IssueOptions, IssuedToken } from "./jwt/issue.ts";
+export { DEFAULT_ISSUER_FORM, DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, ISSUER_FORMS, MAX_SHARED_ISSUER_WINDOW_SECONDS, tenantIssuer, tokenIssuer } from "./jwt/issuer.ts";
+export type { IssuerForm } from "./jwt/issuer.ts";
 export { decodeUnverified } from "./jwt/decode.ts";
 export { bearerToken } from "./jwt/bearer.ts";
 

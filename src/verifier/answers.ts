@@ -26,6 +26,7 @@ const DESCRIPTIONS: Partial<Record<VerificationCode, string>> = {
   ERR_KEY_SUBJECT_MISMATCH: "the token is signed with a key of another API key",
   ERR_CLAIMS_INVALID: "the token claims are missing or malformed",
   ERR_ISSUER_MISMATCH: "the token was issued by another issuer",
+  ERR_ISSUER_RETIRED: "the token carries the retired shared issuer; get a new token",
   ERR_AUDIENCE_MISMATCH: "the token is for another tenant",
   ERR_TOKEN_EXPIRED: "the token has expired; get a new token",
   ERR_TOKEN_NOT_YET_VALID: "the token is not valid yet",

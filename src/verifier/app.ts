@@ -68,7 +68,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     () => store?.ageSeconds() ?? null,
     () => store !== null && readiness(store, isDraining).ready,
   );
-  const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
+  const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
   store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, logger, metrics });
   const bundleStore = store;
 

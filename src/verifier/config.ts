@@ -4,6 +4,7 @@
 import { isIP } from "node:net";
 import { flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
 import { formatFlagDuration, parseFlagDuration } from "../lib/duration.ts";
+import { DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, MAX_SHARED_ISSUER_WINDOW_SECONDS } from "../token/index.ts";
 
 export type VerifierMode = "proxy" | "authz";
 
@@ -30,6 +31,8 @@ export interface VerifierConfig {
   maxBundleAgeMs: number | null;
   forwardAuthorization: boolean;
   leewaySeconds: number;
+  /** Tokens with the shared (v1) `iss` are accepted this long after their `iat`. */
+  sharedIssuerWindowSeconds: number;
   maxTokenBytes: number;
   maxHeaderBytes: number;
   maxHeaderCount: number;
@@ -76,6 +79,14 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "metrics-listen", env: "KEYWARD_VERIFIER_METRICS_LISTEN", kind: "string", arg: "HOST:PORT", default: "0.0.0.0:9090", help: "address of /metrics, /healthz and /readyz; \"off\" disables" },
   { name: "forward-authorization", env: "KEYWARD_VERIFIER_FORWARD_AUTHORIZATION", kind: "boolean", help: "proxy mode: pass the Authorization header on to the workload (default: removed)" },
   { name: "leeway", env: "KEYWARD_VERIFIER_LEEWAY", kind: "string", arg: "DURATION", default: "30s", help: "clock skew allowed on exp, nbf and iat" },
+  {
+    name: "shared-issuer-window",
+    env: "KEYWARD_VERIFIER_SHARED_ISSUER_WINDOW",
+    kind: "string",
+    arg: "DURATION",
+    default: `${DEFAULT_SHARED_ISSUER_WINDOW_SECONDS / 3600}h`,
+    help: "a token with the shared iss (token format v1) is accepted this long after its iat, then refused with ERR_ISSUER_RETIRED; 0 refuses them",
+  },
   { name: "max-token-bytes", env: "KEYWARD_VERIFIER_MAX_TOKEN_BYTES", kind: "string", arg: "N", default: "8192", help: "longer bearer tokens are refused (512 to 65536)" },
   { name: "max-header-bytes", env: "KEYWARD_VERIFIER_MAX_HEADER_BYTES", kind: "string", arg: "N", default: "16384", help: "largest request head accepted (answer 431 beyond)" },
   { name: "max-header-count", env: "KEYWARD_VERIFIER_MAX_HEADER_COUNT", kind: "string", arg: "N", default: "100", help: "requests with more headers are refused (431)" },
@@ -163,6 +174,11 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
   const leewayMs = duration(flag("leeway"), str("leeway")!);
   if (leewayMs > 300_000) throw new ConfigError(flag("leeway"), `--leeway ${formatFlagDuration(leewayMs)} is too generous; at most 5m`);
 
+  const windowMs = duration(flag("shared-issuer-window"), str("shared-issuer-window")!);
+  if (windowMs % 1000 !== 0 || windowMs > MAX_SHARED_ISSUER_WINDOW_SECONDS * 1000) {
+    throw new ConfigError(flag("shared-issuer-window"), `--shared-issuer-window ${formatFlagDuration(windowMs)} must be whole seconds of at most ${MAX_SHARED_ISSUER_WINDOW_SECONDS / 3600}h`);
+  }
+
   const logLevel = str("log-level")!;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(flag("log-level"), `--log-level must be one of ${LOG_LEVELS.join(", ")}, not "${logLevel}"`);
@@ -190,6 +206,7 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     maxBundleAgeMs: maxAge === 0 ? null : maxAge,
     forwardAuthorization,
     leewaySeconds: Math.floor(leewayMs / 1000),
+    sharedIssuerWindowSeconds: windowMs / 1000,
     maxTokenBytes: integer(flag("max-token-bytes"), str("max-token-bytes")!, 512, 65_536),
     maxHeaderBytes: integer(flag("max-header-bytes"), str("max-header-bytes")!, 1024, 1_048_576),
     maxHeaderCount: integer(flag("max-header-count"), str("max-header-count")!, 8, 10_000),

@@ -51,7 +51,7 @@ describe("POST /api/v0/admin/api-keys/{apiKey}/tokens", () => {
     sent.push(token);
     const { header, claims } = decoded(token);
     expect(header).toMatchObject({ typ: "at+jwt", kid: w.key("acme", "reporting").kid });
-    expect(claims).toMatchObject({ iss: ISSUER, sub: "reporting", client_id: "reporting", aud: "acme", jti: r.json.jti });
+    expect(claims).toMatchObject({ iss: `${ISSUER}/acme`, sub: "reporting", client_id: "reporting", aud: "acme", jti: r.json.jti });
     expect(claims.exp! - claims.iat).toBe(24 * 3600);
     expect(r.json.expires_at).toBe(new Date(claims.exp! * 1000).toISOString().replace(".000Z", "Z"));
 

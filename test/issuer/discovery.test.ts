@@ -2,7 +2,8 @@ import { request } from "node:https";
 import { createRemoteJWKSet, customFetch, jwtVerify, type FetchImplementation } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePorts } from "../../src/controlplane/ports.ts";
-import { ISSUER, World } from "./support/fixture.ts";
+import { algorithmsOf } from "../../src/issuer/discovery.ts";
+import { decoded, ISSUER, World } from "./support/fixture.ts";
 
 let w: World;
 let publicUrl: string;
@@ -41,12 +42,12 @@ afterAll(async () => {
 });
 
 describe("discovery", () => {
-  it("serves the tenant's openid-configuration: the controller's issuer, the tenant's jwks_uri and the token endpoint", async () => {
+  it("serves the tenant's openid-configuration: the tenant's issuer, its jwks_uri and the token endpoint", async () => {
     const r = await w.request("/acme/.well-known/openid-configuration");
     expect(r.status).toBe(200);
     expect(r.headers["cache-control"]).toBe("public, max-age=60");
     expect(r.json).toMatchObject({
-      issuer: ISSUER,
+      issuer: `${ISSUER}/acme`,
       jwks_uri: `${publicUrl}/acme/.well-known/jwks.json`,
       token_endpoint: `${publicUrl}/oauth2/token`,
       grant_types_supported: ["client_credentials"],
@@ -70,7 +71,7 @@ describe("discovery", () => {
     const token = issued.json.access_token as string;
     const doc = (await w.request("/acme/.well-known/openid-configuration")).json as { issuer: string; jwks_uri: string };
     const jwks = createRemoteJWKSet(new URL(doc.jwks_uri), { [customFetch]: trustingFetch(w.ca.certPem) });
-    const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: doc.issuer, audience: "acme", typ: "at+jwt", currentDate: new Date(w.clock.now()) });
+    const { payload, protectedHeader } = await jwtVerify(token, jwks, { issuer: doc.issuer, audience: "acme", typ: "at+jwt", algorithms: ["EdDSA", "ES256", "RS256"], currentDate: new Date(w.clock.now()) });
     expect(payload.sub).toBe("reporting");
     expect(protectedHeader.alg).toBe("EdDSA");
   });
@@ -80,5 +81,29 @@ describe("discovery", () => {
     const doc = (await w.request("/beta/.well-known/openid-configuration")).json as { issuer: string; jwks_uri: string };
     const jwks = createRemoteJWKSet(new URL(doc.jwks_uri), { [customFetch]: trustingFetch(w.ca.certPem) });
     await expect(jwtVerify(token, jwks, { issuer: doc.issuer, audience: "beta", currentDate: new Date(w.clock.now()) })).rejects.toThrow();
+  });
+
+  it("names as issuer exactly the iss of the tenant's tokens, so strict discovery of {iss}/.well-known/openid-configuration holds", async () => {
+    const issued = await w.issue("acme", "reporting", w.token("acme", "workflow"));
+    const iss = decoded(issued.json.access_token as string).claims.iss;
+    expect(iss).toBe(`${ISSUER}/acme`);
+    const doc = (await w.request(`${new URL(iss).pathname}/.well-known/openid-configuration`)).json as { issuer: string };
+    expect(doc.issuer).toBe(iss);
+  });
+
+  it("lists as signing algorithms those of the tenant's keys only", async () => {
+    await w.tenant("mixed", [{ name: "ed", policies: ["read"] }, { name: "rsa", policies: ["read"], alg: "RS256" }]);
+    const doc = (await w.request("/mixed/.well-known/openid-configuration")).json;
+    expect(doc.id_token_signing_alg_values_supported).toEqual(["EdDSA", "RS256"]);
+    expect(doc.access_token_signing_alg_values_supported).toEqual(["EdDSA", "RS256"]);
+    expect((await w.request("/acme/.well-known/openid-configuration")).json.id_token_signing_alg_values_supported).toEqual(["EdDSA"]);
+  });
+});
+
+describe("algorithmsOf", () => {
+  it("gives the algorithms of a JWK Set's keys in a fixed order, and none for text that is no JWK Set", () => {
+    expect(algorithmsOf(JSON.stringify({ keys: [{ alg: "RS256" }, { alg: "ES256" }, { alg: "RS256" }, { alg: "HS256" }, null] }))).toEqual(["ES256", "RS256"]);
+    expect(algorithmsOf("{")).toEqual([]);
+    expect(algorithmsOf(JSON.stringify({ keys: {} }))).toEqual([]);
   });
 });

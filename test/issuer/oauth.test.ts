@@ -30,7 +30,7 @@ describe("POST /oauth2/token, client credentials", () => {
     expect(r.headers["cache-control"]).toBe("no-store");
     expect(r.headers.pragma).toBe("no-cache");
     const { claims } = decoded(r.json.access_token as string);
-    expect(claims).toMatchObject({ iss: ISSUER, sub: "ingest", aud: "acme" });
+    expect(claims).toMatchObject({ iss: `${ISSUER}/acme`, sub: "ingest", aud: "acme" });
     expect(w.store.records.at(-1)?.spec).toMatchObject({ apiKeyName: "ingest", jti: claims.jti, issuedBy: "oauth2-client acme/ingest" });
     expect(w.logs.entries()).toContainEqual(expect.objectContaining({ audit: "token_issued", via: "oauth2", jti: claims.jti }));
   });

@@ -1,7 +1,7 @@
 // Authz mode end to end, in each proxy's header convention.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeFixture, TENANT, TestClock, type Fixture } from "./support/fixture.ts";
+import { ISSUER, makeFixture, TENANT, TestClock, type Fixture } from "./support/fixture.ts";
 import { bearer, send, startTestVerifier, type TestVerifier } from "./support/http.ts";
 
 let fx: Fixture;
@@ -128,6 +128,24 @@ describe("authz mode without a bundle", () => {
       expect(r.headers["x-keyward-api-key"]).toBeUndefined();
     } finally {
       await empty.stop();
+    }
+  });
+});
+
+describe("authz mode: the shared issuer of token format v1", () => {
+  it("accepts a token with the shared iss by default, and refuses it with ERR_ISSUER_RETIRED under --shared-issuer-window 0", async () => {
+    const shared = await fx.token({ issuer: ISSUER });
+    const headers = { ...bearer(shared), "x-original-method": "GET", "x-original-uri": "/api/v0/items" };
+    expectAllowed(await send(plain.port, { path: "/auth", headers }));
+    const strict = await startTestVerifier({ args: ["--mode", "authz", "--shared-issuer-window", "0"], bundleText: fx.bundleText(), deps: { now: clock.now } });
+    try {
+      const r = await send(strict.port, { path: "/auth", headers });
+      expect(r.status).toBe(401);
+      expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_ISSUER_RETIRED" });
+      expect(r.headers["www-authenticate"]).toContain('error_description="the token carries the retired shared issuer; get a new token"');
+      expectAllowed(await send(strict.port, { path: "/auth", headers: { ...headers, ...bearer(token) } }));
+    } finally {
+      await strict.stop();
     }
   });
 });

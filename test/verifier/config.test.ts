@@ -52,6 +52,14 @@ describe("parseVerifierArgs", () => {
     expect(c.metricsListen).toBeNull();
   });
 
+  it("accepts tokens with the shared issuer for 30 days after iat by default, or as --shared-issuer-window says", () => {
+    expect(parseVerifierArgs(proxy, {}).sharedIssuerWindowSeconds).toBe(30 * 86_400);
+    expect(parseVerifierArgs([...proxy, "--shared-issuer-window", "0"], {}).sharedIssuerWindowSeconds).toBe(0);
+    expect(parseVerifierArgs(proxy, { KEYWARD_VERIFIER_SHARED_ISSUER_WINDOW: "24h" }).sharedIssuerWindowSeconds).toBe(86_400);
+    expect(refusal([...proxy, "--shared-issuer-window", "87601h"]).flag).toBe("--shared-issuer-window");
+    expect(refusal([...proxy, "--shared-issuer-window", "1500ms"]).message).toContain("whole seconds");
+  });
+
   it("names a variable for every flag and documents each in --help", () => {
     const help = verifierHelp();
     for (const f of VERIFIER_FLAGS) {

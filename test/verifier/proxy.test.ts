@@ -5,6 +5,7 @@ import { createServer, request as httpRequest, type IncomingMessage } from "node
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { forgedToken, ISSUER, makeFixture, T0, TENANT, TestClock, type Fixture } from "./support/fixture.ts";
+import { tenantIssuer } from "../../src/token/index.ts";
 import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "./support/http.ts";
 
 let fx: Fixture;
@@ -66,7 +67,8 @@ describe("proxy mode: the token checks through the server", () => {
     ["alg none", () => Promise.resolve(forgedToken({ alg: "none", typ: "at+jwt", kid: fx.reporting.kid }, { iss: ISSUER, sub: "reporting", client_id: "reporting", aud: TENANT, iat: T0 / 1000 - 60, nbf: T0 / 1000 - 60, exp: T0 / 1000 + 600, jti: "AAAAAAAAAAAAAAAAAAAAAA" })), "ERR_ALG_MISMATCH"],
     ["a kid of no key in the bundle", () => fx.token({ key: fx.stranger }), "ERR_KEY_UNKNOWN"],
     ["an expired token", () => fx.token({ atMs: T0 - 7200_000, lifetimeSeconds: 3600 }), "ERR_TOKEN_EXPIRED"],
-    ["a token for another tenant", () => fx.token({ tenant: "other" }), "ERR_AUDIENCE_MISMATCH"],
+    ["a token for another tenant", () => fx.token({ tenant: "other" }), "ERR_ISSUER_MISMATCH"],
+    ["a token for another tenant under this tenant's issuer", () => fx.token({ tenant: "other", issuer: tenantIssuer(ISSUER, TENANT) }), "ERR_AUDIENCE_MISMATCH"],
     ["a token of another issuer", () => fx.token({ issuer: "https://elsewhere.test" }), "ERR_ISSUER_MISMATCH"],
     ["a token of a suspended ApiKey", () => fx.token({ key: fx.frozen, apiKey: "frozen" }), "ERR_API_KEY_SUSPENDED"],
     ["a token whose key belongs to another ApiKey", () => fx.token({ key: fx.frozen, apiKey: "reporting" }), "ERR_KEY_SUBJECT_MISMATCH"],

@@ -59,6 +59,8 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       env: { ...io.env },
       namespaces: config.namespaces,
       issuer: config.issuer,
+      issuerForm: config.issuerForm,
+      sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds,
       leaderElection: config.leaderElect ? { namespace: leaseNamespace ?? "", name: config.leaseName } : false,
       metrics: config.metrics,
       health: config.health,

@@ -4,6 +4,7 @@
 
 import { parseDuration } from "../../api/duration.ts";
 import { envValue, flagSpec, flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../../lib/flags.ts";
+import { DEFAULT_ISSUER_FORM, DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, ISSUER_FORMS, MAX_SHARED_ISSUER_WINDOW_SECONDS, type IssuerForm } from "../../token/index.ts";
 import { WEBHOOK_FLAGS, webhookConfig, WebhookConfigError, type WebhookConfig } from "../../webhook/options.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -33,6 +34,10 @@ export interface ControllerConfig {
    */
   systemNamespace: string;
   issuer: string;
+  /** The `iss` of issued tokens: "tenant" (`{issuer}/{tenant}`) or "shared" (the issuer). */
+  issuerForm: IssuerForm;
+  /** The token service accepts callers' tokens with the shared `iss` this long after their `iat`. */
+  sharedIssuerWindowSeconds: number;
   leaderElect: boolean;
   /** Namespace of the leader-election Lease. */
   leaderElectionNamespace: string | null;
@@ -86,7 +91,23 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
     arg: "NS",
     help: `keyward's own namespace, where private keys and its records are kept (no tenant may read it); default $POD_NAMESPACE, then ${DEFAULT_SYSTEM_NAMESPACE}`,
   },
-  { name: "issuer", env: "KEYWARD_ISSUER", kind: "string", arg: "URL", default: DEFAULT_ISSUER, help: "the iss claim of issued tokens and the issuer of every bundle" },
+  { name: "issuer", env: "KEYWARD_ISSUER", kind: "string", arg: "URL", default: DEFAULT_ISSUER, help: "the issuer of every bundle; a tenant's issuer is ISSUER/TENANT (set it to the token service's URL for OpenID Connect discovery)" },
+  {
+    name: "issuer-form",
+    env: "KEYWARD_ISSUER_FORM",
+    kind: "string",
+    arg: ISSUER_FORMS.join("|"),
+    default: DEFAULT_ISSUER_FORM,
+    help: "the iss of issued tokens: tenant = ISSUER/TENANT (token format v2, discoverable); shared = ISSUER (v1, for verifiers older than v2)",
+  },
+  {
+    name: "shared-issuer-window",
+    env: "KEYWARD_SHARED_ISSUER_WINDOW",
+    kind: "string",
+    arg: "DURATION",
+    default: `${DEFAULT_SHARED_ISSUER_WINDOW_SECONDS / 3600}h`,
+    help: "the token service accepts a caller's token with the shared iss (v1) this long after its iat; 0s refuses them",
+  },
   { name: "leader-elect", env: "KEYWARD_LEADER_ELECT", kind: "boolean", help: "run the controllers only while holding the Lease (for more than one replica)" },
   {
     name: "leader-election-namespace",
@@ -205,6 +226,11 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw new ControllerConfigError("--issuer", `--issuer "${issuer}" must be a non-empty string of at most 1024 characters without spaces, e.g. https://keyward.example.com`);
   }
 
+  const form = str("issuer-form")!;
+  const issuerForm = ISSUER_FORMS.find((f) => f === form);
+  if (issuerForm === undefined) throw new ControllerConfigError("--issuer-form", `--issuer-form must be one of ${ISSUER_FORMS.join(", ")}, not "${form}"`);
+  const sharedIssuerWindowSeconds = sharedIssuerWindow(str("shared-issuer-window")!);
+
   const leaderElect = bool("leader-elect");
   let leaderElectionNamespace = str("leader-election-namespace") ?? env.POD_NAMESPACE ?? null;
   if (leaderElectionNamespace === "") leaderElectionNamespace = null;
@@ -250,7 +276,20 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
     throw err;
   }
-  return { kubeconfig, namespaces, systemNamespace, issuer, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
+  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
+}
+
+function sharedIssuerWindow(text: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch {
+    throw new ControllerConfigError("--shared-issuer-window", `--shared-issuer-window "${text}" is not a duration: write hours, minutes and seconds such as "720h"`);
+  }
+  if (ms % 1000 !== 0 || ms / 1000 > MAX_SHARED_ISSUER_WINDOW_SECONDS) {
+    throw new ControllerConfigError("--shared-issuer-window", `--shared-issuer-window ${text} must be whole seconds of at most ${MAX_SHARED_ISSUER_WINDOW_SECONDS / 3600}h`);
+  }
+  return ms / 1000;
 }
 
 function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {

@@ -49,7 +49,7 @@ import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
-import { generateSigningKey } from "../../token/index.ts";
+import { DEFAULT_ISSUER_FORM, generateSigningKey, type IssuerForm } from "../../token/index.ts";
 import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
 import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
@@ -73,8 +73,12 @@ export interface StartControllerOptions {
   env?: Record<string, string | undefined>;
   /** Namespaces to watch; empty or absent: all. */
   namespaces?: readonly string[];
-  /** `iss` of every token and `issuer` of every bundle. Default "keyward". */
+  /** The `issuer` of every bundle; a tenant's issuer is `{issuer}/{tenant}`. Default "keyward". */
   issuer?: string;
+  /** The `iss` of issued tokens: the tenant's issuer (default) or the issuer itself. */
+  issuerForm?: IssuerForm;
+  /** The token service accepts callers' tokens with the shared `iss` this long after their `iat`. Default 30 days. */
+  sharedIssuerWindowSeconds?: number;
   /** Leader election on a Lease; false or absent: run at once (one replica). */
   leaderElection?: LeaderElectionSettings | false;
   /** /metrics; null or absent: off. */
@@ -157,6 +161,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     stores,
     clock,
     issuer: options.issuer ?? DEFAULT_ISSUER,
+    issuerForm: options.issuerForm ?? DEFAULT_ISSUER_FORM,
     log,
     events: manager.eventRecorder<Reason>(),
     policyEvents: manager.eventRecorder<PolicyReason>(),
@@ -168,7 +173,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
 
-  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
+  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer, issuerForm: ctx.issuerForm }, "starting keyward controller");
   let tokenService: RunningTokenService | null = null;
   try {
     await manager.start();
@@ -179,6 +184,8 @@ export async function startController(options: StartControllerOptions = {}): Pro
         listen: ts.listen,
         tls: { certFile: ts.certFile, keyFile: ts.keyFile, ...(ts.tlsPollIntervalMs === undefined ? {} : { pollIntervalMs: ts.tlsPollIntervalMs }) },
         issuer: ctx.issuer,
+        issuerForm: ctx.issuerForm,
+        ...(options.sharedIssuerWindowSeconds === undefined ? {} : { verifier: { sharedIssuerWindowSeconds: options.sharedIssuerWindowSeconds } }),
         ...(ts.publicUrl === null ? {} : { publicUrl: ts.publicUrl }),
         cache: issuerCacheOf(stores),
         store: kubeIssuedTokenStore(client),

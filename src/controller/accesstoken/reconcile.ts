@@ -15,7 +15,7 @@ import { revocationsPublished } from "./revocations.ts";
 import { revokedTokenSecret, tokenSecret } from "../../model/access-token/secret.ts";
 
 export interface PlanAccessTokenInput extends PlanTokenInput {
-  /** The controller's configured issuer (`iss`). */
+  /** The `iss` of the token: tokenIssuer(configured issuer, tenant, form). */
   issuer: string;
   /** The tenant bundle in the ConfigMap now: a deleted AccessToken keeps its finalizer until its revocations are in it. */
   bundle: Bundle | null;

@@ -6,6 +6,7 @@
 // The finalizer keyward.dev/revocation keeps a deleted AccessToken until the
 // tenant bundle lists its revocations.
 
+import { tokenIssuer } from "../../token/index.ts";
 import type { AccessToken, AccessTokenStatus, ApiKey } from "../../api/types.generated.ts";
 import { isAlreadyExists, isNotFound } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
@@ -153,7 +154,7 @@ async function convergeAccessToken(
     accessToken: at,
     secret,
     apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
-    issuer: ctx.issuer,
+    issuer: tokenIssuer(ctx.issuer, namespace, ctx.issuerForm),
     // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
     bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
   });

@@ -1,6 +1,7 @@
 // What every reconciler of the controller shares: the client, the caches, the
 // clock, the issuer, the Event recorders and the metrics.
 
+import type { IssuerForm } from "../../token/index.ts";
 import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../api/types.generated.ts";
 import type { KubeClient } from "../../kube/client.ts";
 import type { Clock } from "../../kube/clock.ts";
@@ -47,7 +48,10 @@ export interface ControllerContext {
   client: KubeClient;
   stores: Stores;
   clock: Clock;
+  /** The configured issuer: the `issuer` of every bundle. */
   issuer: string;
+  /** The `iss` of issued tokens: `{issuer}/{tenant}` ("tenant") or the issuer ("shared"). */
+  issuerForm: IssuerForm;
   log: Logger;
   events: EventRecorder<Reason>;
   policyEvents: EventRecorder<PolicyReason>;

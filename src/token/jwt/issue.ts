@@ -10,7 +10,7 @@ import { newJti } from "./jti.ts";
 export interface IssueOptions {
   /** The ApiKey's active signing key. */
   key: PrivateJwk;
-  /** The controller's configured issuer (`iss`). */
+  /** The token's `iss`: tokenIssuer(configured issuer, tenant, form). */
   issuer: string;
   /** The ApiKey name (`sub` and `client_id`). */
   apiKey: string;

@@ -27,6 +27,8 @@ export interface CachedToken {
 
 export interface CheckSettings {
   readonly leewayMs: number;
+  /** How long after `iat` the shared (v1) `iss` is accepted. */
+  readonly sharedIssuerWindowMs: number;
   readonly maxTokenBytes: number;
   /** null: neither read nor written (explain). */
   readonly cache: Lru<string, CachedToken> | null;
@@ -96,7 +98,7 @@ export function runChecks(
   if (isFailure(key)) return key;
   const unsigned = checkSignature(settings, decoded, key, context, trace);
   if (unsigned !== null) return unsigned;
-  const claims = checkClaims(decoded.claims, key, bundle, settings.leewayMs, nowMs, context, trace);
+  const claims = checkClaims(decoded.claims, key, bundle, settings, nowMs, context, trace);
   if (isFailure(claims)) return claims;
   const refused = checkApiKey(claims, bundle, context, trace);
   if (refused !== null) return refused;
@@ -225,11 +227,12 @@ function checkClaims(
   claims: Readonly<Record<string, unknown>>,
   key: CompiledKey,
   bundle: CompiledBundle,
-  leeway: number,
+  settings: Pick<CheckSettings, "leewayMs" | "sharedIssuerWindowMs">,
   nowMs: number,
   context: FailureContext,
   trace: ExplainStep[] | null,
 ): CheckedClaims | VerifyFailure {
+  const { leewayMs: leeway, sharedIssuerWindowMs } = settings;
   const { iss, sub, client_id: clientId, aud, iat, nbf, exp, jti } = claims;
   if (typeof jti === "string" && jti !== "" && jti.length <= 256) context.jti = jti;
   if (typeof iss !== "string") return invalidClaims(trace, context, "iss must be a string");
@@ -249,11 +252,19 @@ function checkClaims(
       : `the token's client_id ${name(clientId)} differs from its sub ${name(sub)}`);
   }
   trace?.push({ step: "subject", ok: true, detail: `sub and client_id are "${sub}", the key's ApiKey` });
-  if (iss !== bundle.issuer) {
+  if (iss === bundle.tenantIssuer) {
+    trace?.push({ step: "issuer", ok: true, detail: `"${iss}", the issuer of tenant "${bundle.tenant}"` });
+  } else if (iss === bundle.issuer) {
+    const until = iat * 1000 + sharedIssuerWindowMs;
+    if (nowMs >= until) {
+      return failure(trace, "issuer", context, "ERR_ISSUER_RETIRED",
+        `token ${jti} carries the shared iss "${bundle.issuer}", accepted only until ${new Date(until).toISOString()} (the shared-issuer window after its iat); use a token with iss "${bundle.tenantIssuer}"`);
+    }
+    trace?.push({ step: "issuer", ok: true, detail: `"${iss}", the shared issuer, accepted until ${new Date(until).toISOString()}` });
+  } else {
     return failure(trace, "issuer", context, "ERR_ISSUER_MISMATCH",
-      `the token's iss is ${name(iss)}, not "${bundle.issuer}", the issuer of tenant "${bundle.tenant}"`);
+      `the token's iss is ${name(iss)}, not "${bundle.tenantIssuer}", the issuer of tenant "${bundle.tenant}"`);
   }
-  trace?.push({ step: "issuer", ok: true, detail: `"${iss}"` });
   if (typeof aud === "string" ? aud !== bundle.tenant : !aud.includes(bundle.tenant)) {
     return failure(trace, "audience", context, "ERR_AUDIENCE_MISMATCH",
       `the token's aud does not contain "${bundle.tenant}": it was issued for another tenant`);

@@ -1,6 +1,7 @@
 // A bundle compiled for verification: keys imported, policies compiled, revoked
 // jtis indexed.
 
+import { tenantIssuer } from "../jwt/issuer.ts";
 import { BundleError, TokenInputError } from "../errors.ts";
 import { importVerifyingKey } from "../lib/crypto.ts";
 import type { VerifyingKey } from "../lib/crypto.ts";
@@ -36,7 +37,10 @@ export interface CompiledBundle {
   /** The validated bundle it was compiled from. */
   readonly bundle: Bundle;
   readonly tenant: string;
+  /** The configured (shared, v1) issuer: the bundle's `issuer`. */
   readonly issuer: string;
+  /** The tenant's issuer (v2): tenantIssuer(issuer, tenant). */
+  readonly tenantIssuer: string;
   readonly generation: number;
   readonly keys: ReadonlyMap<string, CompiledKey>;
   readonly apiKeys: ReadonlyMap<string, CompiledApiKey>;
@@ -95,6 +99,7 @@ export function compileBundle(input: Bundle, known: ReadonlyMap<string, Verifyin
     bundle,
     tenant: bundle.tenant,
     issuer: bundle.issuer,
+    tenantIssuer: tenantIssuer(bundle.issuer, bundle.tenant),
     generation: bundle.generation,
     keys,
     apiKeys,

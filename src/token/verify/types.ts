@@ -63,6 +63,8 @@ export interface VerifierOptions {
   maxTokenBytes?: number;
   /** Entries of the verified-token cache: 0 (off) to 1000000, default 10000. */
   cacheSize?: number;
+  /** How long after its `iat` a token with the shared (v1) `iss` is accepted, in seconds: 0 to 10 years, default 30 days. */
+  sharedIssuerWindowSeconds?: number;
 }
 
 export interface VerifierStats {

@@ -5,6 +5,7 @@ import type { Bundle } from "../types.ts";
 import { runChecks } from "./check.ts";
 import type { CachedToken, CheckSettings } from "./check.ts";
 import { compileBundle } from "./compile.ts";
+import { DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, MAX_SHARED_ISSUER_WINDOW_SECONDS } from "../jwt/issuer.ts";
 import type { CompiledBundle } from "./compile.ts";
 import type {
   ExplainStep, Explanation, RequestInfo, TokenCheckResult, VerifierOptions, VerifierStats, VerifyResult,
@@ -46,6 +47,7 @@ export class TokenVerifier {
   readonly leewaySeconds: number;
   readonly maxTokenBytes: number;
   readonly cacheSize: number;
+  readonly sharedIssuerWindowSeconds: number;
   readonly #settings: CheckSettings;
   readonly #cache: Lru<string, CachedToken>;
   /** Imported public keys of the last bundle loaded for each tenant, by kid. */
@@ -55,9 +57,11 @@ export class TokenVerifier {
     this.leewaySeconds = option(opts.leewaySeconds, DEFAULT_LEEWAY_SECONDS, 0, MAX_LEEWAY_SECONDS, "leewaySeconds");
     this.maxTokenBytes = option(opts.maxTokenBytes, DEFAULT_MAX_TOKEN_BYTES, 512, 65_536, "maxTokenBytes");
     this.cacheSize = option(opts.cacheSize, DEFAULT_CACHE_SIZE, 0, 1_000_000, "cacheSize");
+    this.sharedIssuerWindowSeconds = option(opts.sharedIssuerWindowSeconds, DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, 0, MAX_SHARED_ISSUER_WINDOW_SECONDS, "sharedIssuerWindowSeconds");
     this.#cache = new Lru(this.cacheSize);
     this.#settings = {
       leewayMs: this.leewaySeconds * 1000,
+      sharedIssuerWindowMs: this.sharedIssuerWindowSeconds * 1000,
       maxTokenBytes: this.maxTokenBytes,
       cache: this.cacheSize > 0 ? this.#cache : null,
       counters: { hits: 0, misses: 0 },

@@ -108,6 +108,18 @@ describe("parseControllerArgs", () => {
     expect(config.health).toEqual({ host: "0.0.0.0", port: 8082 });
   });
 
+  it("issues tokens with the tenant's issuer and accepts the shared one for 30 days by default", () => {
+    expect(parseControllerArgs([], {})).toMatchObject({ issuerForm: "tenant", sharedIssuerWindowSeconds: 30 * 86_400 });
+    expect(parseControllerArgs(["--issuer-form", "shared", "--shared-issuer-window", "48h"], {})).toMatchObject({ issuerForm: "shared", sharedIssuerWindowSeconds: 172_800 });
+    expect(parseControllerArgs([], { KEYWARD_ISSUER_FORM: "shared", KEYWARD_SHARED_ISSUER_WINDOW: "0s" })).toMatchObject({ issuerForm: "shared", sharedIssuerWindowSeconds: 0 });
+  });
+
+  it("refuses an unknown --issuer-form and a --shared-issuer-window that is no duration or too long", () => {
+    expect(refusal(["--issuer-form", "global"]).message).toBe('--issuer-form must be one of tenant, shared, not "global"');
+    expect(refusal(["--shared-issuer-window", "30d"]).flag).toBe("--shared-issuer-window");
+    expect(refusal(["--shared-issuer-window", "87601h"]).message).toContain("at most 87600h");
+  });
+
   it("refuses bad input, naming the flag and the fix", () => {
     expect(refusal(["--namespace", "Not_A_Namespace"]).flag).toBe("--namespace");
     expect(refusal(["--issuer", "has space"]).message).toContain("without spaces");

@@ -15,6 +15,8 @@ export const M = 60_000;
 export const S = 1000;
 export const NOW = new Date("2026-03-01T00:00:00Z");
 export const ISSUER = "https://keyward.example";
+/** The `iss` of acme's tokens: its tenant issuer. */
+export const TOKEN_ISSUER = `${ISSUER}/acme`;
 export const after = (ms: number): Date => new Date(NOW.getTime() + ms);
 
 export function accessToken(spec: Partial<AccessTokenSpec> = {}): AccessToken {
@@ -49,7 +51,7 @@ export class SimulatedAccessToken {
       accessToken: this.accessToken,
       secret: this.secret,
       apiKey: this.apiKey,
-      issuer: ISSUER,
+      issuer: TOKEN_ISSUER,
       bundle: this.bundle,
     });
     this.accessToken = { ...this.accessToken, status: outcome.status };

@@ -7,7 +7,7 @@ import { issueAccessTokenSync } from "../../../src/token/jwt/issue.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
 import type { PrivateJwk } from "../../../src/token/types.ts";
 import { policyOf } from "../apikey/fixtures.ts";
-import { H, ISSUER, M, NOW, S, SimulatedAccessToken, accessToken, after, apiKeyView } from "./fixtures.ts";
+import { H, ISSUER, M, NOW, S, SimulatedAccessToken, TOKEN_ISSUER, accessToken, after, apiKeyView } from "./fixtures.ts";
 
 let k1: PrivateJwk;
 let k2: PrivateJwk;
@@ -41,7 +41,7 @@ describe("planAccessToken issues", () => {
     const { header } = decodeUnverified(token);
     const claims = claimsOf(token);
     expect(header).toEqual({ alg: "EdDSA", typ: "at+jwt", kid: k1.kid });
-    expect(claims).toMatchObject({ iss: ISSUER, sub: "reporting", client_id: "reporting", aud: "acme", iat: NOW.getTime() / 1000, exp: NOW.getTime() / 1000 + 86400 });
+    expect(claims).toMatchObject({ iss: TOKEN_ISSUER, sub: "reporting", client_id: "reporting", aud: "acme", iat: NOW.getTime() / 1000, exp: NOW.getTime() / 1000 + 86400 });
     const jti = claims.jti as string;
     expect(outcome.secret).toMatchObject({
       type: "keyward.dev/access-token",

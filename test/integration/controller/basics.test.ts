@@ -4,6 +4,7 @@
 // config/rbac's rules, not as cluster-admin.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeUnverified } from "../../../src/token/index.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import {
@@ -121,6 +122,8 @@ describe("an AccessToken", () => {
     const result = verify(token, bundle, clock.now(), "/api/v0/reports/2026");
     expect(result.ok ? { jti: result.identity.jti, apiKey: result.identity.apiKey } : result.error.code).toEqual({ jti: status.jti, apiKey: "reporting" });
     expect(JSON.stringify(at)).not.toContain(token);
+    // Token format v2: the tenant's issuer, under which the token service serves discovery.
+    expect(decodeUnverified(token).claims).toMatchObject({ iss: `${ISSUER}/${ns.name}`, aud: ns.name });
   });
 
   it("is re-issued at its renewal time, and the previous token stays valid until its own expiry", async () => {

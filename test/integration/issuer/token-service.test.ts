@@ -153,7 +153,7 @@ describe("the token service on a real API server", () => {
     });
     expect(r.status, r.body).toBe(201);
     jti = r.json.jti as string;
-    expect(decoded(r.json.access_token as string).claims).toMatchObject({ sub: "reporting", aud: ns.name, iss: ISSUER, jti });
+    expect(decoded(r.json.access_token as string).claims).toMatchObject({ sub: "reporting", aud: ns.name, iss: `${ISSUER}/${ns.name}`, jti });
 
     const records = await client.list<IssuedToken>(Resources.issuedTokens, { namespace: ns.name, labelSelector: "keyward.dev/api-key=reporting" });
     expect(records.items).toHaveLength(1);

@@ -16,7 +16,7 @@ import { createCertificateAuthority, issueCertificate, type CertificateAuthority
 import { createTokenServiceLogger, startTokenService, type AuditEvents, type IssuedTokenStore, type IssuerCache, type ObjectLookup, type RunningTokenService, type TokenServiceOptions } from "../../../src/issuer/index.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
-import { decodeUnverified, generateSigningKey, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
+import { decodeUnverified, generateSigningKey, tenantIssuer, issueAccessTokenSync, type PrivateJwk, type RevokedEntry, type TokenClaims, type TokenHeader } from "../../../src/token/index.ts";
 import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { clientCredentialsSecret, clientSecretHashSecret } from "../../../src/model/client-credentials.ts";
@@ -89,6 +89,8 @@ export interface ApiKeySetup {
   suspended?: boolean;
   ready?: boolean;
   clientSecret?: string;
+  /** The signing key's algorithm; default EdDSA. */
+  alg?: "EdDSA" | "ES256" | "RS256";
   rotationPolicyRef?: ApiKey["spec"] extends infer S ? S extends { rotationPolicyRef?: infer R } ? R : never : never;
 }
 
@@ -108,22 +110,31 @@ export class World {
   readonly store = new MemoryStore();
   readonly events = new MemoryEvents();
   readonly logs = new LogCapture();
-  readonly clock = new ManualClock(NOW);
+  readonly clock: ManualClock;
   readonly tenants = new Map<string, TenantKeys>();
   readonly policies = new Map<string, Record<string, AccessPolicySpec>>();
   ca!: CertificateAuthority;
   dir!: string;
   service!: RunningTokenService;
 
-  static async start(overrides: Partial<TokenServiceOptions> = {}): Promise<World> {
-    const w = new World();
+  /** The configured issuer: the bundles' issuer; a tenant's tokens carry `{issuer}/{tenant}`. */
+  readonly issuer: string;
+
+  constructor(nowMs = NOW, issuer = ISSUER) {
+    this.clock = new ManualClock(nowMs);
+    this.issuer = issuer;
+  }
+
+  /** A token service on 127.0.0.1 with its clock at `nowMs` (default NOW, frozen). */
+  static async start(overrides: Partial<TokenServiceOptions> = {}, nowMs = NOW): Promise<World> {
+    const w = new World(nowMs, overrides.issuer ?? ISSUER);
     w.dir = await mkdtemp(join(tmpdir(), "keyward-issuer-"));
     w.ca = createCertificateAuthority({ commonName: "keyward test CA" });
     await w.writeCertificate(w.ca);
     w.service = await startTokenService({
       listen: { host: "127.0.0.1", port: 0 },
       tls: { certFile: join(w.dir, "tls.crt"), keyFile: join(w.dir, "tls.key"), pollIntervalMs: 0 },
-      issuer: ISSUER,
+      issuer: w.issuer,
       cache: w.cache,
       store: w.store,
       events: w.events,
@@ -149,7 +160,7 @@ export class World {
   async tenant(name: string, apiKeys: ApiKeySetup[], policies: Record<string, AccessPolicySpec> = { "token-issuer": ISSUE_POLICY, "read": READ_POLICY }): Promise<void> {
     const keys = new Map<string, { apiKey: ApiKey; key: PrivateJwk }>();
     for (const setup of apiKeys) {
-      const key = await generateSigningKey("EdDSA");
+      const key = await generateSigningKey(setup.alg ?? "EdDSA");
       const apiKey: ApiKey = {
         apiVersion: API_VERSION,
         kind: "ApiKey",
@@ -193,7 +204,7 @@ export class World {
     const current = this.cache.configMaps.get(tenant, "keyward-bundle")?.data ?? null;
     const plan = planBundleFor({
       tenant,
-      issuer: ISSUER,
+      issuer: this.issuer,
       now: new Date(this.clock.now()),
       apiKeys: [...t.apiKeys.values()].map(({ apiKey }) => ({
         name: apiKey.metadata.name ?? "",
@@ -222,7 +233,7 @@ export class World {
   token(tenant: string, apiKey: string, opts: { atMs?: number; lifetimeSeconds?: number; jti?: string } = {}): string {
     return issueAccessTokenSync({
       key: this.key(tenant, apiKey),
-      issuer: ISSUER,
+      issuer: tenantIssuer(this.issuer, tenant),
       apiKey,
       tenant,
       now: new Date(opts.atMs ?? this.clock.now()),

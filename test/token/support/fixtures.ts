@@ -3,13 +3,15 @@
 // (independently of issueAccessToken), for attacks on the verifier.
 
 import { createHmac, createPrivateKey, createPublicKey, sign } from "node:crypto";
-import { generateSigningKey, publicJwkOf } from "../../../src/token/index.ts";
+import { generateSigningKey, publicJwkOf, tenantIssuer } from "../../../src/token/index.ts";
 import type {
   Algorithm, Bundle, BundleApiKey, BundleKey, BundlePolicy, KeyState, PrivateJwk, RevokedEntry,
 } from "../../../src/token/index.ts";
 
 export const ISSUER = "https://keyward.example";
 export const TENANT = "acme";
+/** The `iss` of acme's tokens (token format v2): its tenant issuer. */
+export const TENANT_ISSUER = tenantIssuer(ISSUER, TENANT);
 export const NOW_MS = Date.parse("2026-11-29T12:00:00Z");
 export const NOW_S = NOW_MS / 1000;
 export const HOUR = 3600;
@@ -72,7 +74,7 @@ export function encodePart(value: unknown): string {
 /** Valid v1 claims for ApiKey reporting of tenant acme, issued now, expiring in an hour. */
 export function claimsFor(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    iss: ISSUER, sub: "reporting", client_id: "reporting", aud: TENANT, iat: NOW_S, nbf: NOW_S, exp: NOW_S + HOUR,
+    iss: TENANT_ISSUER, sub: "reporting", client_id: "reporting", aud: TENANT, iat: NOW_S, nbf: NOW_S, exp: NOW_S + HOUR,
     jti: "c29tZS10b2tlbi1pZA", ...overrides,
   };
 }

@@ -7,7 +7,7 @@ import {
 } from "../../../src/token/index.ts";
 import type { CompiledBundle, PrivateJwk, RequestInfo, VerificationCode, VerifyResult } from "../../../src/token/index.ts";
 import {
-  apiKeyEntry, bundleInput, bundleKey, claimsFor, encodePart, forge, forgeHs256WithPublicKey, headerFor, HOUR, ISSUER,
+  apiKeyEntry, bundleInput, bundleKey, claimsFor, encodePart, forge, forgeHs256WithPublicKey, headerFor, HOUR, ISSUER, TENANT_ISSUER,
   NOW_MS, NOW_S, signingKey, TENANT,
 } from "../support/fixtures.ts";
 import type { BundleParts } from "../support/fixtures.ts";
@@ -31,8 +31,8 @@ function load(parts: Partial<BundleParts> = {}, verifier = new TokenVerifier()):
   return { verifier, bundle: verifier.load(buildBundle(bundleInput({ ...parts, keys }))) };
 }
 
-function verify(token: string | undefined, parts: Partial<BundleParts> = {}, at = NOW_MS, request = GET): VerifyResult {
-  const { verifier, bundle } = load(parts);
+function verify(token: string | undefined, parts: Partial<BundleParts> = {}, at = NOW_MS, request = GET, using = new TokenVerifier()): VerifyResult {
+  const { verifier, bundle } = load(parts, using);
   return verifier.verify(token, request, bundle, at);
 }
 
@@ -44,7 +44,7 @@ function expectRefused(result: VerifyResult, code: VerificationCode): Verificati
 }
 
 async function issued(key: PrivateJwk, lifetimeSeconds: number | null = HOUR, apiKey = "reporting", now = NOW_MS): Promise<string> {
-  return (await issueAccessToken({ key, issuer: ISSUER, apiKey, tenant: TENANT, now: new Date(now), lifetimeSeconds })).token;
+  return (await issueAccessToken({ key, issuer: TENANT_ISSUER, apiKey, tenant: TENANT, now: new Date(now), lifetimeSeconds })).token;
 }
 
 describe("the token-security suite", () => {
@@ -161,6 +161,39 @@ describe("the token-security suite", () => {
     expectRefused(verify(forge(ed, headerFor(ed), claimsFor({ iss: "https://other.example" }))), "ERR_ISSUER_MISMATCH");
   });
 
+  it("refuses a token carrying another tenant's issuer", () => {
+    expectRefused(verify(forge(ed, headerFor(ed), claimsFor({ iss: `${ISSUER}/sandbox` }))), "ERR_ISSUER_MISMATCH");
+  });
+
+  it("accepts the tenant's issuer, the configured issuer followed by /tenant", () => {
+    expect(TENANT_ISSUER).toBe(`${ISSUER}/${TENANT}`);
+    expect(verify(forge(ed, headerFor(ed), claimsFor({ iss: TENANT_ISSUER }))).ok).toBe(true);
+  });
+
+  it("accepts the shared issuer of token format v1 within the shared-issuer window after iat", () => {
+    const windowS = 30 * 86_400;
+    const old = forge(ed, headerFor(ed), claimsFor({ iss: ISSUER, iat: NOW_S - windowS + 1, nbf: NOW_S - windowS + 1, exp: NOW_S + HOUR }));
+    expect(verify(old).ok).toBe(true);
+  });
+
+  it("refuses the shared issuer with ERR_ISSUER_RETIRED once the window after iat has passed", () => {
+    const windowS = 30 * 86_400;
+    const old = forge(ed, headerFor(ed), claimsFor({ iss: ISSUER, iat: NOW_S - windowS, nbf: NOW_S - windowS, exp: NOW_S + HOUR }));
+    const error = expectRefused(verify(old), "ERR_ISSUER_RETIRED");
+    expect(error.message).toContain(`use a token with iss "${TENANT_ISSUER}"`);
+  });
+
+  it("refuses the shared issuer at once with a window of 0, and keeps accepting the tenant's issuer", () => {
+    const verifier = new TokenVerifier({ sharedIssuerWindowSeconds: 0 });
+    expectRefused(verify(forge(ed, headerFor(ed), claimsFor({ iss: ISSUER })), {}, NOW_MS, GET, verifier), "ERR_ISSUER_RETIRED");
+    expect(verify(forge(ed, headerFor(ed), claimsFor()), {}, NOW_MS, GET, verifier).ok).toBe(true);
+  });
+
+  it("refuses a shared-issuer window outside 0 to 10 years", () => {
+    expect(() => new TokenVerifier({ sharedIssuerWindowSeconds: -1 })).toThrow(/sharedIssuerWindowSeconds/);
+    expect(() => new TokenVerifier({ sharedIssuerWindowSeconds: 3650 * 86_400 + 1 })).toThrow(/sharedIssuerWindowSeconds/);
+  });
+
   it("refuses a token for another tenant", () => {
     expectRefused(verify(forge(ed, headerFor(ed), claimsFor({ aud: "sandbox" }))), "ERR_AUDIENCE_MISMATCH");
     expectRefused(verify(forge(ed, headerFor(ed), claimsFor({ aud: ["sandbox", "prod"] }))), "ERR_AUDIENCE_MISMATCH");
@@ -248,7 +281,7 @@ describe("the token-security suite", () => {
 
   it.each(ALGORITHMS)("accepts a valid %s token and names its identity and rule", async (alg) => {
     const key = await signingKey(alg);
-    const { token, claims } = await issueAccessToken({ key, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR });
+    const { token, claims } = await issueAccessToken({ key, issuer: TENANT_ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR });
     const result = verify(token, {}, NOW_MS, { method: "head", path: "/api/v0/datagrid/rows?limit=10" });
     expect(result).toEqual({
       ok: true,

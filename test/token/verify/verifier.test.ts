@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { BundleError, buildBundle, issueAccessToken, jwkThumbprint, TokenInputError, TokenVerifier } from "../../../src/token/index.ts";
 import type { Bundle, PrivateJwk } from "../../../src/token/index.ts";
-import { bundleInput, bundleKey, HOUR, ISSUER, NOW_MS, NOW_S, signingKey, TENANT } from "../support/fixtures.ts";
+import { bundleInput, bundleKey, HOUR, ISSUER, TENANT_ISSUER, NOW_MS, NOW_S, signingKey, TENANT } from "../support/fixtures.ts";
 
 let ed: PrivateJwk;
 let es: PrivateJwk;
@@ -9,7 +9,7 @@ let token: string;
 
 beforeAll(async () => {
   [ed, es] = await Promise.all([signingKey("EdDSA"), signingKey("ES256")]);
-  token = (await issueAccessToken({ key: ed, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR })).token;
+  token = (await issueAccessToken({ key: ed, issuer: TENANT_ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR })).token;
 });
 
 function bundle(generation = 1, keys = [bundleKey(ed), bundleKey(es)]): Bundle {
@@ -98,7 +98,7 @@ describe("TokenVerifier options", () => {
     const verifier = new TokenVerifier({ cacheSize: 2 });
     const compiled = verifier.load(bundle(1));
     for (let i = 0; i < 5; i++) {
-      const t = (await issueAccessToken({ key: ed, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR })).token;
+      const t = (await issueAccessToken({ key: ed, issuer: TENANT_ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: HOUR })).token;
       expect(verifier.verify(t, GET, compiled, NOW_MS).ok).toBe(true);
     }
     expect(verifier.stats().cacheEntries).toBe(2);
@@ -109,7 +109,7 @@ describe("TokenVerifier options", () => {
     const compiled = verifier.load(bundle(1));
     expect(verifier.verify(token, GET, compiled, NOW_MS).ok).toBe(true);
     // Another token's header and claims in front of the cached token's signature.
-    const other = (await issueAccessToken({ key: ed, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: 2 * HOUR })).token;
+    const other = (await issueAccessToken({ key: ed, issuer: TENANT_ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(NOW_MS), lifetimeSeconds: 2 * HOUR })).token;
     const [h, c] = other.split(".");
     const spliced = `${h!}.${c!}.${token.split(".")[2]!}`;
     const r = verifier.verify(spliced, GET, compiled, NOW_MS);

@@ -1,7 +1,7 @@
 // Keys, bundles and tokens for the verifier's tests: one tenant with a few ApiKeys and
 // policies, built with the token library exactly as the controller builds them.
 
-import { buildBundle, generateSigningKey, issueAccessToken, publicJwkOf, serializeBundle, type Bundle, type BundleKey, type PrivateJwk } from "../../../src/token/index.ts";
+import { buildBundle, generateSigningKey, issueAccessToken, publicJwkOf, serializeBundle, tenantIssuer, type Bundle, type BundleKey, type PrivateJwk } from "../../../src/token/index.ts";
 
 export const TENANT = "acme";
 export const ISSUER = "https://keyward.test";
@@ -64,7 +64,7 @@ export async function makeFixture(): Promise<Fixture> {
     token: async (opts = {}) => {
       const issued = await issueAccessToken({
         key: opts.key ?? reporting,
-        issuer: opts.issuer ?? ISSUER,
+        issuer: opts.issuer ?? tenantIssuer(ISSUER, opts.tenant ?? TENANT),
         apiKey: opts.apiKey ?? "reporting",
         tenant: opts.tenant ?? TENANT,
         now: new Date(opts.atMs ?? T0 - 60_000),
