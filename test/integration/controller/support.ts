@@ -16,7 +16,7 @@ import { startController, type RunningController, type StartControllerOptions } 
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
+import { ensureSystemNamespace, eventually, SYSTEM_NAMESPACE, type Kube, type KubeObject } from "../harness/index.ts";
 
 export const REPO_ROOT = new URL("../../../", import.meta.url);
 
@@ -101,12 +101,13 @@ function manifest(path: string): RbacManifest {
 }
 
 /**
- * A ServiceAccount in `namespace` bound to the rules of config/rbac/role.yaml
+ * keyward's system namespace (shared, created when missing), and a ServiceAccount in `namespace` bound to the rules of config/rbac/role.yaml
  * (cluster-wide, through a ClusterRole of the test's own name) and
  * config/rbac/leader_election_role.yaml (in `namespace`, where its Lease lives),
  * and a KubeConfig authenticating as it with a TokenRequest token.
  */
 export async function controllerIdentity(kube: Kube, namespace: string, name = "keyward-controller"): Promise<KubeConfig> {
+  await ensureSystemNamespace(kube);
   const clusterRole = manifest("config/rbac/role.yaml");
   const leaderRole = manifest("config/rbac/leader_election_role.yaml");
   const roleName = `${clusterRole.metadata.name}-${namespace}-${name}`.slice(0, 253);
@@ -158,6 +159,7 @@ export async function runController(kubeConfig: KubeConfig, namespace: string, o
   const running = await startController({
     kubeConfig,
     namespaces: [namespace],
+    systemNamespace: SYSTEM_NAMESPACE,
     issuer: ISSUER,
     logLevel: "debug",
     logDestination: destination as unknown as DestinationStream,

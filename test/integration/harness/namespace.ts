@@ -34,3 +34,15 @@ export function useNamespace(kube: Kube, prefix: string): TestNamespace {
     },
   };
 }
+
+/**
+ * keyward's own namespace (the controller's default --system-namespace), where
+ * the ApiKeys' signing-key Secrets live: shared by every test file, created by
+ * the first that needs it (apply: idempotent), never deleted.
+ */
+export const SYSTEM_NAMESPACE = "keyward-system";
+
+export async function ensureSystemNamespace(kube: Kube): Promise<string> {
+  await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
+  return SYSTEM_NAMESPACE;
+}
