@@ -14,6 +14,7 @@ import { parse as parseYaml } from "yaml";
 import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
 import { startController, type RunningController, type StartControllerOptions } from "../../../src/cli/controller/start.ts";
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
+import { signingKeySecretName } from "../../../src/model/signing-key/location.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { ensureSystemNamespace, eventually, SYSTEM_NAMESPACE, type Kube, type KubeObject } from "../harness/index.ts";
@@ -180,6 +181,11 @@ export async function settled(running: RunningController, what = "the controller
 export interface SecretLike extends KubeObject {
   type?: string;
   data?: Record<string, string>;
+}
+
+/** The ApiKey's signing-key Secret: in keyward's system namespace, never in the tenant. */
+export function keySecretRef(namespace: string, apiKeyName: string): { apiVersion: string; kind: string; namespace: string; name: string } {
+  return { apiVersion: "v1", kind: "Secret", namespace: SYSTEM_NAMESPACE, name: signingKeySecretName(namespace, apiKeyName) };
 }
 
 export function decode(secret: SecretLike, key: string): string {
