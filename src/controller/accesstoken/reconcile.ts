@@ -1,8 +1,8 @@
 // One AccessToken, start to finish, without I/O but the signature: plan, have
-// the signer sign the token if the plan says so, and say what to write. The caller writes the status first (so the
-// new token is on record in status.issued), then the Secret, deletes a stale
-// Secret, adds or removes the finalizer, records the events and requeues at
-// requeueAt.
+// the signer sign the token if the plan says so, and say what to write. The
+// caller writes the status first (so the new token is on record in
+// status.issued), then the Secret, deletes a stale Secret, adds or removes the
+// finalizer, records the events and requeues at requeueAt.
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
 import { issueAccessTokenWith, type Bundle, type RevokedEntry } from "../../token/index.ts";

@@ -13,7 +13,7 @@
 // Secret with keyward's annotations.
 
 import type { ApiKey } from "../../api/types.generated.ts";
-import { isConflict, isNotFound } from "../../kube/errors.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { makeKey, objectKey } from "../../kube/types.ts";
 import { planKeyMigration } from "../../model/signing-key/migration.ts";
@@ -23,7 +23,7 @@ import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import type { ControllerContext, Stores } from "./context.ts";
 import { signingKeysOf } from "./memo.ts";
-import { upsert } from "./writes.ts";
+import { readLive, upsert } from "./writes.ts";
 
 /**
  * Deletes the ApiKey's Secret (at its uid) and waits until the cache shows it
@@ -58,9 +58,17 @@ export async function migrateKeys(ctx: ControllerContext, apiKey: ApiKeyRef, sys
   let step = planKeyMigration({ systemNamespace: ctx.systemNamespace, apiKey, system, legacy });
   let current = system;
   if (step.step === "copy") {
-    await upsert(ctx, Resources.secrets, stores.secrets, step.secret, null);
-    // Only what the cache shows counts: every reader reads from it.
-    current = stores.secrets.get(ctx.systemNamespace, signingKeySecretName(apiKey.namespace, apiKey.name)) ?? null;
+    const name = signingKeySecretName(apiKey.namespace, apiKey.name);
+    try {
+      await upsert(ctx, Resources.secrets, stores.secrets, step.secret, null);
+      // Only what the cache shows counts: every reader reads from it.
+      current = stores.secrets.get(ctx.systemNamespace, name) ?? null;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      // Copied before, and not in the cache yet: decide from what is there, but delete nothing until the cache shows it.
+      const live = await readLive<SecretObject>(ctx, Resources.secrets, ctx.systemNamespace, name);
+      return live;
+    }
     ctx.log.info({ controller: "apikey", namespace: apiKey.namespace, name: apiKey.name, secret: step.secret.metadata.name, systemNamespace: ctx.systemNamespace }, "signing keys copied to the system namespace");
     step = planKeyMigration({ systemNamespace: ctx.systemNamespace, apiKey, system: current, legacy });
   }
