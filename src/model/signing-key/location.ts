@@ -109,8 +109,9 @@ export function systemSecretOwner(secret: LocatedSecret): ApiKeyRef | null {
 /** Whether `secret` is the ApiKey's own: in the system namespace by its annotations, in the tenant (legacy) by its owner reference. */
 export function holdsKeysOf(secret: LocatedSecret, apiKey: ApiKeyRef): boolean {
   if (secret.type !== SIGNING_KEY_SECRET_TYPE) return false;
-  if (secret.metadata.namespace === apiKey.namespace) {
-    return secret.metadata.name === legacySigningKeySecretName(apiKey.name) && isControlledBy(secret.metadata, apiKey.uid);
+  // A legacy name ends in "-signing-keys", a system name in hex digits: the two never meet.
+  if (secret.metadata.namespace === apiKey.namespace && secret.metadata.name === legacySigningKeySecretName(apiKey.name)) {
+    return isControlledBy(secret.metadata, apiKey.uid);
   }
   const owner = systemSecretOwner(secret);
   return owner !== null && owner.namespace === apiKey.namespace && owner.name === apiKey.name && owner.uid === apiKey.uid;
@@ -122,7 +123,8 @@ export function holdsKeysOf(secret: LocatedSecret, apiKey: ApiKeyRef): boolean {
  */
 export function signingKeyTenantOf(secret: LocatedSecret, systemNamespace: string): { namespace: string; name: string } | null {
   if (secret.type !== SIGNING_KEY_SECRET_TYPE) return null;
-  if (secret.metadata.namespace === systemNamespace) return systemSecretOwner(secret);
+  const owner = secret.metadata.namespace === systemNamespace ? systemSecretOwner(secret) : null;
+  if (owner !== null) return owner;
   const name = secret.metadata.ownerReferences?.find((r) => r.kind === "ApiKey" && r.controller === true)?.name;
   return name === undefined || secret.metadata.namespace === undefined ? null : { namespace: secret.metadata.namespace, name };
 }

@@ -138,6 +138,15 @@ describe("whose a signing-key Secret is", () => {
   });
 });
 
+describe("an ApiKey of the system namespace itself", () => {
+  it("holds its Secret there like any other ApiKey", () => {
+    const own = { ...apiKey, namespace: SYSTEM };
+    const secret = systemSecret(own);
+    expect(holdsKeysOf(secret, own)).toBe(true);
+    expect(signingKeyTenantOf(secret, SYSTEM)).toEqual(own);
+  });
+});
+
 describe("the Secret the keys are read from", () => {
   const lookup = (...secrets: LocatedSecret[]) => ({
     get: (namespace: string | undefined, name: string) => secrets.find((s) => s.metadata.namespace === namespace && s.metadata.name === name),
