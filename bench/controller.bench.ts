@@ -114,7 +114,8 @@ async function main(): Promise<void> {
     };
     const baselineBefore = await baselineRun("bench-baseline");
 
-    // ---- tenants
+    // ---- keyward's own namespace (the signing keys live there), then the tenants
+    await client.create(Resources.namespaces, { metadata: { name: "keyward-system" } });
     const tenants = Array.from({ length: T }, (_, t) => `bench-${t}`);
     for (const ns of tenants) {
       await client.create(Resources.namespaces, { metadata: { name: ns } });

@@ -205,7 +205,8 @@ async function main(): Promise<void> {
   const client = new KubeClient({ kubeConfig: loadKubeConfig({ path: cp.kubeconfigPath }).kubeConfig, fieldManager: "keyward-bench" });
 
   // ---- the tenant: an AccessPolicy, an ApiKey, N AccessTokens, and the controller
-  for (const name of [TENANT, BASELINE_TENANT]) await client.create(Resources.namespaces, { metadata: { name } });
+  // keyward-system: the controller keeps the signing keys there.
+  for (const name of [TENANT, BASELINE_TENANT, "keyward-system"]) await client.create(Resources.namespaces, { metadata: { name } });
   await client.create(Resources.accessPolicies, {
     metadata: { name: "reports-read", namespace: TENANT },
     spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },

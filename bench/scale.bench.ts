@@ -220,6 +220,8 @@ async function main(): Promise<void> {
   workDir = mkdtempSync(join(tmpdir(), "keyward-scale-"));
   const client = new KubeClient({ kubeConfig: loadKubeConfig({ path: cp.kubeconfigPath }).kubeConfig, fieldManager: "keyward-bench" });
 
+  // keyward's own namespace: the controller keeps the signing keys there.
+  await client.create(Resources.namespaces, { metadata: { name: "keyward-system" } });
   const tenants = Array.from({ length: T }, (_, t) => `bench-${t}`);
   for (const ns of tenants) {
     await client.create(Resources.namespaces, { metadata: { name: ns } });

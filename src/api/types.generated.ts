@@ -549,7 +549,11 @@ export interface ApiKeyStatus {
   keys?: ApiKeyStatusKey[];
   /** The kid of the active key, the one that signs new tokens. */
   activeKid?: string;
-  /** The Secret (type keyward.dev/signing-key, owned by the ApiKey) that holds the private keys. */
+  /**
+   * The name of the Secret (type keyward.dev/signing-key) that holds the private keys. It is in
+   * keyward's own namespace (the controller's --system-namespace, keyward-system by default), not in
+   * the ApiKey's: no one with access to the tenant namespace can read it.
+   */
   secretName?: string;
   /**
    * When the key last rotated (a new key was generated), by schedule or by request.

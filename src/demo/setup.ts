@@ -20,6 +20,8 @@ import { waitUntil } from "./wait.ts";
 
 /** The issuer the demo's controller signs tokens as. */
 export const DEMO_ISSUER = "https://keyward.example";
+/** keyward's own namespace: the controller keeps the ApiKeys' signing keys there. */
+export const DEMO_SYSTEM_NAMESPACE = "keyward-system";
 
 /** What the setup brought up, filled in step by step; the teardown undoes whatever is there. */
 export interface World {
@@ -34,6 +36,8 @@ export interface World {
   verifierLog?: string;
   /** Existing cluster: the namespace and cluster-scoped objects the demo created and deletes. */
   createdNamespace?: string;
+  /** Existing cluster: the system namespace, when the demo created it (it deletes it then). */
+  createdSystemNamespace?: string;
   createdClusterObjects: Manifest[];
 }
 
@@ -147,6 +151,12 @@ function controllerStep(ctx: SetupContext): SetupStep {
   return {
     title: "keyward controller",
     run: async (s) => {
+      const client = world.client!;
+      if ((await client.find(Resources.namespaces, { name: DEMO_SYSTEM_NAMESPACE })) === undefined) {
+        await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: DEMO_SYSTEM_NAMESPACE } });
+        if (world.existing) world.createdSystemNamespace = DEMO_SYSTEM_NAMESPACE;
+        s.note(`created namespace ${DEMO_SYSTEM_NAMESPACE}: the controller keeps the signing keys there, out of the tenant's reach`);
+      }
       const [metrics, health] = (await freePorts(2)) as [number, number];
       const child = supervisor.start("controller", [
         "controller",
@@ -154,6 +164,8 @@ function controllerStep(ctx: SetupContext): SetupStep {
         world.kubeconfigPath!,
         "--namespace",
         options.namespace,
+        "--system-namespace",
+        DEMO_SYSTEM_NAMESPACE,
         "--issuer",
         DEMO_ISSUER,
         "--metrics-bind-address",
@@ -399,6 +411,14 @@ export async function tearDown(ctx: SetupContext, s: StepContext): Promise<void>
           { timeoutMs: options.timeoutMs, intervalMs: 200 },
         );
         s.note(`namespace ${name} deleted`);
+      });
+    }
+    const system = world.createdSystemNamespace;
+    if (system !== undefined) {
+      // Its signing-key Secrets went with the ApiKeys above.
+      await attempt(`deleting namespace ${system}`, async () => {
+        await client.delete(Resources.namespaces, { name: system }, { ignoreNotFound: true });
+        s.note(`namespace ${system} deleted`);
       });
     }
     for (const m of world.createdClusterObjects) {

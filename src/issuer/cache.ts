@@ -1,6 +1,7 @@
 // What the token service reads, all from informer caches (never from the API on
-// a request): ApiKeys, their signing-key and client-secret-hash Secrets, the
-// tenants' bundle ConfigMaps and the rotation policies.
+// a request): ApiKeys, their signing-key Secrets (in keyward's system namespace)
+// and client-secret-hash Secrets, the tenants' bundle ConfigMaps and the rotation
+// policies.
 
 import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
 import type { KubeClient } from "../kube/client.ts";

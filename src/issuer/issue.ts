@@ -9,11 +9,13 @@ import type { KubeClient } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
 import { errorFields, type Logger } from "../kube/logger.ts";
 import type { KubeObject } from "../kube/types.ts";
-import { issueAccessTokenSync, parseRfc3339, tokenIssuer, type IssuerForm } from "../token/index.ts";
+import { issueAccessTokenWith, parseRfc3339, tokenIssuer, type IssuedToken as SignedToken, type IssuerForm } from "../token/index.ts";
 import type { IssuerCache } from "./cache.ts";
 import { IssuerError } from "./errors.ts";
 import { issuedTokenObject } from "../model/issued-token.ts";
-import { activeSigningKey, readSigningKeySecret, signingKeySecretName } from "../model/signing-key/secret.ts";
+import { activeSigningKey, readSigningKeySecret } from "../model/signing-key/secret.ts";
+import { currentKeySecret } from "../model/signing-key/location.ts";
+import { SignerError, tokenSignerFor, type Signer } from "../model/signing-key/signer.ts";
 
 /** Where IssuedTokens are written. kubeIssuedTokenStore writes them through the API. */
 export interface IssuedTokenStore {
@@ -43,6 +45,10 @@ export interface IssueContext {
   issuer: string;
   /** The form of `iss` tokens carry: the tenant's issuer (default) or the configured issuer itself. */
   issuerForm: IssuerForm;
+  /** keyward's own namespace, where the ApiKeys' signing-key Secrets are. */
+  systemNamespace: string;
+  /** Signs every token: the service never holds a private key. */
+  signer: Signer;
 }
 
 export interface IssueRequest {
@@ -125,17 +131,21 @@ export async function issueForApiKey(ctx: IssueContext, req: IssueRequest): Prom
   const iat = Math.floor(req.now.getTime() / 1000);
   const lifetime = lifetimeSeconds(policy, req.expiresAt, iat, who);
 
-  const secretName = signingKeySecretName(req.apiKeyName);
-  const read = readSigningKeySecret(ctx.cache.secrets.get(req.tenant, secretName) ?? null, {
-    namespace: req.tenant,
-    name: req.apiKeyName,
-    uid: apiKey.metadata.uid ?? "",
-  });
+  const ref = { namespace: req.tenant, name: req.apiKeyName, uid: apiKey.metadata.uid ?? "" };
+  const read = readSigningKeySecret(currentKeySecret(ctx.cache.secrets, ctx.systemNamespace, ref), ref);
   if (read.kind !== "ok") {
-    throw new IssuerError("ERR_API_KEY_NOT_READY", `${who}: its signing key cannot be used (${read.kind === "missing" ? `Secret ${req.tenant}/${secretName} does not exist yet` : read.message})`);
+    throw new IssuerError("ERR_API_KEY_NOT_READY", `${who}: its signing key cannot be used (${read.kind === "missing" ? "its signing-key Secret does not exist yet" : read.message})`);
   }
-  const key = activeSigningKey(read.document);
-  const issued = issueAccessTokenSync({ key, issuer: tokenIssuer(ctx.issuer, req.tenant, ctx.issuerForm), apiKey: req.apiKeyName, tenant: req.tenant, now: req.now, lifetimeSeconds: lifetime });
+  // Which key signs, from the document; the signature, from the signer.
+  const active = activeSigningKey(read.document);
+  const key = { kid: active.kid, alg: active.alg };
+  let issued: SignedToken;
+  try {
+    issued = await issueAccessTokenWith(tokenSignerFor(ctx.signer, { ...ref, ...key }), { issuer: tokenIssuer(ctx.issuer, req.tenant, ctx.issuerForm), apiKey: req.apiKeyName, tenant: req.tenant, now: req.now, lifetimeSeconds: lifetime });
+  } catch (err) {
+    if (!(err instanceof SignerError)) throw err;
+    throw new IssuerError("ERR_API_KEY_NOT_READY", `${who}: ${err.message}; retry shortly`);
+  }
   const { jti, iat: issuedAt } = issued.claims;
   const expiresAt = issuedAt + lifetime;
   const record = issuedTokenObject({ apiKey, jti, kid: key.kid, issuedAt, expiresAt, issuedBy: req.issuedBy });

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { systemClock, type Clock } from "../kube/clock.ts";
 import { errorFields, type Logger } from "../kube/logger.ts";
 import { DEFAULT_ISSUER_FORM, TokenVerifier, type IssuerForm, type VerifierOptions } from "../token/index.ts";
+import { secretSigner, type Signer } from "../model/signing-key/signer.ts";
 import { handleIssue, ISSUER_PATH, sendIssuerError } from "./api.ts";
 import { TenantBundles } from "./bundles.ts";
 import type { IssuerCache } from "./cache.ts";
@@ -39,6 +40,10 @@ export interface TokenServiceOptions {
   /** The URL clients reach the service at (jwks_uri, token_endpoint). Default the issuer. */
   publicUrl?: string;
   cache: IssuerCache;
+  /** keyward's own namespace, where the ApiKeys' signing-key Secrets are. */
+  systemNamespace: string;
+  /** Signs the tokens. Default: the in-cluster signer over `cache.secrets` (secretSigner). */
+  signer?: Signer;
   store: IssuedTokenStore;
   /** Audit Events on the ApiKeys tokens are issued for; null for none. */
   events?: AuditEvents | null;
@@ -66,6 +71,8 @@ export async function startTokenService(opts: TokenServiceOptions): Promise<Runn
   const verifier = new TokenVerifier(opts.verifier);
   const ctx: ServiceContext = {
     cache: opts.cache,
+    systemNamespace: opts.systemNamespace,
+    signer: opts.signer ?? secretSigner({ secrets: opts.cache.secrets, systemNamespace: opts.systemNamespace }),
     store: opts.store,
     events: opts.events ?? null,
     log,

@@ -14,6 +14,17 @@ export const KEYWARD_PREFIX = "keyward.dev/";
 /** The ApiKey's signing-key Secret: type and its one data key. */
 export const SIGNING_KEY_SECRET_TYPE = "keyward.dev/signing-key";
 export const SIGNING_KEY_DATA_KEY = "keys.json";
+/**
+ * A signing-key Secret lives in keyward's system namespace and names its ApiKey
+ * here: labels to select on (the tenant; the ApiKey's name, hashed when longer
+ * than a label value may be), annotations to read (the exact name and uid).
+ */
+export const TENANT_LABEL = "keyward.dev/tenant";
+export const SigningKeyAnnotations = {
+  tenant: "keyward.dev/tenant",
+  apiKey: "keyward.dev/api-key",
+  apiKeyUid: "keyward.dev/api-key-uid",
+} as const;
 
 /** The AccessToken's token Secret: type and the data key holding the JWT. */
 export const ACCESS_TOKEN_SECRET_TYPE = "keyward.dev/access-token";

@@ -9,8 +9,8 @@ export { jwkThumbprint } from "./keys/thumbprint.ts";
 export { jwkSetOf } from "./keys/jwk-set.ts";
 
 export { newJti } from "./jwt/jti.ts";
-export { issueAccessToken, issueAccessTokenSync } from "./jwt/issue.ts";
-export type { IssueOptions, IssuedToken } from "./jwt/issue.ts";
+export { issueAccessToken, issueAccessTokenSync, issueAccessTokenWith, signWithJwk } from "./jwt/issue.ts";
+export type { IssueOptions, IssuedToken, TokenOptions, TokenSigner } from "./jwt/issue.ts";
 export { DEFAULT_ISSUER_FORM, DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, ISSUER_FORMS, MAX_SHARED_ISSUER_WINDOW_SECONDS, tenantIssuer, tokenIssuer } from "./jwt/issuer.ts";
 export type { IssuerForm } from "./jwt/issuer.ts";
 export { decodeUnverified } from "./jwt/decode.ts";

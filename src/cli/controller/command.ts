@@ -58,6 +58,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       kubeconfigPath: config.kubeconfig,
       env: { ...io.env },
       namespaces: config.namespaces,
+      systemNamespace: config.systemNamespace,
       issuer: config.issuer,
       issuerForm: config.issuerForm,
       sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds,

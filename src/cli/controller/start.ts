@@ -16,6 +16,7 @@
 //                  IssuedTokens (with the token service)
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
+//   keysweep       signing-key Secrets in the system namespace; ApiKeys deleted (a Secret whose ApiKey is gone goes)
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
@@ -31,6 +32,8 @@ import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
 import { BundleReports } from "../../controller/controllers/handover.ts";
+import { keySweepKeys, keySweepReconciler, keySweepWatches } from "../../controller/controllers/signingkeys.ts";
+import { signingKeysOf } from "../../controller/controllers/memo.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
 import { createLogger } from "../../controller/runtime/logging.ts";
@@ -50,9 +53,10 @@ import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { DEFAULT_ISSUER_FORM, generateSigningKey, type IssuerForm } from "../../token/index.ts";
+import { secretSigner } from "../../model/signing-key/signer.ts";
 import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
-import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
+import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease. */
@@ -73,6 +77,8 @@ export interface StartControllerOptions {
   env?: Record<string, string | undefined>;
   /** Namespaces to watch; empty or absent: all. */
   namespaces?: readonly string[];
+  /** keyward's own namespace: the ApiKeys' signing-key Secrets live there. Default keyward-system. */
+  systemNamespace?: string;
   /** The `issuer` of every bundle; a tenant's issuer is `{issuer}/{tenant}`. Default "keyward". */
   issuer?: string;
   /** The `iss` of issued tokens: the tenant's issuer (default) or the issuer itself. */
@@ -101,7 +107,7 @@ export interface StartControllerOptions {
   bundleSizeLimit?: number;
   /** How long shutdown waits for in-flight reconciles. Default 25 s. */
   shutdownTimeoutMs?: number;
-  /** Makes signing keys. Default generateSigningKey. */
+  /** Makes signing keys. Default the signer's generate (the in-cluster signer: generateSigningKey). */
   mintKey?: KeyFactory;
   /** Per-request timeout of API calls. Default 30 s. */
   requestTimeoutMs?: number;
@@ -153,7 +159,9 @@ export async function startController(options: StartControllerOptions = {}): Pro
   });
   const namespaces = [...new Set(options.namespaces ?? [])];
   const withTokenService = options.tokenService != null;
-  const stores = controllerStores(manager, namespaces, clock, withTokenService);
+  const systemNamespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
+  const stores = controllerStores(manager, namespaces, systemNamespace, clock, withTokenService);
+  const signer = secretSigner({ secrets: stores.secrets, systemNamespace, read: signingKeysOf });
   if (stores.issuedTokens !== undefined) auditIssuedTokenRevocations(manager, stores.issuedTokens, log);
 
   const ctx: ControllerContext = {
@@ -168,12 +176,14 @@ export async function startController(options: StartControllerOptions = {}): Pro
     metrics: new ControllerMetrics(manager.metrics.registry),
     reports: new BundleReports(),
     bundleSizeLimit: options.bundleSizeLimit,
-    mintKey: options.mintKey ?? generateSigningKey,
+    mintKey: options.mintKey ?? ((algorithm) => signer.generate(algorithm)),
+    systemNamespace,
+    signer,
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
 
-  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer, issuerForm: ctx.issuerForm }, "starting keyward controller");
+  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, systemNamespace, leaderElection: le !== false, issuer: ctx.issuer, issuerForm: ctx.issuerForm }, "starting keyward controller");
   let tokenService: RunningTokenService | null = null;
   try {
     await manager.start();
@@ -188,6 +198,8 @@ export async function startController(options: StartControllerOptions = {}): Pro
         ...(options.sharedIssuerWindowSeconds === undefined ? {} : { verifier: { sharedIssuerWindowSeconds: options.sharedIssuerWindowSeconds } }),
         ...(ts.publicUrl === null ? {} : { publicUrl: ts.publicUrl }),
         cache: issuerCacheOf(stores),
+        systemNamespace,
+        signer,
         store: kubeIssuedTokenStore(client),
         events: manager.eventRecorder(),
         logger,
@@ -239,19 +251,19 @@ export async function startController(options: StartControllerOptions = {}): Pro
  * namespace when namespaces are given), Secrets only keyward's, ConfigMaps only
  * the bundles, the tenant namespaces; IssuedTokens with the token service.
  */
-/** A cache of one kind: one informer, or one per watched namespace. */
+/** A cache of one kind: one informer, or one per watched namespace (and per namespace of `also`). */
 function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock) {
-  return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
+  return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}, also: readonly string[] = []): Store<T> => {
     const informers = new Map<string, Informer<T>>();
     // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
     const cached = { ...opts, transform: withoutManagedFields };
     if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
-    else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
+    else for (const ns of new Set([...namespaces, ...also])) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
     return new Store<T>(informers, clock);
   };
 }
 
-function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
+function controllerStores(manager: Manager, namespaces: readonly string[], systemNamespace: string, clock: Clock, withIssuedTokens: boolean): Stores {
   const store = storeFactory(manager, namespaces, clock);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
@@ -259,7 +271,8 @@ function controllerStores(manager: Manager, namespaces: readonly string[], clock
     accessPolicies: store<AccessPolicy>(Resources.accessPolicies),
     rotationPolicies: store<RotationPolicy>(Resources.rotationPolicies),
     clusterRotationPolicies: store<ClusterRotationPolicy>(Resources.clusterRotationPolicies),
-    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    // The tenants' Secrets and the signing-key Secrets of the system namespace.
+    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }, [systemNamespace]),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
     ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
   };
@@ -292,17 +305,17 @@ interface Registered {
 function addControllers(manager: Manager, ctx: ControllerContext, workers: number, withTokenService: boolean): Registered[] {
   const { stores } = ctx;
   const keysOf = <T extends KubeObject>(store: Store<T>) => (): string[] => store.list().map(objectKey);
-  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers });
+  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores, ctx.systemNamespace), workers });
   // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
   ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
   const registered: Registered[] = [
     { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
     {
-      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores), workers }),
+      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores, ctx.systemNamespace), workers }),
       keys: keysOf(stores.accessTokens),
     },
     {
-      controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
+      controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores, ctx.systemNamespace), workers }),
       keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
     },
     {
@@ -320,6 +333,10 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
         watches: stores.clusterRotationPolicies.watchSpecs(),
       }),
       keys: keysOf(stores.clusterRotationPolicies),
+    },
+    {
+      controller: manager.addController({ name: "keysweep", reconcile: keySweepReconciler(ctx), watches: keySweepWatches(stores, ctx.systemNamespace) }),
+      keys: () => keySweepKeys(stores, ctx.systemNamespace),
     },
   ];
   if (withTokenService) {

@@ -4,7 +4,7 @@
 // token is on record in status.issued before anyone can read it.
 
 import type { AccessToken, AccessTokenStatus, AccessTokenStatusIssued, ApiKey } from "../../api/types.generated.ts";
-import { REVOKED_RETENTION_SECONDS, type PrivateJwk, type RevokedEntry } from "../../token/index.ts";
+import { REVOKED_RETENTION_SECONDS, type PublicJwk, type RevokedEntry } from "../../token/index.ts";
 import type { SigningKeyDocument } from "../../model/signing-key/document.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import type { PolicyResolution } from "../../model/policy/resolve.ts";
@@ -17,9 +17,10 @@ import { checkTokenSpec } from "./spec.ts";
 /** What the AccessToken needs to know about its ApiKey. */
 export interface ApiKeyForToken {
   name: string;
+  uid: string;
   suspended: boolean;
-  /** The key that signs new tokens; null while the ApiKey has none. */
-  activeKey: PrivateJwk | null;
+  /** The key that signs new tokens (which one, never its private members: the signer signs); null while the ApiKey has none. */
+  activeKey: Pick<PublicJwk, "kid" | "alg"> | null;
   /** Every kid the ApiKey has (prepared, active, deposed); null while its signing-key Secret cannot be read. */
   kids: readonly string[] | null;
   /** RFC 3339: tokens issued before it are refused. */
@@ -35,10 +36,12 @@ export function apiKeyForToken(
   policy: PolicyResolution | null,
 ): ApiKeyForToken | null {
   if (apiKey === null || apiKey.metadata.deletionTimestamp !== undefined) return null;
+  const active = document?.keys.find((k) => k.state === "active")?.jwk;
   return {
     name: apiKey.metadata.name ?? "",
+    uid: apiKey.metadata.uid ?? "",
     suspended: apiKey.spec?.suspended === true,
-    activeKey: document?.keys.find((k) => k.state === "active")?.jwk ?? null,
+    activeKey: active === undefined ? null : { kid: active.kid, alg: active.alg },
     kids: document === null ? null : document.keys.map((k) => k.jwk.kid),
     revokedBefore: document?.revokedBefore ?? null,
     policy: policy?.ok === true ? policy.policy : null,

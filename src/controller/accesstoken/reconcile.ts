@@ -1,11 +1,12 @@
-// One AccessToken, start to finish, without I/O: plan, issue the token if the
-// plan says so, and say what to write. The caller writes the status first (so the
-// new token is on record in status.issued), then the Secret, deletes a stale
-// Secret, adds or removes the finalizer, records the events and requeues at
-// requeueAt.
+// One AccessToken, start to finish, without I/O but the signature: plan, have
+// the signer sign the token if the plan says so, and say what to write. The
+// caller writes the status first (so the new token is on record in
+// status.issued), then the Secret, deletes a stale Secret, adds or removes the
+// finalizer, records the events and requeues at requeueAt.
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
-import { issueAccessTokenSync, type Bundle, type RevokedEntry } from "../../token/index.ts";
+import { issueAccessTokenWith, type Bundle, type RevokedEntry } from "../../token/index.ts";
+import { tokenSignerFor, type Signer } from "../../model/signing-key/signer.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { floorToSecond, formatTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "../../model/reasons.ts";
@@ -19,6 +20,8 @@ export interface PlanAccessTokenInput extends PlanTokenInput {
   issuer: string;
   /** The tenant bundle in the ConfigMap now: a deleted AccessToken keeps its finalizer until its revocations are in it. */
   bundle: Bundle | null;
+  /** Signs a new token with the ApiKey's active key. */
+  signer: Signer;
 }
 
 export interface AccessTokenOutcome {
@@ -48,7 +51,7 @@ const EVENT_OF_CAUSE: Record<IssueCause, Reason | null> = {
   revokedBefore: "TokenReissued",
 };
 
-export function planAccessToken(input: PlanAccessTokenInput): AccessTokenOutcome {
+export async function planAccessToken(input: PlanAccessTokenInput): Promise<AccessTokenOutcome> {
   const now = floorToSecond(input.now);
   const { accessToken } = input;
   const previous = accessToken.status ?? {};
@@ -104,10 +107,11 @@ export function planAccessToken(input: PlanAccessTokenInput): AccessTokenOutcome
       return { status, secret: null, deleteSecret: null, finalizer: "ensure", revocations: [], events, requeueAt: plan.wakeAt, plan };
     }
     case "issue": {
-      const key = input.apiKey?.activeKey;
-      if (key?.kid !== plan.kid) throw new Error(`${who}: the active key changed while planning; retry`);
-      const issued = issueAccessTokenSync({
-        key,
+      const apiKey = input.apiKey;
+      const key = apiKey?.activeKey;
+      if (apiKey === null || key?.kid !== plan.kid) throw new Error(`${who}: the active key changed while planning; retry`);
+      const signer = tokenSignerFor(input.signer, { namespace: ns, name: apiKey.name, uid: apiKey.uid, kid: key.kid, alg: key.alg });
+      const issued = await issueAccessTokenWith(signer, {
         issuer: input.issuer,
         apiKey: accessToken.spec.apiKeyName,
         tenant: ns,

@@ -12,7 +12,7 @@ import type { ResolvedRotationPolicy } from "../../model/policy/types.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 import { REQUEST_FIELDS, type ApiKeyRequests, type ObservedRequests, type RequestField } from "../../model/requests.ts";
 import { serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
-import { signingKeySecretName } from "../../model/signing-key/secret.ts";
+import { signingKeySecretName } from "../../model/signing-key/location.ts";
 import { keysStatus, type ApiKeyKeysStatus } from "./status.ts";
 
 export type { ApiKeyRequests };
@@ -246,7 +246,7 @@ function keyPlan(p: Planning, state: KeyState, revokedBefore: string | null): Ke
     actions: p.actions,
     events: p.events,
     nextWakeAt,
-    status: keysStatus(document, nextRotationAt, signingKeySecretName(input.apiKey.name)),
+    status: keysStatus(document, nextRotationAt, signingKeySecretName(input.apiKey.namespace, input.apiKey.name)),
     problems: p.problems,
   };
 }

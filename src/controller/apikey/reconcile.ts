@@ -10,12 +10,15 @@ import { floorToSecond } from "../../model/policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent } from "../../model/reasons.ts";
 import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planKeys, type KeyFactory, type KeyPlan } from "./plan.ts";
-import { readSigningKeySecret, signingKeySecret, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
+import { readSigningKeySecret, signingKeySecret, type SecretObject } from "../../model/signing-key/secret.ts";
+import { signingKeySecretName } from "../../model/signing-key/location.ts";
 
 export interface PlanApiKeyInput {
   now: Date;
   apiKey: ApiKey;
-  /** The Secret named signingKeySecretName(apiKey), or null. */
+  /** keyward's own namespace, where the ApiKey's signing-key Secret lives. */
+  systemNamespace: string;
+  /** The Secret holding the ApiKey's keys (currentKeySecret: in the system namespace, or its legacy one), or null. */
   secret: SecretObject | null;
   getRotationPolicy: (namespace: string, name: string) => RotationPolicySpecInput | undefined;
   getClusterRotationPolicy: (name: string) => RotationPolicySpecInput | undefined;
@@ -52,10 +55,10 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
   };
   const events: PlannedEvent[] = [];
   if (apiKey.metadata.deletionTimestamp !== undefined) {
-    // Being deleted: its Secret goes with it (owner reference) and the bundle drops it. Nothing to write.
+    // Being deleted: the bundle drops it, then its finalizer deletes its Secret. Nothing to write here.
     return { secret: null, status: previous, events, requeueAt: null, retry: null, policy: null, plan: null };
   }
-  const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(name) };
+  const base: ApiKeyStatus = { ...previous, secretName: signingKeySecretName(namespace, name) };
   if (generation !== undefined) base.observedGeneration = generation;
 
   const policy = resolveRotationPolicy({
@@ -106,7 +109,7 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
   if (ready.reason === "InvalidRequest" && !told) events.push(eventOf("InvalidRequest", ready.message));
 
   return {
-    secret: plan.secretChanged ? signingKeySecret(ref, plan.document) : null,
+    secret: plan.secretChanged ? signingKeySecret(input.systemNamespace, ref, plan.document) : null,
     status: { ...base, ...plan.status, conditions },
     events,
     requeueAt: plan.nextWakeAt,

@@ -15,19 +15,20 @@ import { planAccessToken } from "../accesstoken/reconcile.ts";
 import { isRevoking } from "../accesstoken/revocations.ts";
 import { tokenSecretName } from "../../model/access-token/secret.ts";
 import { apiKeyForToken, type ApiKeyForToken } from "../accesstoken/plan.ts";
-import { isControlledBy, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
+import { isControlledBy, type SecretObject } from "../../model/signing-key/secret.ts";
+import { signingKeyTenantOf } from "../../model/signing-key/location.ts";
 import { resolveRotationPolicy } from "../../model/policy/resolve.ts";
 import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
 import { withFinalizer } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { ROTATION_POLICY_INDEX } from "./apikey.ts";
-import { bundleOf, signingKeysOf } from "./memo.ts";
+import { bundleOf, currentSigningKeys } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 import { AccessTokenConditionTypes } from "../../model/reasons.ts";
-import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, API_KEY_LABEL, SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
   "observedGeneration",
@@ -55,7 +56,7 @@ export function accessTokenStatusPart(status: AccessTokenStatus): StatusPart {
   return { fields, conditionTypes: ACCESS_TOKEN_CONDITION_TYPES, conditions: status.conditions ?? [] };
 }
 
-export function accessTokenWatches(stores: Stores): WatchSpec[] {
+export function accessTokenWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
   const toOwner = mapToOwner({ group: "keyward.dev", kind: "AccessToken" }, { controllerOnly: true });
   const tokensOf = (namespace: string | undefined, apiKeyName: string): string[] =>
     stores.accessTokens.byIndex(API_KEY_INDEX, makeKey(namespace, apiKeyName)).map(objectKey);
@@ -65,11 +66,8 @@ export function accessTokenWatches(stores: Stores): WatchSpec[] {
     ...stores.apiKeys.watchSpecs((k) => tokensOf(k.metadata.namespace, k.metadata.name ?? "")),
     ...stores.secrets.watchSpecs((s) => {
       if (s.type === ACCESS_TOKEN_SECRET_TYPE) return toOwner(s);
-      if (s.type === SIGNING_KEY_SECRET_TYPE) {
-        const apiKeyName = s.metadata.labels?.[API_KEY_LABEL] ?? s.metadata.ownerReferences?.find((r) => r.kind === "ApiKey")?.name;
-        return apiKeyName === undefined ? [] : tokensOf(s.metadata.namespace, apiKeyName);
-      }
-      return [];
+      const owner = signingKeyTenantOf(s, systemNamespace);
+      return owner === null ? [] : tokensOf(owner.namespace, owner.name);
     }),
     // Rotation policies bound lifetimes.
     ...stores.rotationPolicies.watchSpecs((p) =>
@@ -90,11 +88,7 @@ export function apiKeyView(ctx: ControllerContext, namespace: string, apiKeyName
   const { stores } = ctx;
   const apiKey = stores.apiKeys.get(namespace, apiKeyName) ?? null;
   if (apiKey === null) return null;
-  const read = signingKeysOf(stores.secrets.get(namespace, signingKeySecretName(apiKeyName)), {
-    namespace,
-    name: apiKeyName,
-    uid: apiKey.metadata.uid ?? "",
-  });
+  const read = currentSigningKeys(stores, ctx.systemNamespace, { namespace, name: apiKeyName, uid: apiKey.metadata.uid ?? "" });
   const policy = resolveRotationPolicy({
     apiKey: { namespace, name: apiKeyName, rotationPolicyRef: apiKey.spec?.rotationPolicyRef },
     ...policyLookups(stores),
@@ -149,7 +143,7 @@ async function convergeAccessToken(
     // Only Secrets labelled as keyward's are cached: ask before concluding it is gone.
     secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
   }
-  const outcome = planAccessToken({
+  const outcome = await planAccessToken({
     now: now(ctx),
     accessToken: at,
     secret,
@@ -157,6 +151,7 @@ async function convergeAccessToken(
     issuer: tokenIssuer(ctx.issuer, namespace, ctx.issuerForm),
     // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
     bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
+    signer: ctx.signer,
   });
 
   if (outcome.plan.action === "fail" && outcome.plan.reason === "ApiKeyNotReady" && !reconciledOnce(stores.apiKeys.get(namespace, at.spec.apiKeyName))) {

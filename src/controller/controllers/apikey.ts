@@ -14,18 +14,19 @@ import type { ApiKey, ApiKeyStatus } from "../../api/types.generated.ts";
 import { isAlreadyExists } from "../../kube/errors.ts";
 import { Resources } from "../../kube/resources.ts";
 import { ApiKeyConditionTypes } from "../../model/reasons.ts";
-import { API_KEY_FINALIZER, SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { API_KEY_FINALIZER, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { makeKey, objectKey } from "../../kube/types.ts";
 import type { Bundle } from "../../token/index.ts";
 import { planApiKey, type ApiKeyOutcome } from "../apikey/reconcile.ts";
-import { isControlledBy, signingKeySecretName, type SecretObject } from "../../model/signing-key/secret.ts";
-import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
+import type { SecretObject } from "../../model/signing-key/secret.ts";
+import { holdsKeysOf, legacySigningKeySecretName, signingKeySecretName, signingKeyTenantOf, systemSecretOwner, type ApiKeyRef } from "../../model/signing-key/location.ts";
+import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { hasFinalizer, withFinalizer } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
-import { bundleOf } from "./memo.ts";
-import { refusedInTerminatingNamespace } from "./namespaces.ts";
+import { bundleOf, signingKeysOf } from "./memo.ts";
+import { deleteKeySecret, leftByEarlierApiKey, migrateKeys } from "./signingkeys.ts";
 import { FirstStatusWait, withBundlePart } from "./handover.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 
@@ -67,11 +68,14 @@ export function bundleLists(bundle: Bundle | null, apiKey: ApiKey): boolean {
   return (entry !== undefined && entry.uid === apiKey.metadata.uid) || bundle.keys.some((k) => k.apiKey === name);
 }
 
-export function apiKeyWatches(stores: Stores): WatchSpec[] {
-  const toOwner = mapToOwner({ group: "keyward.dev", kind: "ApiKey" }, { controllerOnly: true });
+export function apiKeyWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
   return [
     ...stores.apiKeys.watchSpecs(),
-    ...stores.secrets.watchSpecs((s) => (s.type === SIGNING_KEY_SECRET_TYPE ? toOwner(s) : [])),
+    // Its signing-key Secret, in the system namespace or (until moved) in the tenant.
+    ...stores.secrets.watchSpecs((s) => {
+      const owner = signingKeyTenantOf(s, systemNamespace);
+      return owner === null ? [] : [makeKey(owner.namespace, owner.name)];
+    }),
     ...stores.rotationPolicies.watchSpecs((p) =>
       stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `RotationPolicy/${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`).map(objectKey),
     ),
@@ -97,8 +101,13 @@ export function apiKeyReconciler(ctx: ControllerContext): ReconcileFunc {
     if (apiKey === undefined) return Outcome.done();
     return withFinalizer(apiKey, finalizer, {
       namespaceTerminating: stores.namespaces?.terminating(apiKey) === true,
-      // Its finalizer goes once the tenant bundle no longer lists it: verifiers then refuse its tokens.
-      cleanup: (k) => Promise.resolve(bundleLists(bundleOf(stores.configMaps.get(k.metadata.namespace ?? "", BUNDLE_CONFIGMAP_NAME)), k) ? Outcome.done() : "release"),
+      // Once the tenant bundle no longer lists it (verifiers then refuse its tokens), its
+      // keys go, then its finalizer: owner references cannot reach the system namespace.
+      cleanup: async (k) => {
+        if (bundleLists(bundleOf(stores.configMaps.get(k.metadata.namespace ?? "", BUNDLE_CONFIGMAP_NAME)), k)) return Outcome.done();
+        await deleteKeysOf(ctx, k);
+        return "release";
+      },
       apply: (k, ensureFinalizer) => convergeApiKey(ctx, k, ensureFinalizer, firstStatusWait),
     });
   };
@@ -109,32 +118,29 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
   const { stores } = ctx;
   const namespace = apiKey.metadata.namespace ?? "";
   const name = apiKey.metadata.name ?? "";
-  const secretName = signingKeySecretName(name);
   const uid = apiKey.metadata.uid ?? "";
+  const ref = { namespace, name, uid };
   const previous = apiKey.status ?? {};
-  let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
-  if (secret === null && ((previous.keys ?? []).length > 0 || previous.conditions?.some((c) => c.reason === "SigningKeySecretConflict") === true)) {
-    // The cache shows only Secrets labelled as keyward's: before concluding the
-    // Secret is gone, ask the API server.
-    secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
-  }
+  let secret = await keySecretOf(ctx, ref, previous);
   const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
-    planApiKey({ now: now(ctx), apiKey, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey });
+    planApiKey({ now: now(ctx), apiKey, systemNamespace: ctx.systemNamespace, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey });
   let outcome = await plan(secret);
 
-  const ours = secret !== null && secret.type === SIGNING_KEY_SECRET_TYPE && isControlledBy(secret.metadata, uid);
+  const ours = secret !== null && holdsKeysOf(secret, ref);
   if (outcome.secret !== null || (ours && !hasFinalizer(apiKey, API_KEY_FINALIZER))) apiKey = await ensureFinalizer();
   if (outcome.secret !== null) {
+    const written = outcome.secret;
+    const current = secret !== null && secret.metadata.namespace === ctx.systemNamespace ? secret : null;
     try {
-      await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+      await upsert(ctx, Resources.secrets, stores.secrets, written, current);
     } catch (err) {
-      if (refusedInTerminatingNamespace(ctx.log, err, "apikey", namespace)) return Outcome.done();
       if (!isAlreadyExists(err)) throw err;
-      // It exists, unseen by the cache (its labels were changed): plan again from what it holds.
-      secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
+      // It exists, unseen by the cache: plan again from what it holds.
+      secret = await readLive<SecretObject>(ctx, Resources.secrets, ctx.systemNamespace, written.metadata.name ?? "");
       outcome = await plan(secret);
       if (outcome.secret !== null) await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
     }
+    await forgetDroppedKeys(ctx, ref, secret, outcome);
   }
   for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
 
@@ -154,6 +160,43 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
 }
 
 /**
+ * The Secret the ApiKey's keys are read from: its Secret in the system
+ * namespace, after moving them there from its legacy Secret in the tenant and
+ * deleting one an earlier ApiKey of the same name left; else its legacy Secret
+ * when that cannot be moved (it is unreadable: the planner reports it); else null.
+ */
+async function keySecretOf(ctx: ControllerContext, ref: ApiKeyRef, previous: ApiKeyStatus): Promise<SecretObject | null> {
+  const { stores } = ctx;
+  const systemName = signingKeySecretName(ref.namespace, ref.name);
+  const legacyName = legacySigningKeySecretName(ref.name);
+  const hadKeys = (previous.keys ?? []).length > 0 || previous.conditions?.some((c) => c.reason === "SigningKeySecretConflict") === true;
+  let system: SecretObject | null = stores.secrets.get(ctx.systemNamespace, systemName) ?? null;
+  let legacy: SecretObject | null = stores.secrets.get(ref.namespace, legacyName) ?? null;
+  if (system === null && legacy === null && hadKeys) {
+    // The cache shows only Secrets labelled as keyward's: before concluding the
+    // keys are gone, ask the API server (a tenant may have changed the legacy Secret's labels).
+    system = await readLive<SecretObject>(ctx, Resources.secrets, ctx.systemNamespace, systemName);
+    if (system === null) legacy = await readLive<SecretObject>(ctx, Resources.secrets, ref.namespace, legacyName);
+  }
+  if (system !== null && leftByEarlierApiKey(system, ref)) {
+    await deleteKeySecret(ctx, system, { ...ref, uid: systemSecretOwner(system)?.uid ?? "" }, true);
+    system = null;
+  }
+  system = await migrateKeys(ctx, ref, system, legacy);
+  if (system !== null) return system;
+  return legacy !== null && holdsKeysOf(legacy, ref) ? legacy : null;
+}
+
+/** Once the written document no longer lists them, the signer forgets the keys the plan dropped (for the in-cluster signer they went with the document). */
+async function forgetDroppedKeys(ctx: ControllerContext, ref: ApiKeyRef, before: SecretObject | null, outcome: ApiKeyOutcome): Promise<void> {
+  const dropped = new Set((outcome.plan?.actions ?? []).flatMap((a) => (a.type === "drop" ? [a.kid] : [])));
+  if (dropped.size === 0 || before === null) return;
+  const read = signingKeysOf(before, ref);
+  if (read.kind !== "ok") return;
+  for (const k of read.document.keys) if (dropped.has(k.jwk.kid)) await ctx.signer.delete({ ...ref, kid: k.jwk.kid, alg: k.jwk.alg });
+}
+
+/**
  * Whether this would be the first status of an ApiKey that just got its first
  * key, with nothing else to tell: worth holding until the bundle lists the key.
  */
@@ -164,6 +207,14 @@ function firstStatus(apiKey: ApiKey, outcome: ApiKeyOutcome): boolean {
     (outcome.status.keys ?? []).length > 0 &&
     outcome.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true
   );
+}
+
+/** Deletes the ApiKey's Secret in the system namespace (its keys with it); its legacy Secret, if any, goes by its owner reference. */
+async function deleteKeysOf(ctx: ControllerContext, apiKey: ApiKey): Promise<void> {
+  const ref = { namespace: apiKey.metadata.namespace ?? "", name: apiKey.metadata.name ?? "", uid: apiKey.metadata.uid ?? "" };
+  const name = signingKeySecretName(ref.namespace, ref.name);
+  const secret = ctx.stores.secrets.get(ctx.systemNamespace, name) ?? (await readLive<SecretObject>(ctx, Resources.secrets, ctx.systemNamespace, name));
+  if (secret !== null && holdsKeysOf(secret, ref)) await deleteKeySecret(ctx, secret, ref, true);
 }
 
 /** The key of an ApiKey's tenant bundle. */

@@ -15,7 +15,7 @@ import { parseKey } from "../../kube/types.ts";
 import { REVOKED_RETENTION_SECONDS, type Bundle } from "../../token/index.ts";
 import { revocationsFromIssuedTokens } from "../../model/issued-token.ts";
 import { isRevoking, revocationsOf } from "../accesstoken/revocations.ts";
-import { signingKeySecretName } from "../../model/signing-key/secret.ts";
+import { signingKeyTenantOf } from "../../model/signing-key/location.ts";
 import { apiKeyBundleReport } from "../bundle/conditions.ts";
 import { bundleConfigMap, type ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { bundleApiKeyInput } from "../bundle/inputs.ts";
@@ -26,16 +26,16 @@ import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { findCondition, type ConditionInput } from "../../model/conditions.ts";
 import { bundleKey } from "./apikey.ts";
-import { bundleOf, signingKeysOf } from "./memo.ts";
+import { bundleOf, currentSigningKeys } from "./memo.ts";
 import { delayUntil, earliestDelay, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { statusHoldsPart, type BundlePart } from "./handover.ts";
 import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
-import { SIGNING_KEY_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
-export function bundleWatches(stores: Stores): WatchSpec[] {
+export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
     obj.metadata.namespace === undefined ? [] : [bundleKey(obj.metadata.namespace)];
   // Only what the bundle is made of (an ApiKey's spec or deletion) and the first
@@ -52,7 +52,10 @@ export function bundleWatches(stores: Stores): WatchSpec[] {
     ...stores.apiKeys.watchSpecs(ns, apiKeyChanged),
     ...stores.accessPolicies.watchSpecs(ns),
     ...stores.accessTokens.watchSpecs((t: AccessToken) => (isRevoking(t) ? ns(t) : [])),
-    ...stores.secrets.watchSpecs((s) => (s.type === SIGNING_KEY_SECRET_TYPE ? ns(s) : [])),
+    ...stores.secrets.watchSpecs((s) => {
+      const owner = signingKeyTenantOf(s, systemNamespace);
+      return owner === null ? [] : [bundleKey(owner.namespace)];
+    }),
     ...stores.configMaps.watchSpecs(ns),
     ...stores.rotationPolicies.watchSpecs(ns),
     ...stores.clusterRotationPolicies.watchSpecs(() => stores.apiKeys.namespaces().map(bundleKey)),
@@ -87,11 +90,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
 
     const inputs = apiKeys.map((k) => {
       const name = k.metadata.name ?? "";
-      const read = signingKeysOf(stores.secrets.get(tenant, signingKeySecretName(name)), {
-        namespace: tenant,
-        name,
-        uid: k.metadata.uid ?? "",
-      });
+      const read = currentSigningKeys(stores, ctx.systemNamespace, { namespace: tenant, name, uid: k.metadata.uid ?? "" });
       const policy = resolveRotationPolicy({ apiKey: { namespace: tenant, name, rotationPolicyRef: k.spec?.rotationPolicyRef }, ...lookups });
       return bundleApiKeyInput(k, read, policy);
     });

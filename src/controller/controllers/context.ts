@@ -8,6 +8,7 @@ import type { Clock } from "../../kube/clock.ts";
 import type { Logger } from "../../kube/logger.ts";
 import type { KeyFactory } from "../apikey/plan.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
+import type { Signer } from "../../model/signing-key/signer.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import type { RotationPolicySpecInput } from "../../model/policy/types.ts";
 import type { Reason } from "../../model/reasons.ts";
@@ -24,7 +25,7 @@ export interface Stores {
   accessPolicies: Store<AccessPolicy>;
   rotationPolicies: Store<RotationPolicy>;
   clusterRotationPolicies: Store<ClusterRotationPolicy>;
-  /** Only Secrets labelled app.kubernetes.io/managed-by=keyward. */
+  /** Only Secrets labelled app.kubernetes.io/managed-by=keyward: of the tenants, and of the system namespace (signing keys). */
   secrets: Store<SecretObject>;
   /** Only ConfigMaps named keyward-bundle. */
   configMaps: Store<ConfigMapObject>;
@@ -61,6 +62,10 @@ export interface ControllerContext {
   /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
   bundleSizeLimit: number | undefined;
   mintKey: KeyFactory;
+  /** keyward's own namespace: the ApiKeys' signing-key Secrets live there, never in a tenant's. */
+  systemNamespace: string;
+  /** Signs tokens with the ApiKeys' keys, and forgets keys that are gone (model/signing-key/signer.ts). */
+  signer: Signer;
 }
 
 /** The context's clock as a Date. */

@@ -6,6 +6,8 @@
 
 import { parseBundle, type Bundle } from "../../token/index.ts";
 import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
+import { currentKeySecret } from "../../model/signing-key/location.ts";
+import type { Stores } from "./context.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { BUNDLE_DATA_KEY } from "../../model/names.ts";
 
@@ -38,4 +40,9 @@ export function signingKeysOf(secret: SecretObject | null | undefined, apiKey: A
   let read = byKey.get(id);
   if (read === undefined) byKey.set(id, (read = readSigningKeySecret(secret, apiKey)));
   return read;
+}
+
+/** The ApiKey's signing keys as they stand: its Secret in the system namespace, or its legacy one until moved. */
+export function currentSigningKeys(stores: Pick<Stores, "secrets">, systemNamespace: string, apiKey: ApiKeyRef): SigningKeySecretRead {
+  return signingKeysOf(currentKeySecret(stores.secrets, systemNamespace, apiKey), apiKey);
 }

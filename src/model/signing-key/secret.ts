@@ -1,14 +1,20 @@
-// The ApiKey's signing-key Secret: its name, its manifest, and reading it back.
-// keyward only ever reads a Secret it created for this very ApiKey (type
-// keyward.dev/signing-key, controller owner reference with the ApiKey's uid); it
-// never adopts, and never overwrites, anything else.
+// The ApiKey's signing-key Secret: its manifest, and reading it back. It lives in
+// keyward's system namespace (location.ts says where and under which name).
+// keyward only ever reads a Secret it wrote for this very ApiKey (type
+// keyward.dev/signing-key, annotations naming the ApiKey's namespace, name and
+// uid; a legacy one in the tenant: controlled by the ApiKey's uid); it never
+// adopts, and never overwrites, anything else.
 
 import type { ObjectMeta, OwnerReference } from "../../api/types.generated.ts";
 import { API_VERSION } from "../../api/types.generated.ts";
 import { publicJwkOf, type BundleKey, type PrivateJwk } from "../../token/index.ts";
 import { parseSigningKeys, serializeSigningKeys, SigningKeyDocumentError, type SigningKeyDocument } from "./document.ts";
+import { holdsKeysOf, signingKeyMetadata, type ApiKeyRef } from "./location.ts";
 
-import { API_KEY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, SIGNING_KEY_DATA_KEY, SIGNING_KEY_SECRET_TYPE } from "../names.ts";
+import { SIGNING_KEY_DATA_KEY, SIGNING_KEY_SECRET_TYPE } from "../names.ts";
+
+export { isControlledBy } from "./location.ts";
+export type { ApiKeyRef } from "./location.ts";
 
 /** A core/v1 Secret, as much of it as keyward reads and writes. `data` values are base64. */
 export interface SecretObject {
@@ -19,39 +25,23 @@ export interface SecretObject {
   data?: Record<string, string>;
 }
 
-export interface ApiKeyRef {
-  namespace: string;
-  name: string;
-  uid: string;
-}
-
-/** The name of the ApiKey's signing-key Secret. */
-export function signingKeySecretName(apiKeyName: string): string {
-  return `${apiKeyName}-signing-keys`;
-}
-
 export function controllerRef(kind: string, owner: { name: string; uid: string }): OwnerReference {
   return { apiVersion: API_VERSION, kind, name: owner.name, uid: owner.uid, controller: true, blockOwnerDeletion: true };
 }
 
-/** Whether `meta` names `uid` as its controller. */
-export function isControlledBy(meta: ObjectMeta, uid: string): boolean {
-  return (meta.ownerReferences ?? []).some((r) => r.uid === uid && r.controller === true);
+/** The Secret in the system namespace holding `document` for the ApiKey. */
+export function signingKeySecret(systemNamespace: string, apiKey: ApiKeyRef, document: SigningKeyDocument): SecretObject {
+  return signingKeySecretOfData(systemNamespace, apiKey, Buffer.from(serializeSigningKeys(document), "utf8").toString("base64"));
 }
 
-/** The Secret holding `document`, owned by the ApiKey. */
-export function signingKeySecret(apiKey: ApiKeyRef, document: SigningKeyDocument): SecretObject {
+/** The same, from the document's stored form (base64 of keys.json): a migration copies it unchanged. */
+export function signingKeySecretOfData(systemNamespace: string, apiKey: ApiKeyRef, encoded: string): SecretObject {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: signingKeySecretName(apiKey.name),
-      namespace: apiKey.namespace,
-      labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [API_KEY_LABEL]: apiKey.name },
-      ownerReferences: [controllerRef("ApiKey", apiKey)],
-    },
+    metadata: signingKeyMetadata(systemNamespace, apiKey),
     type: SIGNING_KEY_SECRET_TYPE,
-    data: { [SIGNING_KEY_DATA_KEY]: Buffer.from(serializeSigningKeys(document), "utf8").toString("base64") },
+    data: { [SIGNING_KEY_DATA_KEY]: encoded },
   };
 }
 
@@ -66,14 +56,14 @@ export type SigningKeySecretRead =
 /** Reads the ApiKey's signing-key Secret (null when it does not exist). Messages never contain key material. */
 export function readSigningKeySecret(secret: SecretObject | null, apiKey: ApiKeyRef): SigningKeySecretRead {
   if (secret === null) return { kind: "missing" };
-  const name = `Secret ${apiKey.namespace}/${secret.metadata.name ?? signingKeySecretName(apiKey.name)}`;
+  const name = `Secret ${secret.metadata.namespace ?? ""}/${secret.metadata.name ?? ""}`;
   const who = `ApiKey ${apiKey.namespace}/${apiKey.name}`;
-  if (secret.type !== SIGNING_KEY_SECRET_TYPE || !isControlledBy(secret.metadata, apiKey.uid)) {
+  if (!holdsKeysOf(secret, apiKey)) {
     return {
       kind: "conflict",
       message:
         `${name} exists but is not the signing-key Secret of ${who} ` +
-        `(it must have type ${SIGNING_KEY_SECRET_TYPE} and be controlled by the ApiKey): ` +
+        `(it must have type ${SIGNING_KEY_SECRET_TYPE} and name the ApiKey's uid): ` +
         `keyward does not adopt or overwrite it; delete or rename it`,
     };
   }

@@ -8,6 +8,8 @@ import type { ApiKeyForToken } from "../../../src/controller/accesstoken/plan.ts
 import { planAccessToken, type AccessTokenOutcome } from "../../../src/controller/accesstoken/reconcile.ts";
 import type { ResolvedRotationPolicy } from "../../../src/model/policy/types.ts";
 import type { Bundle, PrivateJwk } from "../../../src/token/types.ts";
+import { SignerError, type Signer } from "../../../src/model/signing-key/signer.ts";
+import { signWithJwk } from "../../../src/token/jwt/issue.ts";
 import { policyOf } from "../apikey/fixtures.ts";
 
 export const H = 3_600_000;
@@ -28,8 +30,30 @@ export function accessToken(spec: Partial<AccessTokenSpec> = {}): AccessToken {
   };
 }
 
+export const API_KEY_UID = "7d1c0e6a-1111-4c3b-9a55-000000000001";
+
+/** The keys the ApiKey "reporting" of acme has had; the signer signs with them. */
+const ring = new Map<string, PrivateJwk>();
+
+/**
+ * A signer over the keys of `ring`, kept in memory: what the in-cluster signer
+ * does once it has read the ApiKey's document (signWithJwk), for ApiKey acme/reporting only.
+ */
+export const ringSigner: Signer = {
+  generate: () => Promise.reject(new Error("the AccessToken tests mint no key")),
+  sign: (key, input) => {
+    const jwk = ring.get(key.kid);
+    if (jwk === undefined || key.namespace !== "acme" || key.name !== "reporting" || key.uid !== API_KEY_UID) {
+      return Promise.reject(new SignerError(`no key ${key.kid} for ApiKey ${key.namespace}/${key.name}`));
+    }
+    return Promise.resolve(signWithJwk(jwk, input));
+  },
+  delete: () => Promise.resolve(),
+};
+
 export function apiKeyView(active: PrivateJwk, over: Partial<ApiKeyForToken> = {}, policy: ResolvedRotationPolicy = policyOf()): ApiKeyForToken {
-  return { name: "reporting", suspended: false, activeKey: active, kids: [active.kid], revokedBefore: null, policy, ...over };
+  ring.set(active.kid, active);
+  return { name: "reporting", uid: API_KEY_UID, suspended: false, activeKey: { kid: active.kid, alg: active.alg }, kids: [active.kid], revokedBefore: null, policy, ...over };
 }
 
 /** The AccessToken, its Secret and its ApiKey as the API server would keep them between reconciles. */
@@ -45,14 +69,18 @@ export class SimulatedAccessToken {
     this.apiKey = apiKey;
   }
 
-  reconcile(now: Date): AccessTokenOutcome {
-    const outcome = planAccessToken({
+  /** Signs the tokens; default the keys apiKeyView was given. */
+  signer: Signer = ringSigner;
+
+  async reconcile(now: Date): Promise<AccessTokenOutcome> {
+    const outcome = await planAccessToken({
       now,
       accessToken: this.accessToken,
       secret: this.secret,
       apiKey: this.apiKey,
       issuer: TOKEN_ISSUER,
       bundle: this.bundle,
+      signer: this.signer,
     });
     this.accessToken = { ...this.accessToken, status: outcome.status };
     if (outcome.secret !== null) this.secret = outcome.secret;

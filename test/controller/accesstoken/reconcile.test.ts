@@ -26,16 +26,16 @@ function claimsOf(token: string): Record<string, unknown> {
   return decodeUnverified(token).claims as Record<string, unknown>;
 }
 
-function issuedSim(spec: Parameters<typeof accessToken>[0] = {}, policy = policyOf()): SimulatedAccessToken {
+async function issuedSim(spec: Parameters<typeof accessToken>[0] = {}, policy = policyOf()): Promise<SimulatedAccessToken> {
   const sim = new SimulatedAccessToken(accessToken(spec), apiKeyView(k1, {}, policy));
-  sim.reconcile(NOW);
+  await sim.reconcile(NOW);
   return sim;
 }
 
 describe("planAccessToken issues", () => {
-  it("the first token into a Secret it owns, recording it in status before anyone reads it", () => {
+  it("the first token into a Secret it owns, recording it in status before anyone reads it", async () => {
     const sim = new SimulatedAccessToken(accessToken(), apiKeyView(k1));
-    const outcome = sim.reconcile(NOW);
+    const outcome = await sim.reconcile(NOW);
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "initial", lifetimeSeconds: 24 * 3600 });
     const token = sim.token();
     const { header } = decodeUnverified(token);
@@ -76,55 +76,55 @@ describe("planAccessToken issues", () => {
     expect(outcome.finalizer).toBe("ensure");
   });
 
-  it("never puts the token in status, events or conditions", () => {
-    const sim = issuedSim();
+  it("never puts the token in status, events or conditions", async () => {
+    const sim = await issuedSim();
     const token = sim.token();
     const visible = JSON.stringify({ status: sim.accessToken.status, events: sim.outcomes.flatMap((o) => o.events) });
     expect(visible).not.toContain(token);
     expect(visible).not.toContain(token.split(".")[2]);
   });
 
-  it("keeps the token on a resync and writes nothing", () => {
-    const sim = issuedSim();
+  it("keeps the token on a resync and writes nothing", async () => {
+    const sim = await issuedSim();
     const status = sim.accessToken.status;
-    const outcome = sim.reconcile(after(H));
+    const outcome = await sim.reconcile(after(H));
     expect(outcome.plan.action).toBe("keep");
     expect(outcome.secret).toBeNull();
     expect(outcome.events).toEqual([]);
     expect(outcome.status).toEqual(status);
   });
 
-  it("renews when a third of the lifetime is left, keeping the old token on record", () => {
-    const sim = issuedSim();
+  it("renews when a third of the lifetime is left, keeping the old token on record", async () => {
+    const sim = await issuedSim();
     const first = sim.accessToken.status?.jti;
-    expect(sim.reconcile(after(16 * H - S)).plan.action).toBe("keep");
-    const outcome = sim.reconcile(after(16 * H));
+    expect((await sim.reconcile(after(16 * H - S))).plan.action).toBe("keep");
+    const outcome = await sim.reconcile(after(16 * H));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "renew" });
     expect(outcome.events.map((e) => e.reason)).toEqual(["TokenRenewed"]);
     expect(outcome.status.issued?.map((e) => e.jti)).toEqual([first, outcome.status.jti]);
     expect(outcome.status.renewAt).toBe(iso(after(32 * H)));
   });
 
-  it("renews spec.renewBefore ahead of expiry", () => {
-    const sim = issuedSim({ lifetime: "24h", renewBefore: "1h" });
+  it("renews spec.renewBefore ahead of expiry", async () => {
+    const sim = await issuedSim({ lifetime: "24h", renewBefore: "1h" });
     expect(sim.accessToken.status?.renewAt).toBe(iso(after(23 * H)));
-    expect(sim.reconcile(after(23 * H)).plan).toMatchObject({ action: "issue", cause: "renew" });
+    expect((await sim.reconcile(after(23 * H))).plan).toMatchObject({ action: "issue", cause: "renew" });
   });
 
-  it("re-issues promptly with the new active key after a rotation", () => {
-    const sim = issuedSim();
+  it("re-issues promptly with the new active key after a rotation", async () => {
+    const sim = await issuedSim();
     sim.apiKey = apiKeyView(k2, { kids: [k2.kid, k1.kid] });
-    const outcome = sim.reconcile(after(5 * M));
+    const outcome = await sim.reconcile(after(5 * M));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "keyRotated", kid: k2.kid });
     expect(decodeUnverified(sim.token()).header).toMatchObject({ kid: k2.kid });
     expect(outcome.events.map((e) => e.reason)).toEqual(["TokenReissued"]);
     expect(outcome.events[0]?.message).toContain(`key ${k1.kid} no longer signs`);
   });
 
-  it("re-creates a deleted Secret", () => {
-    const sim = issuedSim();
+  it("re-creates a deleted Secret", async () => {
+    const sim = await issuedSim();
     sim.secret = null;
-    expect(sim.reconcile(after(H)).plan).toMatchObject({ action: "issue", cause: "secretMissing" });
+    expect((await sim.reconcile(after(H))).plan).toMatchObject({ action: "issue", cause: "secretMissing" });
     expect(sim.secret).not.toBeNull();
   });
 
@@ -157,50 +157,50 @@ describe("planAccessToken issues", () => {
     ["its kid annotation edited", (sim) => (sim.secret!.metadata.annotations = { ...sim.secret!.metadata.annotations, [Annotations.kid]: "x" })],
     ["its token removed", (sim) => (sim.secret!.data = {})],
     ["its token truncated", (sim) => (sim.secret!.data = { token: Buffer.from(sim.token().slice(0, 40)).toString("base64") })],
-  ])("re-issues into a Secret with %s", (_what, alter) => {
-    const sim = issuedSim();
+  ])("re-issues into a Secret with %s", async (_what, alter) => {
+    const sim = await issuedSim();
     alter(sim);
-    const outcome = sim.reconcile(after(H));
+    const outcome = await sim.reconcile(after(H));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "secretAltered" });
-    expect(sim.reconcile(after(H)).plan.action).toBe("keep");
+    expect((await sim.reconcile(after(H))).plan.action).toBe("keep");
   });
 
-  it("re-issues when the lifetime changes", () => {
-    const sim = issuedSim();
+  it("re-issues when the lifetime changes", async () => {
+    const sim = await issuedSim();
     sim.setSpec({ lifetime: "2h" });
-    const outcome = sim.reconcile(after(M));
+    const outcome = await sim.reconcile(after(M));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "specChanged", lifetimeSeconds: 7200 });
     expect(outcome.status.expiresAt).toBe(iso(after(M + 2 * H)));
   });
 
-  it("issues a token without exp where the policy allows it, and never renews it on time", () => {
-    const sim = issuedSim({ neverExpires: true }, policyOf({ allowNeverExpires: true }));
+  it("issues a token without exp where the policy allows it, and never renews it on time", async () => {
+    const sim = await issuedSim({ neverExpires: true }, policyOf({ allowNeverExpires: true }));
     const token = sim.token();
     expect(claimsOf(token).exp).toBeUndefined();
     expect(sim.accessToken.status?.expiresAt).toBeUndefined();
     expect(sim.accessToken.status?.renewAt).toBeUndefined();
     expect(sim.secret?.metadata.annotations?.[Annotations.expiresAt]).toBe("never");
     expect(sim.outcomes[0]?.requeueAt).toBeNull();
-    expect(sim.reconcile(after(10_000 * H)).plan.action).toBe("keep");
+    expect((await sim.reconcile(after(10_000 * H))).plan.action).toBe("keep");
   });
 
-  it("moves the token to a new spec.secretName and names the old Secret for deletion", () => {
-    const sim = issuedSim();
+  it("moves the token to a new spec.secretName and names the old Secret for deletion", async () => {
+    const sim = await issuedSim();
     sim.setSpec({ secretName: "ci-token" });
     sim.secret = null;
-    const outcome = sim.reconcile(after(M));
+    const outcome = await sim.reconcile(after(M));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "specChanged", secretName: "ci-token" });
     expect(outcome.secret?.metadata.name).toBe("ci-token");
     expect(outcome.deleteSecret).toBe("ci");
   });
 
-  it("re-issues a token issued before the ApiKey's revocation cut-off", () => {
-    const sim = issuedSim();
+  it("re-issues a token issued before the ApiKey's revocation cut-off", async () => {
+    const sim = await issuedSim();
     sim.apiKey = apiKeyView(k1, { revokedBefore: iso(after(H)) });
-    const outcome = sim.reconcile(after(H));
+    const outcome = await sim.reconcile(after(H));
     expect(outcome.plan).toMatchObject({ action: "issue", cause: "revokedBefore" });
     expect(outcome.status.issuedAt).toBe(iso(after(H)));
-    expect(sim.reconcile(after(H + S)).plan.action).toBe("keep");
+    expect((await sim.reconcile(after(H + S))).plan.action).toBe("keep");
   });
 });
 
@@ -234,11 +234,11 @@ describe("planAccessToken refuses", () => {
       "TokenSecretConflict",
       "Secret acme/ci exists but is not the token Secret of AccessToken acme/ci",
     ],
-  ])("%s, naming the field and the fix, and writes nothing", (_what, spec, arrange, reason, message) => {
+  ])("%s, naming the field and the fix, and writes nothing", async (_what, spec, arrange, reason, message) => {
     const sim = new SimulatedAccessToken(accessToken(spec), apiKeyView(k1));
     arrange(sim);
     const secret = sim.secret;
-    const outcome = sim.reconcile(NOW);
+    const outcome = await sim.reconcile(NOW);
     expect(outcome.plan).toMatchObject({ action: "fail", reason });
     expect(outcome.secret).toBeNull();
     expect(sim.secret).toBe(secret);
@@ -247,39 +247,39 @@ describe("planAccessToken refuses", () => {
     expect(ready(sim)?.message).toMatch(/^AccessToken acme\/ci: /);
     expect(outcome.events.map((e) => [e.type, e.reason])).toEqual([["Warning", reason]]);
     // A resync that finds the same problem records no second event.
-    expect(sim.reconcile(after(M)).events).toEqual([]);
+    expect((await sim.reconcile(after(M))).events).toEqual([]);
   });
 
-  it("keeps the token it issued while it refuses to issue another", () => {
-    const sim = issuedSim();
+  it("keeps the token it issued while it refuses to issue another", async () => {
+    const sim = await issuedSim();
     const token = sim.token();
     sim.apiKey = apiKeyView(k2, { suspended: true });
-    sim.reconcile(after(H));
+    await sim.reconcile(after(H));
     expect(sim.token()).toBe(token);
     expect(sim.accessToken.status?.jti).toBe(claimsOf(token).jti);
   });
 
-  it("more tokens than status can record while earlier ones are still valid", () => {
-    const sim = issuedSim();
+  it("more tokens than status can record while earlier ones are still valid", async () => {
+    const sim = await issuedSim();
     const issued = Array.from({ length: MAX_ISSUED }, (_, i) => ({ jti: `jti-${i}`, kid: k1.kid, expiresAt: iso(after((i + 1) * H)) }));
     sim.accessToken = { ...sim.accessToken, status: { ...sim.accessToken.status, issued } };
     sim.secret = null;
-    const outcome = sim.reconcile(after(M));
+    const outcome = await sim.reconcile(after(M));
     expect(outcome.plan).toMatchObject({ action: "fail", reason: "TooManyTokens" });
     expect(outcome.requeueAt).toEqual(after(H + 5 * M));
     expect(ready(sim)?.message).toContain("spec.revokeAll");
     // Once the oldest has expired (and the verifiers' leeway passed), it issues again.
-    expect(sim.reconcile(after(H + 5 * M)).plan).toMatchObject({ action: "issue", cause: "secretMissing" });
+    expect((await sim.reconcile(after(H + 5 * M))).plan).toMatchObject({ action: "issue", cause: "secretMissing" });
   });
 });
 
 describe("planAccessToken revokes", () => {
-  it("every unexpired token it issued, removes the token from the Secret, and issues no more", () => {
-    const sim = issuedSim();
-    sim.reconcile(after(16 * H)); // renewal: two valid tokens
+  it("every unexpired token it issued, removes the token from the Secret, and issues no more", async () => {
+    const sim = await issuedSim();
+    await sim.reconcile(after(16 * H)); // renewal: two valid tokens
     const [a, b] = sim.accessToken.status?.issued ?? [];
     sim.setSpec({ revoked: true });
-    const outcome = sim.reconcile(after(17 * H));
+    const outcome = await sim.reconcile(after(17 * H));
     expect(outcome.plan.action).toBe("revoke");
     expect(outcome.revocations).toEqual([
       { jti: a?.jti, apiKey: "reporting", exp: after(24 * H).getTime() / 1000 },
@@ -293,7 +293,7 @@ describe("planAccessToken revokes", () => {
     expect(conditions).toEqual({ Ready: ["False", "Revoked"], Revoked: ["True", "Revoked"] });
     expect(outcome.events.map((e) => e.reason)).toEqual(["TokenRevoked"]);
 
-    const later = sim.reconcile(after(30 * H));
+    const later = await sim.reconcile(after(30 * H));
     expect(later.plan.action).toBe("revoke");
     expect(later.events).toEqual([]);
     expect(later.secret).toBeNull();
@@ -302,19 +302,19 @@ describe("planAccessToken revokes", () => {
     expect(later.revocations.map((r) => r.jti)).toEqual([b?.jti]);
   });
 
-  it("keeps a non-expiring token on the list until its key is gone", () => {
-    const sim = issuedSim({ neverExpires: true }, policyOf({ allowNeverExpires: true }));
+  it("keeps a non-expiring token on the list until its key is gone", async () => {
+    const sim = await issuedSim({ neverExpires: true }, policyOf({ allowNeverExpires: true }));
     sim.setSpec({ revoked: true });
     const jti = sim.accessToken.status?.jti;
-    expect(sim.reconcile(after(100_000 * H)).revocations).toEqual([{ jti, apiKey: "reporting", exp: null }]);
+    expect((await sim.reconcile(after(100_000 * H))).revocations).toEqual([{ jti, apiKey: "reporting", exp: null }]);
     sim.apiKey = apiKeyView(k2, { kids: [k2.kid] }, policyOf({ allowNeverExpires: true }));
-    expect(sim.reconcile(after(100_001 * H)).revocations).toEqual([]);
+    expect((await sim.reconcile(after(100_001 * H))).revocations).toEqual([]);
   });
 
-  it("keeps the finalizer of a deleted AccessToken until the bundle lists its revocations", () => {
-    const sim = issuedSim();
+  it("keeps the finalizer of a deleted AccessToken until the bundle lists its revocations", async () => {
+    const sim = await issuedSim();
     sim.accessToken = { ...sim.accessToken, metadata: { ...sim.accessToken.metadata, deletionTimestamp: iso(after(H)) } };
-    const outcome = sim.reconcile(after(H));
+    const outcome = await sim.reconcile(after(H));
     expect(outcome.plan.action).toBe("revoke");
     expect(outcome.finalizer).toBe("keep");
     expect(outcome.secret).toBeNull();
@@ -326,32 +326,32 @@ describe("planAccessToken revokes", () => {
       policies: {},
       revoked: [{ jti, apiKey: "reporting", exp: after(24 * H).getTime() / 1000 }],
     };
-    expect(sim.reconcile(after(H + S)).finalizer).toBe("remove");
+    expect((await sim.reconcile(after(H + S))).finalizer).toBe("remove");
   });
 
-  it("lets a deleted AccessToken go at once when none of its tokens can still verify", () => {
-    const sim = issuedSim();
+  it("lets a deleted AccessToken go at once when none of its tokens can still verify", async () => {
+    const sim = await issuedSim();
     sim.accessToken = { ...sim.accessToken, metadata: { ...sim.accessToken.metadata, deletionTimestamp: iso(after(25 * H)) } };
-    expect(sim.reconcile(after(25 * H)).finalizer).toBe("remove");
+    expect((await sim.reconcile(after(25 * H))).finalizer).toBe("remove");
   });
 });
 
 describe("planAccessToken keeps its record of issued tokens", () => {
-  it("while the ApiKey's signing keys cannot be read", () => {
-    const sim = issuedSim();
+  it("while the ApiKey's signing keys cannot be read", async () => {
+    const sim = await issuedSim();
     const issued = sim.accessToken.status?.issued;
     sim.apiKey = apiKeyView(k1, { activeKey: null, kids: null });
-    const outcome = sim.reconcile(after(H));
+    const outcome = await sim.reconcile(after(H));
     expect(outcome.plan).toMatchObject({ action: "fail", reason: "ApiKeyNotReady" });
     expect(sim.accessToken.status?.issued).toEqual(issued);
     sim.setSpec({ revoked: true });
-    expect(sim.reconcile(after(2 * H)).revocations.map((r) => r.jti)).toEqual(issued?.map((e) => e.jti));
+    expect((await sim.reconcile(after(2 * H))).revocations.map((r) => r.jti)).toEqual(issued?.map((e) => e.jti));
   });
 
-  it("while the ApiKey is missing", () => {
-    const sim = issuedSim();
+  it("while the ApiKey is missing", async () => {
+    const sim = await issuedSim();
     sim.apiKey = null;
     sim.setSpec({ revoked: true });
-    expect(sim.reconcile(after(H)).revocations).toHaveLength(1);
+    expect((await sim.reconcile(after(H))).revocations).toHaveLength(1);
   });
 });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { signingKeySecretName } from "../../../src/model/signing-key/location.ts";
 import type { KeyPlan } from "../../../src/controller/apikey/plan.ts";
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { APIKEY, H, KeyPool, M, SimulatedApiKey, T0, at, longPrePublish, policyOf } from "./fixtures.ts";
@@ -50,7 +51,7 @@ describe("planKeys walks the key lifecycle", () => {
       activeKid: kid(0),
       lastRotationTime: iso(T0),
       nextRotationTime: iso(at(720 * H)),
-      secretName: "reporting-signing-keys",
+      secretName: signingKeySecretName("acme", "reporting"),
     });
     expect(plan.nextWakeAt).toEqual(at(720 * H));
   });

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { signingKeySecretName } from "../../../src/model/signing-key/location.ts";
 import type { ApiKey, RotationPolicySpec } from "../../../src/api/types.generated.ts";
 import { planApiKey, type ApiKeyOutcome, type PlanApiKeyInput } from "../../../src/controller/apikey/reconcile.ts";
 import { signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
@@ -25,6 +26,7 @@ function input(over: Partial<PlanApiKeyInput> = {}): PlanApiKeyInput {
   return {
     now: T0,
     apiKey: apiKey(),
+    systemNamespace: "keyward-system",
     secret: null,
     getRotationPolicy: () => undefined,
     getClusterRotationPolicy: () => undefined,
@@ -47,7 +49,7 @@ describe("planApiKey", () => {
   it("mints the first key under the built-in policy and reports the ApiKey ready", async () => {
     const outcome = await planApiKey(input());
     expect(outcome.secret?.type).toBe("keyward.dev/signing-key");
-    expect(outcome.status).toMatchObject({ observedGeneration: 3, secretName: "reporting-signing-keys", lastRotationTime: "2026-01-01T00:00:00Z" });
+    expect(outcome.status).toMatchObject({ observedGeneration: 3, secretName: signingKeySecretName("acme", "reporting"), lastRotationTime: "2026-01-01T00:00:00Z" });
     expect(condition(outcome, "Ready")).toMatchObject({ status: "True", reason: "KeysReady" });
     expect(condition(outcome, "RotationPolicyResolved")).toMatchObject({ status: "True", reason: "BuiltInPolicy" });
     expect(condition(outcome, "Rotating")).toMatchObject({ status: "False", reason: "RotationComplete" });
@@ -90,7 +92,7 @@ describe("planApiKey", () => {
   });
 
   it("never overwrites a Secret it does not own", async () => {
-    const foreign: SecretObject = { metadata: { name: "reporting-signing-keys", namespace: "acme" }, type: "Opaque", data: { "keys.json": "e30=" } };
+    const foreign: SecretObject = { metadata: { name: signingKeySecretName("acme", "reporting"), namespace: "keyward-system" }, type: "Opaque", data: { "keys.json": "e30=" } };
     const outcome = await planApiKey(input({ secret: foreign }));
     expect(outcome.secret).toBeNull();
     expect(condition(outcome, "Ready")).toMatchObject({ status: "False", reason: "SigningKeySecretConflict" });
@@ -98,7 +100,7 @@ describe("planApiKey", () => {
   });
 
   it("never overwrites its own Secret when it cannot read it", async () => {
-    const broken = signingKeySecret({ namespace: "acme", name: "reporting", uid: UID }, {
+    const broken = signingKeySecret("keyward-system", { namespace: "acme", name: "reporting", uid: UID }, {
       version: 1, keys: [], lastRotationTime: "2026-01-01T00:00:00Z", observedRequests: {}, revokedBefore: null,
     });
     const outcome = await planApiKey(input({ secret: broken }));

@@ -6,7 +6,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { AccessToken, ApiKey } from "../../../src/api/types.generated.ts";
 import { apiKeyForToken } from "../../../src/controller/accesstoken/plan.ts";
 import { revocationsOf } from "../../../src/controller/accesstoken/revocations.ts";
-import { bundleKeysOf } from "../../../src/model/signing-key/secret.ts";
+import { bundleKeysOf, signingKeySecret } from "../../../src/model/signing-key/secret.ts";
+import { secretSigner } from "../../../src/model/signing-key/signer.ts";
 import { planBundle } from "../../../src/controller/bundle/plan.ts";
 import { TokenVerifier } from "../../../src/token/verify/verifier.ts";
 import type { Bundle } from "../../../src/token/types.ts";
@@ -18,6 +19,7 @@ beforeAll(async () => {
   pool = await KeyPool.create(12);
 });
 
+const SYSTEM = "keyward-system";
 const START = new Date("2026-03-01T00:00:00Z");
 const at = (ms: number): Date => new Date(START.getTime() + ms);
 const READ = { method: "GET", path: "/api/v0/profiles/42" };
@@ -30,6 +32,17 @@ class Tenant {
   configMap: Record<string, string> | null = null;
   bundle: Bundle | null = null;
   readonly verifier = new TokenVerifier({ leewaySeconds: 30, cacheSize: 0 });
+  /** The in-cluster signer, over the ApiKey's Secret in the system namespace as the ApiKey controller last wrote it. */
+  readonly signer = secretSigner({
+    systemNamespace: SYSTEM,
+    secrets: {
+      get: (namespace, name) => {
+        const doc = this.key.document;
+        const secret = doc === null ? undefined : signingKeySecret(SYSTEM, { namespace: "acme", name: "reporting", uid: "uid-reporting" }, doc);
+        return namespace === SYSTEM && name === secret?.metadata.name ? secret : undefined;
+      },
+    },
+  });
 
   constructor() {
     this.key = new SimulatedApiKey(policyOf({ grace: "24h", maxTokenLifetime: "2160h" }), pool.restart());
@@ -38,6 +51,7 @@ class Tenant {
   add(spec: Partial<AccessToken["spec"]> = {}): SimulatedAccessToken {
     const base = accessToken({ lifetime: "2000h", ...spec });
     const sim = new SimulatedAccessToken({ ...base, metadata: { ...base.metadata, name: `t${this.tokens.length}`, uid: `uid-t${this.tokens.length}` } }, null);
+    sim.signer = this.signer;
     this.tokens.push(sim);
     return sim;
   }
@@ -55,7 +69,7 @@ class Tenant {
     for (const t of this.tokens) {
       t.apiKey = view;
       t.bundle = this.bundle;
-      t.reconcile(now);
+      await t.reconcile(now);
     }
     const doc = this.key.document;
     const plan = planBundle({

@@ -19,6 +19,7 @@ import {
   getAccessToken,
   isTrue,
   ISSUER,
+  keySecretRef,
   OffsetClock,
   privateMembers,
   readBundle,
@@ -48,7 +49,7 @@ afterAll(async () => {
 });
 
 describe("an ApiKey", () => {
-  it("gets an owned signing-key Secret, a Ready status naming its key, and an entry in the tenant bundle", async () => {
+  it("gets a signing-key Secret in keyward's system namespace, a Ready status naming its key, and an entry in the tenant bundle", async () => {
     await kube.create(keywardObject("ApiKey", ns.name, "reporting", { rotationPolicyRef: { kind: "RotationPolicy", name: "daily" }, policies: ["reports-read"] }));
     const apiKey = await apiKeyWhen(kube, ns.name, "reporting", (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
     const status = apiKey.status ?? {};
@@ -64,11 +65,13 @@ describe("an ApiKey", () => {
     expect(condition(apiKey, "AccessPoliciesResolved")?.status).toBe("True");
     expect(apiKey.metadata.finalizers).toContain("keyward.dev/bundle");
 
-    const secret = await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: "reporting-signing-keys" });
+    const secret = await kube.get<SecretLike>(keySecretRef(ns.name, "reporting"));
     expect(secret.type).toBe("keyward.dev/signing-key");
-    expect(secret.metadata.ownerReferences).toEqual([
-      expect.objectContaining({ kind: "ApiKey", name: "reporting", uid: apiKey.metadata.uid, controller: true }),
-    ]);
+    expect(secret.metadata.annotations).toEqual(
+      expect.objectContaining({ "keyward.dev/tenant": ns.name, "keyward.dev/api-key": "reporting", "keyward.dev/api-key-uid": apiKey.metadata.uid }),
+    );
+    expect(status.secretName).toBe(secret.metadata.name);
+    expect(await kube.find({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: "reporting-signing-keys" })).toBeUndefined();
     const doc = JSON.parse(decode(secret, "keys.json")) as { keys: { jwk: { kid: string } }[] };
     expect(doc.keys.map((k) => k.jwk.kid)).toEqual([key?.kid]);
 
@@ -84,7 +87,7 @@ describe("an ApiKey", () => {
 
   it("leaves its private key nowhere but its Secret: not in status, events, the bundle or the logs", async () => {
     await settled(ctl.running);
-    const secret = await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: "reporting-signing-keys" });
+    const secret = await kube.get<SecretLike>(keySecretRef(ns.name, "reporting"));
     const secrets = [...privateMembers(secret), secret.data?.["keys.json"] ?? "missing"];
     expect(secrets.length).toBeGreaterThan(1);
     const apiKey = await kube.get({ apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", namespace: ns.name, name: "reporting" });

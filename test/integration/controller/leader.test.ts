@@ -17,6 +17,7 @@ import {
   runController,
   throughRelay,
   type Cuttable,
+  keySecretRef,
   type SecretLike,
   type TestController,
 } from "./support.ts";
@@ -110,6 +111,6 @@ describe("two replicas on one Lease", () => {
 });
 
 async function kids(): Promise<string[]> {
-  const secret = await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: "shared-signing-keys" });
+  const secret = await kube.get<SecretLike>(keySecretRef(ns.name, "shared"));
   return (JSON.parse(decode(secret, "keys.json")) as { keys: { jwk: { kid: string } }[] }).keys.map((k) => k.jwk.kid);
 }

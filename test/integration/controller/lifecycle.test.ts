@@ -22,6 +22,7 @@ import {
   runController,
   settled,
   verify,
+  keySecretRef,
   type SecretLike,
   type TestController,
 } from "./support.ts";
@@ -66,7 +67,7 @@ afterAll(async () => {
 });
 
 describe("deleting an ApiKey", () => {
-  it("takes it out of the bundle first, then lets it and its Secrets go; its AccessTokens say why they are not ready", async () => {
+  it("takes it out of the bundle first, then deletes its signing-key Secret in the system namespace and lets it go; its AccessTokens say why they are not ready", async () => {
     await apiKey("leaving", { rotationPolicyRef: { kind: "RotationPolicy", name: "strict" } });
     await accessToken("leaving-token", { apiKeyName: "leaving" });
     await accessTokenWhen(kube, ns.name, "leaving-token", (t) => isTrue(condition(t, "Ready")), "Ready");
@@ -81,13 +82,13 @@ describe("deleting an ApiKey", () => {
     const bundle = await readBundle(kube, ns.name);
     expect(bundle?.apiKeys.leaving).toBeUndefined();
     expect(bundle?.keys.filter((k) => k.apiKey === "leaving")).toEqual([]);
-    expect(await kube.find(secretRef("leaving-signing-keys"))).toBeDefined();
+    // No owner reference reaches across namespaces: the controller deleted the Secret before letting its finalizer go.
+    expect(await kube.find(keySecretRef(ns.name, "leaving"))).toBeUndefined();
     expect(await verdict(token)).toBe("ERR_KEY_UNKNOWN");
     await accessTokenWhen(kube, ns.name, "leaving-token", (t) => condition(t, "Ready")?.reason === "ApiKeyNotFound", "not ready: ApiKeyNotFound");
 
     await kube.mergePatch(apiKeyRef(ns.name, "leaving"), { metadata: { finalizers: null } });
     await eventually("the ApiKey gone", async () => (await kube.find(apiKeyRef(ns.name, "leaving"))) === undefined);
-    await eventually("its signing-key Secret collected", async () => (await kube.find(secretRef("leaving-signing-keys"))) === undefined);
     const at = await accessTokenWhen(kube, ns.name, "leaving-token", (t) => condition(t, "Ready")?.reason === "ApiKeyNotFound", "not ready");
     expect(condition(at, "Ready")?.message).toContain('spec.apiKeyName names ApiKey "leaving", which does not exist');
   });
@@ -124,7 +125,7 @@ describe("bad input", () => {
     expect(await warning("no-policy", "RotationPolicyNotFound")).toMatch(/spec\.rotationPolicyRef names RotationPolicy "nope".*create it/);
     expect(k.status?.keys).toBeUndefined();
     await settled(ctl.running);
-    expect(await kube.find(secretRef("no-policy-signing-keys"))).toBeUndefined();
+    expect(await kube.find(keySecretRef(ns.name, "no-policy"))).toBeUndefined();
     await untouched("ApiKey", "no-policy", { rotationPolicyRef: { kind: "RotationPolicy", name: "nope" } });
   });
 
@@ -206,7 +207,7 @@ describe("drift", () => {
   it("mints a new key at once when the signing-key Secret is deleted, and warns that tokens of the lost key no longer verify", async () => {
     const before = await apiKeyWhen(kube, ns.name, "drifty", (k) => isTrue(condition(k, "Ready")), "Ready");
     const token = await tokenOf("drifty-token");
-    await kube.delete(secretRef("drifty-signing-keys"));
+    await kube.delete(keySecretRef(ns.name, "drifty"));
     const after = await apiKeyWhen(kube, ns.name, "drifty", (k) => k.status?.activeKid !== before.status?.activeKid, "a new active key");
     expect(after.status?.keys?.map((k) => k.state)).toEqual(["active"]);
     const lost = await eventually("a SigningKeyLost Event", async () => (await eventsOf(kube, ns.name, "drifty")).find((e) => e.reason === "SigningKeyLost"));

@@ -15,6 +15,7 @@ import {
   getAccessToken,
   getApiKey,
   isTrue,
+  keySecretRef,
   OffsetClock,
   readBundle,
   runController,
@@ -65,7 +66,7 @@ afterAll(async () => {
 });
 
 describe("deleting a tenant namespace", () => {
-  it("lets every finalizer go without the bundle, re-creates nothing while it terminates, and is gone within a deadline", async () => {
+  it("lets every finalizer go without the bundle, re-creates nothing while it terminates, sweeps its keys, and is gone within a deadline", async () => {
     await kube.create(keywardObject("AccessPolicy", tenant, "reads", { rules: [{ methods: ["GET"], paths: ["/api/**"] }] }));
     await kube.create({ apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", metadata: { name: "reporting", namespace: tenant }, spec: { policies: ["reads"] } });
     for (const name of ["kept", "revoked"]) {
@@ -109,12 +110,14 @@ describe("deleting a tenant namespace", () => {
     await settled(ctl.running);
     expect(await counter("keyward_signing_keys_minted_total")).toBe(minted);
     expect(await counter("keyward_tokens_issued_total")).toBe(issued);
-    // The only writes while it terminated: its finalizers, taken off.
+    // Its ApiKey's signing-key Secret in the system namespace went too: the sweep deleted it once the ApiKey was gone.
+    expect(await kube.find(keySecretRef(tenant, "reporting"))).toBeUndefined();
+    // The only writes while it terminated: its finalizers, taken off, and that Secret, deleted.
     const added = writes.snapshot().flatMap((w) => {
       const n = w.count - (before.find((b) => b.verb === w.verb && b.resource === w.resource)?.count ?? 0);
       return n > 0 && w.resource !== "leases.coordination.k8s.io" ? [`${w.verb} ${w.resource}`] : [];
     });
-    expect(added.sort()).toEqual(["patch accesstokens.keyward.dev", "patch apikeys.keyward.dev"]);
+    expect(added.sort()).toEqual(["delete secrets", "patch accesstokens.keyward.dev", "patch apikeys.keyward.dev"]);
     expect(logLines(logsFrom).filter((l) => l.level >= 40)).toEqual([]);
 
     await kube.mergePatch({ apiVersion: "v1", kind: "ConfigMap", namespace: tenant, name: "hold" }, { metadata: { finalizers: null } });

@@ -24,6 +24,7 @@ import {
   runController,
   settled,
   verify,
+  keySecretRef,
   type SecretLike,
   type TestController,
 } from "./support.ts";
@@ -43,7 +44,7 @@ async function restart(): Promise<void> {
 }
 
 async function keysOf(name: string): Promise<{ kid: string; state: string; notAfter: string | null; activatesAt: string }[]> {
-  const secret = await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: `${name}-signing-keys` });
+  const secret = await kube.get<SecretLike>(keySecretRef(ns.name, name));
   const doc = JSON.parse(decode(secret, "keys.json")) as { keys: { jwk: { kid: string }; state: string; notAfter: string | null; activatesAt: string }[] };
   return doc.keys.map((k) => ({ kid: k.jwk.kid, state: k.state, notAfter: k.notAfter, activatesAt: k.activatesAt }));
 }

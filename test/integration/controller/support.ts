@@ -14,9 +14,10 @@ import { parse as parseYaml } from "yaml";
 import type { AccessToken, ApiKey, Condition } from "../../../src/api/index.ts";
 import { startController, type RunningController, type StartControllerOptions } from "../../../src/cli/controller/start.ts";
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
+import { signingKeySecretName } from "../../../src/model/signing-key/location.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
+import { ensureSystemNamespace, eventually, SYSTEM_NAMESPACE, type Kube, type KubeObject } from "../harness/index.ts";
 
 export const REPO_ROOT = new URL("../../../", import.meta.url);
 
@@ -101,12 +102,13 @@ function manifest(path: string): RbacManifest {
 }
 
 /**
- * A ServiceAccount in `namespace` bound to the rules of config/rbac/role.yaml
+ * keyward's system namespace (shared, created when missing), and a ServiceAccount in `namespace` bound to the rules of config/rbac/role.yaml
  * (cluster-wide, through a ClusterRole of the test's own name) and
  * config/rbac/leader_election_role.yaml (in `namespace`, where its Lease lives),
  * and a KubeConfig authenticating as it with a TokenRequest token.
  */
 export async function controllerIdentity(kube: Kube, namespace: string, name = "keyward-controller"): Promise<KubeConfig> {
+  await ensureSystemNamespace(kube);
   const clusterRole = manifest("config/rbac/role.yaml");
   const leaderRole = manifest("config/rbac/leader_election_role.yaml");
   const roleName = `${clusterRole.metadata.name}-${namespace}-${name}`.slice(0, 253);
@@ -158,6 +160,7 @@ export async function runController(kubeConfig: KubeConfig, namespace: string, o
   const running = await startController({
     kubeConfig,
     namespaces: [namespace],
+    systemNamespace: SYSTEM_NAMESPACE,
     issuer: ISSUER,
     logLevel: "debug",
     logDestination: destination as unknown as DestinationStream,
@@ -178,6 +181,11 @@ export async function settled(running: RunningController, what = "the controller
 export interface SecretLike extends KubeObject {
   type?: string;
   data?: Record<string, string>;
+}
+
+/** The ApiKey's signing-key Secret: in keyward's system namespace, never in the tenant. */
+export function keySecretRef(namespace: string, apiKeyName: string): { apiVersion: string; kind: string; namespace: string; name: string } {
+  return { apiVersion: "v1", kind: "Secret", namespace: SYSTEM_NAMESPACE, name: signingKeySecretName(namespace, apiKeyName) };
 }
 
 export function decode(secret: SecretLike, key: string): string {

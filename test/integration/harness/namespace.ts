@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll } from "vitest";
-import type { Kube } from "./kube.ts";
+import { eventually, type Kube } from "./kube.ts";
 
 export interface TestNamespace {
   /** Valid after beforeAll has run. */
@@ -33,4 +33,21 @@ export function useNamespace(kube: Kube, prefix: string): TestNamespace {
       return name;
     },
   };
+}
+
+/**
+ * keyward's own namespace (the controller's default --system-namespace), where
+ * the ApiKeys' signing-key Secrets live: shared by every test file, created by
+ * the first that needs it (apply: idempotent), never deleted.
+ */
+export const SYSTEM_NAMESPACE = "keyward-system";
+
+export async function ensureSystemNamespace(kube: Kube): Promise<string> {
+  // A demo run that created it deletes it again: wait for that to finish, then create it anew.
+  await eventually(`namespace ${SYSTEM_NAMESPACE} to exist, not terminating`, async () => {
+    const ns = await kube.find({ apiVersion: "v1", kind: "Namespace", name: SYSTEM_NAMESPACE });
+    if (ns === undefined) await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: SYSTEM_NAMESPACE } });
+    return ns !== undefined && ns.metadata.deletionTimestamp === undefined;
+  });
+  return SYSTEM_NAMESPACE;
 }

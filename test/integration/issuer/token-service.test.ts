@@ -1,7 +1,7 @@
 // The token service against a real API server: the IssuedToken CRD, records
 // written through the API before a token leaves, revocation by patching the
 // record, client credentials minted by the reconciler, informer-backed caches.
-// The tenant's signing-key Secrets and bundle are written here with the
+// The ApiKeys' signing-key Secrets (in keyward's system namespace) and the tenant bundle are written here with the
 // controller's own functions, so the test needs no running controller.
 
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -19,7 +19,7 @@ import { Resources } from "../../../src/kube/resources.ts";
 import type { CoreEvent } from "../../../src/kube/types.ts";
 import { generateSigningKey, issueAccessTokenSync, type PrivateJwk } from "../../../src/token/index.ts";
 import { basic, decoded, LogCapture, send, type Reply } from "../../issuer/support/fixture.ts";
-import { eventually, Kube, useNamespace } from "../harness/index.ts";
+import { ensureSystemNamespace, eventually, Kube, SYSTEM_NAMESPACE, useNamespace } from "../harness/index.ts";
 import { bundleKeysOf, signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
@@ -63,7 +63,7 @@ async function makeApiKey(name: string, policies: string[], annotations: Record<
     observedRequests: {},
     revokedBefore: null,
   };
-  await client.create(Resources.secrets, signingKeySecret({ namespace: ns.name, name, uid: created.metadata.uid ?? "" }, document));
+  await client.create(Resources.secrets, signingKeySecret(SYSTEM_NAMESPACE, { namespace: ns.name, name, uid: created.metadata.uid ?? "" }, document));
   keys.set(name, key);
   apiKeys.set(name, ready);
 }
@@ -105,6 +105,7 @@ function refused(write: Promise<unknown>): Promise<string> {
 }
 
 beforeAll(async () => {
+  await ensureSystemNamespace(kube);
   for (const [name, spec] of Object.entries(POLICIES)) {
     await client.create(Resources.accessPolicies, { apiVersion: API_VERSION, kind: "AccessPolicy", metadata: { name, namespace: ns.name }, spec });
   }
@@ -129,6 +130,7 @@ beforeAll(async () => {
     tls: { certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key"), pollIntervalMs: 0 },
     issuer: ISSUER,
     cache,
+    systemNamespace: SYSTEM_NAMESPACE,
     store: kubeIssuedTokenStore(client),
     events: new EventRecorder({ client, component: "keyward-token-service" }),
     logger: log,

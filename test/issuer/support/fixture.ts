@@ -21,6 +21,9 @@ import { signingKeySecret, type SecretObject } from "../../../src/model/signing-
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { clientCredentialsSecret, clientSecretHashSecret } from "../../../src/model/client-credentials.ts";
 
+/** keyward's own namespace in these tests: the signing-key Secrets are there. */
+export const SYSTEM_NAMESPACE = "keyward-system";
+
 export const ISSUER = "https://keyward.test";
 export const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 export const ISSUE_POLICY: AccessPolicySpec = { rules: [{ effect: "Allow", methods: ["POST"], paths: ["/api/v0/admin/api-keys/*/tokens"] }] };
@@ -136,6 +139,7 @@ export class World {
       tls: { certFile: join(w.dir, "tls.crt"), keyFile: join(w.dir, "tls.key"), pollIntervalMs: 0 },
       issuer: w.issuer,
       cache: w.cache,
+      systemNamespace: SYSTEM_NAMESPACE,
       store: w.store,
       events: w.events,
       logger: createTokenServiceLogger({ destination: w.logs, level: "debug" }),
@@ -185,7 +189,7 @@ export class World {
         revokedBefore: null,
       };
       this.cache.apiKeys.put(apiKey);
-      this.cache.secrets.put(signingKeySecret({ namespace: name, name: setup.name, uid: apiKey.metadata.uid ?? "" }, document));
+      this.cache.secrets.put(signingKeySecret(SYSTEM_NAMESPACE, { namespace: name, name: setup.name, uid: apiKey.metadata.uid ?? "" }, document));
       if (setup.clientSecret !== undefined) {
         this.cache.secrets.put(clientCredentialsSecret(apiKey, setup.clientSecret));
         this.cache.secrets.put(clientSecretHashSecret(apiKey, setup.clientSecret));

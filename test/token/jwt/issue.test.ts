@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { decodeUnverified, issueAccessToken, issueAccessTokenSync, TokenInputError } from "../../../src/token/index.ts";
+import { decodeUnverified, issueAccessToken, issueAccessTokenSync, issueAccessTokenWith, signWithJwk, TokenInputError } from "../../../src/token/index.ts";
 import type { IssueOptions, PrivateJwk } from "../../../src/token/index.ts";
 import { HOUR, ISSUER, NOW_MS, NOW_S, signingKey, TENANT } from "../support/fixtures.ts";
 
@@ -57,5 +57,45 @@ describe("issueAccessToken", () => {
     const rejected = issueAccessToken(options(overrides));
     await expect(rejected).rejects.toBeInstanceOf(TokenInputError);
     await expect(rejected).rejects.toMatchObject({ field });
+  });
+});
+
+describe("issueAccessTokenWith", () => {
+  it("issues through a signer the very token issueAccessToken issues with the key", async () => {
+    const signed: Uint8Array[] = [];
+    const signer = {
+      kid: key.kid,
+      alg: key.alg,
+      sign: (input: Uint8Array) => {
+        signed.push(input);
+        return Promise.resolve(signWithJwk(key, input));
+      },
+    };
+    const viaSigner = await issueAccessTokenWith(signer, options({ jti: "same" }));
+    const direct = issueAccessTokenSync(options({ jti: "same" }));
+    expect(viaSigner).toEqual(direct);
+    expect(Buffer.from(signed[0] ?? []).toString("latin1")).toBe(direct.token.split(".").slice(0, 2).join("."));
+  });
+
+  it("names the kid and algorithm of the signer in the header", async () => {
+    const signer = { kid: key.kid, alg: key.alg, sign: (input: Uint8Array) => Promise.resolve(signWithJwk(key, input)) };
+    const { header } = await issueAccessTokenWith(signer, options());
+    expect(header).toEqual({ alg: "EdDSA", typ: "at+jwt", kid: key.kid });
+  });
+
+  it("refuses a signer without a usable kid or algorithm, before asking it to sign", async () => {
+    let asked = false;
+    const sign = (): Promise<Uint8Array> => {
+      asked = true;
+      return Promise.resolve(new Uint8Array());
+    };
+    await expect(issueAccessTokenWith({ kid: "", alg: "EdDSA", sign }, options())).rejects.toMatchObject({ field: "key.kid" });
+    await expect(issueAccessTokenWith({ kid: key.kid, alg: "HS256" as "EdDSA", sign }, options())).rejects.toMatchObject({ field: "key.alg" });
+    expect(asked).toBe(false);
+  });
+
+  it("passes on the signer's refusal", async () => {
+    const refusal = new Error("the key is gone");
+    await expect(issueAccessTokenWith({ kid: key.kid, alg: key.alg, sign: () => Promise.reject(refusal) }, options())).rejects.toBe(refusal);
   });
 });
