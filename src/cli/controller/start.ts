@@ -52,7 +52,7 @@ import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
-import { DEFAULT_ISSUER_FORM, generateSigningKey, type IssuerForm } from "../../token/index.ts";
+import { DEFAULT_ISSUER_FORM, type IssuerForm } from "../../token/index.ts";
 import { secretSigner } from "../../model/signing-key/signer.ts";
 import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
