@@ -17,10 +17,15 @@
 //   revocation R AccessTokens of one tenant revoked in a wave (R merge patches, C in flight); a
 //              `keyward verifier` watching that tenant's bundle is sent each token every 5 ms
 //              from the moment its patch was answered until it answers 401 ERR_TOKEN_REVOKED
+//   heap       (--heap-types N) heap snapshots when empty and at rest, summed by type: the N
+//              types that grew most (--heap-snapshot FILE also keeps the one at rest, for
+//              Chrome DevTools)
 //   fan-out    (--fanout 1,100,500) a bundle-sized ConfigMap in a namespace of its own, watched
 //              W times by this process (W watch streams of the project's KubeClient, field
 //              selector on the name, as the verifier watches); U updates, each awaited until
 //              every watcher has seen it; kube-apiserver CPU per update from /proc
+//
+// --node-options "..." runs the controller's Node.js with these options (e.g. heap limits).
 //
 // Sizes: --size 2.5k (500 ApiKeys, 2,000 AccessTokens, 10 tenants), 10k (2,000 / 8,000 / 40),
 // 25k (5,000 / 20,000 / 100), or --api-keys N --tokens M --tenants T. Ctrl-C stops everything
@@ -43,6 +48,7 @@ import { createInformer, type Informer } from "../src/kube/informer.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { heapAfterGc } from "./lib/heap.ts";
+import { heapByType, heapGrowth } from "./lib/heap-snapshot.ts";
 import { machine } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
@@ -77,6 +83,9 @@ const { values: args } = parseArgs({
     revocations: { type: "string", default: "50" },
     fanout: { type: "string", default: "1,100,500" },
     "fanout-updates": { type: "string", default: "50" },
+    "heap-types": { type: "string", default: "15" },
+    "heap-snapshot": { type: "string" },
+    "node-options": { type: "string", default: "" },
   },
 });
 const preset = SIZES[args.size];
@@ -89,6 +98,8 @@ const W = Number(args.workers);
 const Q = Number(args["quiet-seconds"]);
 const R = Number(args.revocations);
 const U = Number(args["fanout-updates"]);
+const HEAP_TYPES = Number(args["heap-types"]);
+if (!Number.isInteger(HEAP_TYPES) || HEAP_TYPES < 0) throw new Error("--heap-types must be a whole number (0: no heap snapshot)");
 const FANOUT = args.fanout === "" ? [] : args.fanout.split(",").map(Number);
 for (const [flag, v] of [["--api-keys", N], ["--tokens", M], ["--tenants", T], ["--concurrency", C], ["--workers", W], ["--quiet-seconds", Q], ["--revocations", R], ["--fanout-updates", U], ...FANOUT.map((f) => ["--fanout", f] as const)] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} must be a positive whole number`);
@@ -234,7 +245,7 @@ async function main(): Promise<void> {
   // ---- the controller, its own process, with the inspector on a local port
   const [metricsPort, healthPort, inspectPort, verifierPort, verifierAdminPort] = await freePorts(5);
   if (metricsPort === undefined || healthPort === undefined || inspectPort === undefined || verifierPort === undefined || verifierAdminPort === undefined) throw new Error("no free ports");
-  const controllerSupervisor = new Supervisor({ dir: workDir, stopGraceMs: 10_000, command: [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, KEYWARD_CLI] });
+  const controllerSupervisor = new Supervisor({ dir: workDir, stopGraceMs: 10_000, command: [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...args["node-options"].split(" ").filter((o) => o !== ""), KEYWARD_CLI] });
   const supervisor = new Supervisor({ dir: workDir, stopGraceMs: 5000 });
   supervisors.push(controllerSupervisor, supervisor);
   const controller = controllerSupervisor.start("controller", [
@@ -253,6 +264,7 @@ async function main(): Promise<void> {
   const pid = controller.pid;
   await sleep(2000);
   const empty = await heapAfterGc(inspectPort);
+  const emptyTypes = HEAP_TYPES === 0 ? [] : await heapByType(inspectPort);
   log(`controller ready; empty: heap after GC ${mib(empty.heapUsed)}, RSS ${mib(empty.rss)}`);
 
   // ---- cold start
@@ -313,6 +325,7 @@ async function main(): Promise<void> {
     const rest = await heapAfterGc(inspectPort);
     const peak = statusKiB(pid, "VmHWM") * 1024;
     log(`at rest: heap after GC ${mib(rest.heapUsed)}, RSS ${mib(rest.rss)}, peak RSS ${mib(peak)}`);
+    const heapTypes = HEAP_TYPES === 0 ? [] : heapGrowth(emptyTypes, await heapByType(inspectPort, args["heap-snapshot"] ?? null)).slice(0, HEAP_TYPES);
     const quietStart = await scrape(metricsPort);
     const quietCpu0 = cpuSeconds(pid);
     const quietApi0 = cpuSeconds(cp.pids.apiServer);
@@ -419,11 +432,19 @@ async function main(): Promise<void> {
       [`revocation wave: ${wave.length} AccessTokens of ${tenant}, patch answered → verifier 401`, `p50 ${f1(percentile(wave, 0.5))} ms, p99 ${f1(percentile(wave, 0.99))} ms`, `max ${f1(wave.at(-1) ?? Number.NaN)} ms; patches ${C} in flight, sent in ${f1(patchesMs)} ms (round trip p50 ${f1(percentile(patchMs, 0.5))} ms); wave over after ${f1(waveMs)} ms; bundle of ${tenant} ${kib(bundleBytes)}`],
     ];
     const report = [
-      `Command: \`node bench/scale.bench.ts --size ${args.size}${args["api-keys"] === undefined ? "" : ` --api-keys ${N} --tokens ${M} --tenants ${T}`} --concurrency ${C} --workers ${W} --resync-period ${args["resync-period"]} --quiet-seconds ${Q} --revocations ${R} --fanout ${FANOUT.join(",")} --fanout-updates ${U}\`, ${new Date().toISOString().slice(0, 16)}Z.`,
+      `Command: \`node bench/scale.bench.ts --size ${args.size}${args["api-keys"] === undefined ? "" : ` --api-keys ${N} --tokens ${M} --tenants ${T}`} --concurrency ${C} --workers ${W} --resync-period ${args["resync-period"]} --quiet-seconds ${Q} --revocations ${R} --fanout ${FANOUT.join(",")} --fanout-updates ${U} --heap-types ${HEAP_TYPES}${args["node-options"] === "" ? "" : ` --node-options "${args["node-options"]}"`}\`, ${new Date().toISOString().slice(0, 16)}Z.`,
       `Machine: \`nproc\` ${m.nproc}, ${m.cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${m.node}; load average ${loadStart.map(f2).join(", ")} at the start, ${loadEnd.map(f2).join(", ")} at the end; until here the run took ${f1((performance.now() - runStart) / 1000)} s.`,
       "",
       table(["what", "measured", "note"], rows),
       "",
+      ...(heapTypes.length === 0
+        ? []
+        : [
+            `What the controller's heap gained from empty to at rest, by type (heap snapshots; self sizes; the ${heapTypes.length} largest gains):`,
+            "",
+            table(["type", "count", "bytes", "per object"], heapTypes.map((h) => [h.type, `+${h.count}`, `+${kib(h.selfBytes)}`, `${f1(h.selfBytes / objects)} B`])),
+            "",
+          ]),
     ].join("\n");
     process.stdout.write(`${report}\n`);
 

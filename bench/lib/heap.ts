@@ -15,19 +15,26 @@ interface DevtoolsAnswer {
   error?: { message?: string };
 }
 
-/** Collects garbage in the process listening for the inspector on `port`, then reads its memory. */
-export async function heapAfterGc(port: number, timeoutMs = 30_000): Promise<HeapAfterGc> {
+/** A connection to another process's inspector: calls answered by id, and events by method. */
+export interface InspectorSession {
+  call(method: string, params?: object): Promise<DevtoolsAnswer>;
+  onEvent(method: string, listener: (params: unknown) => void): void;
+  close(): void;
+}
+
+/** Connects to the inspector listening on `port` (the process's first target). */
+export async function inspectorSession(port: number, timeoutMs = 30_000): Promise<InspectorSession> {
   const targets = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl?: string }[];
   const url = targets[0]?.webSocketDebuggerUrl;
   if (url === undefined) throw new Error(`no inspector target on port ${port}`);
   const ws = new WebSocket(url);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      ws.addEventListener("open", () => { resolve(); }, { once: true });
-      ws.addEventListener("error", () => { reject(new Error(`cannot connect to the inspector at ${url}`)); }, { once: true });
-    });
-    let nextId = 1;
-    const call = (method: string, params: object = {}): Promise<DevtoolsAnswer> => {
+  await new Promise<void>((resolve, reject) => {
+    ws.addEventListener("open", () => { resolve(); }, { once: true });
+    ws.addEventListener("error", () => { reject(new Error(`cannot connect to the inspector at ${url}`)); }, { once: true });
+  });
+  let nextId = 1;
+  return {
+    call(method, params = {}) {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => { reject(new Error(`inspector: ${method} unanswered after ${timeoutMs} ms`)); }, timeoutMs);
@@ -42,16 +49,32 @@ export async function heapAfterGc(port: number, timeoutMs = 30_000): Promise<Hea
         ws.addEventListener("message", onMessage);
         ws.send(JSON.stringify({ id, method, params }));
       });
-    };
+    },
+    onEvent(method, listener) {
+      ws.addEventListener("message", (event: MessageEvent) => {
+        const message = JSON.parse(String(event.data)) as { method?: string; params?: unknown };
+        if (message.method === method) listener(message.params);
+      });
+    },
+    close() {
+      ws.close();
+    },
+  };
+}
+
+/** Collects garbage in the process listening for the inspector on `port`, then reads its memory. */
+export async function heapAfterGc(port: number, timeoutMs = 30_000): Promise<HeapAfterGc> {
+  const session = await inspectorSession(port, timeoutMs);
+  try {
     // Twice: the first collection may leave what only a second one frees (weak references, finalizers).
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    const answer = await call("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
+    await session.call("HeapProfiler.collectGarbage");
+    await session.call("HeapProfiler.collectGarbage");
+    const answer = await session.call("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
     const value = answer.result?.result?.value;
     if (typeof value !== "string") throw new Error("inspector: process.memoryUsage() gave no answer");
     const usage = JSON.parse(value) as { heapUsed: number; rss: number };
     return { heapUsed: usage.heapUsed, rss: usage.rss };
   } finally {
-    ws.close();
+    session.close();
   }
 }

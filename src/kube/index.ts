@@ -36,7 +36,7 @@ export {
   NAMESPACE_TERMINATING_CAUSE,
 } from "./errors.ts";
 export type { KubeErrorCode, RequestTarget } from "./errors.ts";
-export { Informer, createInformer, listWatch, withoutManagedFields } from "./informer.ts";
+export { Informer, createInformer, listWatch, withoutApplyRecords } from "./informer.ts";
 export type {
   BackoffOptions,
   IndexFunc,

@@ -38,10 +38,23 @@ export interface ListWatchOptions {
   transform?: (obj: KubeObject) => KubeObject;
 }
 
-/** A transform for ListWatchOptions: drops metadata.managedFields. */
-export function withoutManagedFields(obj: KubeObject): KubeObject {
-  if (obj.metadata?.managedFields === undefined) return obj;
-  const { managedFields: _dropped, ...metadata } = obj.metadata;
+/** kubectl's copy of the object as last applied (client-side apply). */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
+
+/**
+ * A transform for ListWatchOptions: drops what records how an object was
+ * applied — metadata.managedFields and kubectl's last-applied-configuration
+ * annotation, each a copy of much of the object that no cache reader needs.
+ */
+export function withoutApplyRecords(obj: KubeObject): KubeObject {
+  const annotations = obj.metadata?.annotations;
+  const lastApplied = annotations !== undefined && LAST_APPLIED in annotations;
+  if (obj.metadata?.managedFields === undefined && !lastApplied) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata ?? {};
+  if (lastApplied) {
+    const { [LAST_APPLIED]: _copy, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
   return { ...obj, metadata };
 }
 

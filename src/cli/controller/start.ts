@@ -42,10 +42,12 @@ import { createTokenServiceLogger, kubeIssuedTokenStore, startTokenService, type
 import { KubeClient } from "../../kube/client.ts";
 import { systemClock, type Clock } from "../../kube/clock.ts";
 import { loadKubeConfig } from "../../kube/config.ts";
-import { withoutManagedFields, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
+import { withoutApplyRecords, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
 import { Resources, type Resource } from "../../kube/resources.ts";
 import { objectKey, type KubeObject } from "../../kube/types.ts";
+import { cachedTokenSecret } from "../../model/access-token/secret.ts";
+import { internRepeatedStrings, StringPool } from "../../kube/intern.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
@@ -253,10 +255,13 @@ export async function startController(options: StartControllerOptions = {}): Pro
  */
 /** A cache of one kind: one informer, or one per watched namespace (and per namespace of `also`). */
 function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock) {
+  const strings = new StringPool();
   return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}, also: readonly string[] = []): Store<T> => {
     const informers = new Map<string, Informer<T>>();
-    // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
-    const cached = { ...opts, transform: withoutManagedFields };
+    // Caches keep no managedFields (nothing reads them, and they can be most of an object's
+    // size), and share the strings that repeat across objects (src/kube/intern.ts).
+    const own = opts.transform ?? ((o: KubeObject) => o);
+    const cached = { ...opts, transform: (o: KubeObject) => internRepeatedStrings(own(withoutApplyRecords(o)), strings) };
     if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
     else for (const ns of new Set([...namespaces, ...also])) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
     return new Store<T>(informers, clock);
@@ -271,14 +276,15 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
     accessPolicies: store<AccessPolicy>(Resources.accessPolicies),
     rotationPolicies: store<RotationPolicy>(Resources.rotationPolicies),
     clusterRotationPolicies: store<ClusterRotationPolicy>(Resources.clusterRotationPolicies),
-    // The tenants' Secrets and the signing-key Secrets of the system namespace.
-    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }, [systemNamespace]),
+    // The tenants' Secrets and the signing-key Secrets of the system namespace; token Secrets
+    // are cached without their token (its digest is what is compared).
+    secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, transform: cachedTokenSecret }, [systemNamespace]),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
     ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
   };
   // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
   const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
-  const namespaceCache = { transform: withoutManagedFields };
+  const namespaceCache = { transform: withoutApplyRecords };
   if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
   else for (const ns of namespaces) namespaceInformers.set(ns, manager.informer<NamespaceObject>(Resources.namespaces, { ...namespaceCache, fieldSelector: `metadata.name=${ns}` }));
   stores.namespaces = new TenantNamespaces(namespaceInformers);

@@ -280,32 +280,21 @@ function jwksText(bundle: Bundle): string {
 type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { state: "corrupt"; why: string };
 
 /**
- * The bundles last read, by their bundle.json text: each tenant's bundle is
- * planned against many times between two writes, and parsing and validating
- * tens of kilobytes each time would cost more than planning. Never mutated.
- * Bounded by the size of the texts it holds (the newest entry is always kept),
- * so that many large tenants cannot make it grow without limit.
+ * The bundle read from each ConfigMap's data, by the data object: a tenant's
+ * bundle is planned against many times between two writes, and parsing and
+ * validating tens of kilobytes each time would cost more than planning. An
+ * informer replaces an object on every change and never mutates one, so the
+ * data object stands for its content, and an entry goes with the object it was
+ * read from: only the bundles in the cache are kept, never an older text.
  */
-const readCache = new Map<string, CurrentBundle>();
-const READ_CACHE_CHARS = 8 * 1024 * 1024;
-let readCacheChars = 0;
-
-function remember(text: string, read: CurrentBundle): void {
-  readCache.set(text, read);
-  readCacheChars += text.length;
-  for (const oldest of readCache.keys()) {
-    if (readCacheChars <= READ_CACHE_CHARS || oldest === text) break;
-    readCache.delete(oldest);
-    readCacheChars -= oldest.length;
-  }
-}
+const reads = new WeakMap<Readonly<Record<string, string>>, CurrentBundle>();
 
 function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBundle {
   if (data === null) return { state: "missing" };
+  const known = reads.get(data);
+  if (known !== undefined) return known;
   const text = data[BUNDLE_DATA_KEY];
   if (text === undefined) return { state: "missing" };
-  const known = readCache.get(text);
-  if (known !== undefined) return known;
   let read: CurrentBundle;
   try {
     read = { state: "ok", bundle: parseBundle(text) };
@@ -313,7 +302,7 @@ function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBund
     if (!(err instanceof BundleError)) throw err;
     read = { state: "corrupt", why: `${err.code} at ${err.field}` };
   }
-  remember(text, read);
+  reads.set(data, read);
   return read;
 }
 

@@ -74,12 +74,57 @@ export type TokenSecretState =
   | { kind: "intact" };
 
 /**
+ * What the controller's cache keeps of a token Secret's token: its SHA-256 and
+ * the kid and jti it names (null when it is no compact JWS), never the token.
+ * `cachedTokenSecret` puts it in place of `data` as the Secret enters the cache.
+ */
+export interface TokenDigest {
+  sha256: string;
+  kid: string | null;
+  jti: string | null;
+}
+
+/** A Secret as the controller's cache holds it: a token Secret's token replaced by its digest. */
+export type CachedSecret = SecretObject & { tokenDigest?: TokenDigest };
+
+/** The digest of a token, or null for a Secret without one. */
+function digestOf(secret: CachedSecret): TokenDigest | null {
+  if (secret.tokenDigest !== undefined) return secret.tokenDigest;
+  const encoded = secret.data?.[TOKEN_DATA_KEY];
+  if (encoded === undefined || encoded === "") return null;
+  const token = Buffer.from(encoded, "base64").toString("utf8");
+  let header: unknown;
+  let claims: unknown;
+  try {
+    ({ header, claims } = decodeUnverified(token));
+  } catch {
+    return { sha256: tokenSha256(token), kid: null, jti: null };
+  }
+  return { sha256: tokenSha256(token), kid: stringMember(header, "kid"), jti: stringMember(claims, "jti") };
+}
+
+/**
+ * An informer transform for the controller's Secret cache: a token Secret's
+ * bearer token is replaced by its digest, which is all inspectTokenSecret needs.
+ * The cache then holds no token (a heap dump of the controller shows none) and
+ * about a kilobyte less per AccessToken. Other Secrets pass unchanged.
+ */
+export function cachedTokenSecret<T extends object>(object: T): T {
+  const secret = object as CachedSecret;
+  if (secret.type !== ACCESS_TOKEN_SECRET_TYPE || secret.data === undefined) return object;
+  const digest = digestOf(secret);
+  const { data: _token, ...rest } = secret;
+  return (digest === null ? rest : { ...rest, tokenDigest: digest }) as T;
+}
+
+/**
  * Compares the Secret with what the AccessToken's status says was issued: the
  * token's SHA-256 must equal the annotation (compared in constant time), and the
  * jti and kid of the annotations and of the token itself must equal status.jti
- * and status.kid.
+ * and status.kid. Takes a Secret as read (with its token) or as cached (with its
+ * digest); the verdict is the same.
  */
-export function inspectTokenSecret(secret: SecretObject | null, accessToken: AccessToken): TokenSecretState {
+export function inspectTokenSecret(secret: CachedSecret | null, accessToken: AccessToken): TokenSecretState {
   if (secret === null) return { kind: "missing" };
   const uid = accessToken.metadata.uid ?? "";
   if (secret.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(secret.metadata, uid)) {
@@ -92,30 +137,23 @@ export function inspectTokenSecret(secret: SecretObject | null, accessToken: Acc
         `delete it, or set spec.secretName to a name that is free`,
     };
   }
-  const encoded = secret.data?.[TOKEN_DATA_KEY];
-  if (encoded === undefined || encoded === "") return { kind: "empty" };
-  const token = Buffer.from(encoded, "base64").toString("utf8");
+  const digest = digestOf(secret);
+  if (digest === null) return { kind: "empty" };
   const annotations = secret.metadata.annotations ?? {};
   const status = accessToken.status ?? {};
   const recorded = annotations[Annotations.tokenSha256] ?? "";
-  if (!sameText(tokenSha256(token), recorded)) return { kind: "altered", what: "the token does not match its recorded SHA-256" };
+  if (!sameText(digest.sha256, recorded)) return { kind: "altered", what: "the token does not match its recorded SHA-256" };
   if (status.jti === undefined || annotations[Annotations.jti] !== status.jti) return { kind: "altered", what: "the jti annotation differs from status.jti" };
   if (status.kid === undefined || annotations[Annotations.kid] !== status.kid) return { kind: "altered", what: "the kid annotation differs from status.kid" };
-  let header: unknown;
-  let claims: unknown;
-  try {
-    ({ header, claims } = decodeUnverified(token));
-  } catch {
-    return { kind: "altered", what: "the token is not a compact JWS" };
-  }
-  if (!hasString(header, "kid", status.kid) || !hasString(claims, "jti", status.jti)) {
-    return { kind: "altered", what: "the token's kid or jti differs from status" };
-  }
+  if (digest.kid === null && digest.jti === null) return { kind: "altered", what: "the token is not a compact JWS" };
+  if (digest.kid !== status.kid || digest.jti !== status.jti) return { kind: "altered", what: "the token's kid or jti differs from status" };
   return { kind: "intact" };
 }
 
-function hasString(value: unknown, member: string, expected: string): boolean {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[member] === expected;
+function stringMember(value: unknown, member: string): string | null {
+  if (typeof value !== "object" || value === null) return null;
+  const v = (value as Record<string, unknown>)[member];
+  return typeof v === "string" ? v : null;
 }
 
 /** Constant-time equality of two strings. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient } from "../../../src/kube/client.ts";
-import { Informer, listWatch, withoutManagedFields } from "../../../src/kube/informer.ts";
+import { Informer, listWatch, withoutApplyRecords } from "../../../src/kube/informer.ts";
 import { Resources } from "../../../src/kube/resources.ts";
 import type { KubeObject } from "../../../src/kube/types.ts";
 import { FakeApiServer } from "../../kube/support/fake-apiserver.ts";
@@ -19,7 +19,7 @@ describe("the controller's caches", () => {
     api = await FakeApiServer.start();
     api.seed("v1/configmaps", { metadata: { name: "listed", namespace: "acme", managedFields }, data: { a: "1" } });
     const client = new KubeClient({ kubeConfig: api.kubeConfig() });
-    informer = new Informer(listWatch(client, Resources.configMaps, { transform: withoutManagedFields }), { resyncPeriodMs: 0 });
+    informer = new Informer(listWatch(client, Resources.configMaps, { transform: withoutApplyRecords }), { resyncPeriodMs: 0 });
     informer.start();
     await informer.waitForSync();
     const listed = informer.getByName("listed", "acme") as KubeObject & { data?: Record<string, string> };
@@ -34,8 +34,16 @@ describe("the controller's caches", () => {
     expect(watched.metadata?.name).toBe("watched");
   });
 
-  it("leaves an object without managedFields as it is", () => {
+  it("drop kubectl's last-applied-configuration annotation and keep every other annotation", () => {
+    const obj = {
+      metadata: { name: "x", annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"spec":{}}', "keyward.dev/client-credentials": "enabled" } },
+      spec: { a: 1 },
+    };
+    expect(withoutApplyRecords(obj)).toEqual({ metadata: { name: "x", annotations: { "keyward.dev/client-credentials": "enabled" } }, spec: { a: 1 } });
+  });
+
+  it("leaves an object without managedFields or last-applied-configuration as it is", () => {
     const obj = { metadata: { name: "x" } };
-    expect(withoutManagedFields(obj)).toBe(obj);
+    expect(withoutApplyRecords(obj)).toBe(obj);
   });
 });
