@@ -537,6 +537,46 @@ export interface ApiKeyStatusObservedRequests {
   revokeAll?: string;
 }
 
+/** The last activation of a prepared key, and what let it happen. */
+export interface ApiKeyStatusLastActivation {
+  kid: string;
+  /**
+   * When the key became active.
+   * Format: date-time.
+   */
+  at: string;
+  /**
+   * VerifiersSynced when every live verifier of the tenant enforced a bundle holding the key before
+   * prePublish ended; PrePublishElapsed when prePublish passed first (or no verifier reports).
+   */
+  reason: "VerifiersSynced" | "PrePublishElapsed";
+  /** Live verifiers of the tenant at activation. */
+  verifiers: number;
+}
+
+/**
+ * The last revocation this ApiKey's spec asked for (revokeAll, revokeIssuedBefore, dropDeposed)
+ * and when every live verifier of the tenant enforced it.
+ */
+export interface ApiKeyStatusRevocation {
+  request: "revokeAll" | "revokeIssuedBefore" | "dropDeposed";
+  /**
+   * When the controller acted on the request.
+   * Format: date-time.
+   */
+  requestedAt: string;
+  /** The first bundle generation that enforces it. */
+  generation?: number;
+  /**
+   * When every live verifier of the tenant enforced that generation (at the bundle write when none
+   * was live); absent until then.
+   * Format: date-time.
+   */
+  enforcedAt?: string;
+  /** Live verifiers counted at enforcedAt. */
+  verifiers?: number;
+}
+
 /** The observed state of the key, written by the keyward controller. */
 export interface ApiKeyStatus {
   /** The metadata.generation the controller last acted on. */
@@ -568,6 +608,13 @@ export interface ApiKeyStatus {
   observedRequests?: ApiKeyStatusObservedRequests;
   /** The generation of the tenant bundle that last included this key's current state. */
   bundleGeneration?: number;
+  /** The last activation of a prepared key, and what let it happen. */
+  lastActivation?: ApiKeyStatusLastActivation;
+  /**
+   * The last revocation this ApiKey's spec asked for (revokeAll, revokeIssuedBefore, dropDeposed)
+   * and when every live verifier of the tenant enforced it.
+   */
+  revocation?: ApiKeyStatusRevocation;
   /** Standard conditions, one per type (docs/api.md lists the types and reasons). */
   conditions?: Condition[];
 }

@@ -217,6 +217,7 @@ describe("the controller's RBAC", () => {
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
     add("core", ["namespaces"], ["list", "watch"]);
     add("core", ["events"], ["create", "patch"]);
+    add("coordination.k8s.io", ["leases"], ["list", "watch"]);
     expect(grantTriples(role.rules)).toEqual([...new Set(expected)].sort());
   });
 

@@ -16,6 +16,8 @@
 //                  IssuedTokens (with the token service)
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
+//   (apikey also wakes, with verifier reports on, for a report Lease that came, went or enforces
+//   another generation, when the ApiKey has a prepared key or a revocation not enforced yet)
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
@@ -38,6 +40,9 @@ import { Manager } from "../../controller/runtime/manager.ts";
 import { createTokenServiceLogger, kubeIssuedTokenStore, startTokenService, type IssuerCache, type RunningTokenService } from "../../issuer/index.ts";
 import { KubeClient } from "../../kube/client.ts";
 import { systemClock, type Clock } from "../../kube/clock.ts";
+import { DEFAULT_VERIFIER_TTL_MS, VerifierViews } from "../../controller/verifiers/views.ts";
+import { registerVerifierGauges } from "../../controller/verifiers/metrics.ts";
+import { VERIFIER_REPORT_SELECTOR, type LeaseObject } from "../../model/verifier-report.ts";
 import { loadKubeConfig } from "../../kube/config.ts";
 import { withoutManagedFields, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
@@ -105,6 +110,8 @@ export interface StartControllerOptions {
   tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
   /** The sidecar-injection webhook (src/webhook) on every replica; null or absent: off. */
   webhook?: Omit<StartWebhookOptions, "client" | "clock" | "log"> | null;
+  /** A verifier report counts this long without a heartbeat. Default 3 minutes; null: reports are not read. */
+  verifierTtlMs?: number | null;
 }
 
 export interface RunningController {
@@ -164,6 +171,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     reports: new BundleReports(),
     bundleSizeLimit: options.bundleSizeLimit,
     mintKey: options.mintKey ?? generateSigningKey,
+    verifiers: verifierViews(manager, namespaces, clock, stores, options.verifierTtlMs === undefined ? DEFAULT_VERIFIER_TTL_MS : options.verifierTtlMs),
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
@@ -267,6 +275,15 @@ function controllerStores(manager: Manager, namespaces: readonly string[], clock
   return stores;
 }
 
+/** The verifier reports: a cache of their Leases (by label), with the views and gauges over it; null when off. */
+function verifierViews(manager: Manager, namespaces: readonly string[], clock: Clock, stores: Stores, ttlMs: number | null): VerifierViews | null {
+  if (ttlMs === null) return null;
+  const leases = storeFactory(manager, namespaces, clock)<LeaseObject>(Resources.leases, { labelSelector: VERIFIER_REPORT_SELECTOR });
+  const views = new VerifierViews({ leases, configMaps: stores.configMaps, clock, ttlMs });
+  registerVerifierGauges(manager.metrics.registry, views);
+  return views;
+}
+
 /** An audit line and an Event when an IssuedToken is revoked (the leader only). */
 function auditIssuedTokenRevocations(manager: Manager, issuedTokens: Store<IssuedToken>, log: Logger): void {
   const events = manager.eventRecorder();
@@ -285,7 +302,7 @@ interface Registered {
 function addControllers(manager: Manager, ctx: ControllerContext, workers: number, withTokenService: boolean): Registered[] {
   const { stores } = ctx;
   const keysOf = <T extends KubeObject>(store: Store<T>) => (): string[] => store.list().map(objectKey);
-  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers });
+  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores, ctx.verifiers), workers });
   // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
   ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
   const registered: Registered[] = [

@@ -22,12 +22,15 @@ import { isControlledBy, signingKeySecretName, type SecretObject } from "../../m
 import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
 import { hasFinalizer, withFinalizer } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
-import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
+import { delayUntil, earliestDelay, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { bundleOf } from "./memo.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { FirstStatusWait, withBundlePart } from "./handover.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
+import { activationGate, type GateOf } from "../apikey/gate.ts";
+import { reportChanged } from "../verifiers/watch.ts";
+import { measureRevocation, requestedRevocation } from "../verifiers/revocation.ts";
 
 /** The ApiKey's status: all of it is written by this controller, bundleGeneration and the bundle's conditions as the bundle reconciler worked them out. */
 export const API_KEY_STATUS_FIELDS = [
@@ -39,6 +42,8 @@ export const API_KEY_STATUS_FIELDS = [
   "nextRotationTime",
   "observedRequests",
   "bundleGeneration",
+  "lastActivation",
+  "revocation",
 ] as const;
 /** Every condition of the ApiKey: this controller writes them all. */
 export const API_KEY_CONDITION_TYPES = ApiKeyConditionTypes;
@@ -67,7 +72,7 @@ export function bundleLists(bundle: Bundle | null, apiKey: ApiKey): boolean {
   return (entry !== undefined && entry.uid === apiKey.metadata.uid) || bundle.keys.some((k) => k.apiKey === name);
 }
 
-export function apiKeyWatches(stores: Stores): WatchSpec[] {
+export function apiKeyWatches(stores: Stores, verifiers?: ControllerContext["verifiers"]): WatchSpec[] {
   const toOwner = mapToOwner({ group: "keyward.dev", kind: "ApiKey" }, { controllerOnly: true });
   return [
     ...stores.apiKeys.watchSpecs(),
@@ -84,6 +89,12 @@ export function apiKeyWatches(stores: Stores): WatchSpec[] {
     ),
     // A namespace being deleted lets every finalizer go.
     ...(stores.namespaces?.watchDeletion((ns) => stores.apiKeys.list(ns).map(objectKey)) ?? []),
+    // A verifier that now enforces another generation (or came or went) may open the
+    // activation gate of a prepared key, or complete a revocation: only those ApiKeys wake.
+    ...(verifiers?.leases.watchSpecs(
+      (lease) => stores.apiKeys.list(lease.metadata.namespace).filter(waitsOnVerifiers).map(objectKey),
+      reportChanged,
+    ) ?? []),
   ];
 }
 
@@ -118,8 +129,10 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
     // Secret is gone, ask the API server.
     secret = await readLive<SecretObject>(ctx, Resources.secrets, namespace, secretName);
   }
+  const view = ctx.verifiers?.view(namespace) ?? null;
+  const gate: GateOf = (kid) => activationGate(view, ctx.verifiers?.holding(namespace, kid) ?? null);
   const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
-    planApiKey({ now: now(ctx), apiKey, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey });
+    planApiKey({ now: now(ctx), apiKey, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey, gate });
   let outcome = await plan(secret);
 
   const ours = secret !== null && secret.type === SIGNING_KEY_SECRET_TYPE && isControlledBy(secret.metadata, uid);
@@ -136,7 +149,10 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
       if (outcome.secret !== null) await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
     }
   }
-  for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+  for (const action of outcome.plan?.actions ?? []) {
+    if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+    if (action.type === "activate") ctx.metrics.keyActivated(action.reason, activationDelay(outcome, action.kid, action.at));
+  }
 
   const part = ctx.reports.get(namespace, name, uid, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)?.metadata.resourceVersion);
   if (part === undefined && firstStatus(apiKey, outcome)) {
@@ -146,11 +162,35 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
     if (left > 0) return Outcome.requeueAfter(left);
   }
   wait.end(uid);
-  const status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+  let status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+  // Revocations this spec asked for: requested now, enforced once every live verifier has them.
+  const requested = requestedRevocation(outcome.plan?.actions ?? [], now(ctx));
+  if (requested !== null) status = { ...status, revocation: requested };
+  const measured = measureRevocation(name, status, outcome.plan, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME), view, now(ctx));
+  if (measured !== null) {
+    status = { ...status, revocation: measured.revocation };
+    ctx.metrics.revocationEnforced(measured.revocation.request, measured.seconds);
+  }
   await writeStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(status), FieldManagers.apiKeyStatus);
   record(ctx.events, apiKey, newsworthy([...outcome.events, ...(part?.events ?? [])], previous.conditions));
   if (outcome.retry !== null) return Outcome.backoff(outcome.retry);
-  return Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt));
+  // A revocation not enforced yet is looked at again when the next live verifier could age out.
+  const recheck = status.revocation !== undefined && status.revocation.enforcedAt === undefined && view?.nextExpiryMs != null ? new Date(view.nextExpiryMs) : null;
+  return Outcome.requeueAfter(earliestDelay(delayUntil(ctx, outcome.requeueAt), delayUntil(ctx, recheck)));
+}
+
+/** Whether an ApiKey waits on what its tenant's verifiers enforce: a prepared key, or a revocation not enforced yet. */
+export function waitsOnVerifiers(apiKey: ApiKey): boolean {
+  const status = apiKey.status;
+  return (status?.keys ?? []).some((k) => k.state === "prepared") || (status?.revocation !== undefined && status.revocation.enforcedAt === undefined);
+}
+
+/** Seconds from a key's creation to its activation (0 when unknown). */
+function activationDelay(outcome: ApiKeyOutcome, kid: string, at: string): number {
+  const key = outcome.plan?.keys.find((k) => k.jwk.kid === kid);
+  const from = key === undefined ? NaN : Date.parse(key.createdAt);
+  const to = Date.parse(at);
+  return Number.isFinite(from) && Number.isFinite(to) ? Math.max(0, (to - from) / 1000) : 0;
 }
 
 /**

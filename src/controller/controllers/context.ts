@@ -16,6 +16,7 @@ import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { BundleReports } from "./handover.ts";
 import type { Store } from "./store.ts";
+import type { VerifierViews } from "../verifiers/views.ts";
 
 export interface Stores {
   apiKeys: Store<ApiKey>;
@@ -57,6 +58,8 @@ export interface ControllerContext {
   /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
   bundleSizeLimit: number | undefined;
   mintKey: KeyFactory;
+  /** What each tenant's verifiers report (their Leases); absent when reports are not read. */
+  verifiers?: VerifierViews | null | undefined;
 }
 
 /** The context's clock as a Date. */
