@@ -66,6 +66,8 @@ export interface VerifierReport {
   enforcedSinceMs: number | null;
   /** The last heartbeat (spec.renewTime), in milliseconds; null when absent. */
   renewedMs: number | null;
+  /** spec.leaseDurationSeconds in milliseconds: the verifier's own hint of its TTL; null when absent. */
+  leaseDurationMs: number | null;
 }
 
 /** The report a Lease carries; null when it is not a verifier report. */
@@ -83,6 +85,7 @@ export function readVerifierReport(lease: LeaseObject): VerifierReport | null {
     generation: generation !== null && Number.isSafeInteger(generation) ? generation : null,
     enforcedSinceMs: timeOf(a[VerifierReportAnnotations.enforcedSince]),
     renewedMs: timeOf(lease.spec?.renewTime),
+    leaseDurationMs: typeof lease.spec?.leaseDurationSeconds === "number" && lease.spec.leaseDurationSeconds > 0 ? lease.spec.leaseDurationSeconds * 1000 : null,
   };
 }
 

@@ -4,7 +4,7 @@
 // report) can delay a rotation by prePublish at most, never stall it. Pure: the caller gives
 // the tenant's verifiers and the first generation that holds the key.
 
-import { allLiveEnforce, type TenantVerifiers } from "../verifiers/aggregate.ts";
+import { allLiveEnforce, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
 export type ActivationGate =
   /** No live verifier reports: prePublish alone decides, as without reports. */

@@ -9,7 +9,7 @@ import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { formatTime } from "../../model/policy/time.ts";
 import type { KeyAction, KeyPlan } from "../apikey/plan.ts";
 import { bundleOf } from "../controllers/memo.ts";
-import { allLiveEnforce, type TenantVerifiers } from "./aggregate.ts";
+import { allLiveEnforce, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
 export type ApiKeyRevocation = NonNullable<ApiKeyStatus["revocation"]>;
 export type RevocationRequest = ApiKeyRevocation["request"];

@@ -10,7 +10,7 @@ import { readVerifierReport, type LeaseObject, type VerifierReport } from "../..
 import type { Bundle } from "../../token/index.ts";
 import { bundleOf } from "../controllers/memo.ts";
 import type { Store } from "../controllers/store.ts";
-import { aggregateVerifiers, type TenantVerifiers } from "./aggregate.ts";
+import { aggregateVerifiers, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
 /** Default TTL: three missed heartbeats of the verifier's default --report-interval (60s). */
 export const DEFAULT_VERIFIER_TTL_MS = 180_000;
@@ -106,5 +106,7 @@ export class VerifierViews {
 export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number): TenantLedger {
   const keys = new Map<string, number>();
   for (const k of bundle.keys) keys.set(k.kid, before?.keys.get(k.kid) ?? bundle.generation);
-  return { generation: bundle.generation, sinceMs: before === undefined || before.generation !== bundle.generation ? nowMs : before.sinceMs, keys };
+  // Behind since the bundle was generated (it says when); the time it was first seen if it cannot be read.
+  const generatedAt = Date.parse(bundle.generatedAt);
+  return { generation: bundle.generation, sinceMs: Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs, keys };
 }

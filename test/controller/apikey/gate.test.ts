@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { activationGate } from "../../../src/controller/apikey/gate.ts";
-import { aggregateVerifiers } from "../../../src/controller/verifiers/aggregate.ts";
+import { aggregateVerifiers } from "../../../src/model/verifier-sync.ts";
 import type { VerifierReport } from "../../../src/model/verifier-report.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -8,7 +8,7 @@ const TTL = 30_000;
 
 function view(generations: (number | null)[], nowMs = T0 + 1000) {
   const reports: VerifierReport[] = generations.map((generation, i) => ({
-    tenant: "acme", name: `keyward-verifier.p${i}`, pod: `p${i}`, version: "0.1.0", generation, enforcedSinceMs: null, renewedMs: T0,
+    tenant: "acme", name: `keyward-verifier.p${i}`, pod: `p${i}`, version: "0.1.0", generation, enforcedSinceMs: null, renewedMs: T0, leaseDurationMs: null,
   }));
   return aggregateVerifiers({ tenant: "acme", reports, current: { generation: 10, sinceMs: T0 }, nowMs, ttlMs: TTL });
 }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { aggregateVerifiers, allLiveEnforce } from "../../../src/controller/verifiers/aggregate.ts";
-import type { VerifierReport } from "../../../src/model/verifier-report.ts";
+import { aggregateVerifiers, allLiveEnforce } from "../../src/model/verifier-sync.ts";
+import type { VerifierReport } from "../../src/model/verifier-report.ts";
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 const TTL = 30_000;
 
 function report(pod: string, generation: number | null, renewedMs: number | null): VerifierReport {
-  return { tenant: "acme", name: `keyward-verifier.${pod}`, pod, version: "0.1.0", generation, enforcedSinceMs: null, renewedMs };
+  return { tenant: "acme", name: `keyward-verifier.${pod}`, pod, version: "0.1.0", generation, enforcedSinceMs: null, renewedMs, leaseDurationMs: null };
 }
 
 function aggregate(reports: VerifierReport[], nowMs: number, current: { generation: number; sinceMs: number } | null = { generation: 7, sinceMs: T0 }) {
@@ -38,6 +38,12 @@ describe("aggregateVerifiers", () => {
     expect(v.liveWithoutBundle).toBe(true);
     expect(v.oldestGeneration).toBeNull();
     expect(allLiveEnforce(v, 1)).toBe(false);
+  });
+
+  it("takes each report's own lease duration as its TTL when given none", () => {
+    const reports = [{ ...report("a", 7, T0), leaseDurationMs: 3000 }, { ...report("b", 7, T0), leaseDurationMs: 60_000 }, report("c", 7, T0)];
+    const v = aggregateVerifiers({ tenant: "acme", reports, current: { generation: 7, sinceMs: T0 }, nowMs: T0 + 5000, ttlMs: null });
+    expect(v.rows.map((r) => r.sync)).toEqual(["DEAD", "SYNCED", "DEAD"]);
   });
 
   it("counts a report without a heartbeat dead", () => {

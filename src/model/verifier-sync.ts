@@ -1,10 +1,11 @@
-// What the verifiers of one tenant say, summed up, without I/O: which are live (a heartbeat
+// What the verifiers of one tenant say, summed up, without I/O (the controller's gate and
+// metrics and `kubectl keyward status` alike): which are live (a heartbeat
 // within the TTL), which of those enforce the tenant's current bundle generation (SYNCED) and
 // which an older one (STALE), the oldest generation still enforced, and when the next live
 // verifier ages out. The reports are the tenant's word (a Lease it may write itself): they can
 // make activation wait, or claim a generation, never reach another tenant.
 
-import type { VerifierReport } from "../../model/verifier-report.ts";
+import type { VerifierReport } from "./verifier-report.ts";
 
 export type VerifierSync = "SYNCED" | "STALE" | "DEAD";
 
@@ -45,8 +46,8 @@ export interface AggregateInput {
   /** The tenant bundle's generation, and since when it is the current one (ms). */
   current: { generation: number; sinceMs: number } | null;
   nowMs: number;
-  /** A verifier without a heartbeat for this long is dead. */
-  ttlMs: number;
+  /** A verifier without a heartbeat for this long is dead; null: each report's own leaseDurationSeconds. */
+  ttlMs: number | null;
 }
 
 export function aggregateVerifiers(input: AggregateInput): TenantVerifiers {
@@ -57,7 +58,8 @@ export function aggregateVerifiers(input: AggregateInput): TenantVerifiers {
   let nextExpiryMs: number | null = null;
   const counts = { live: 0, synced: 0, stale: 0, dead: 0 };
   for (const r of input.reports) {
-    const expiresAt = r.renewedMs === null ? null : r.renewedMs + ttlMs;
+    const ttl = ttlMs ?? r.leaseDurationMs;
+    const expiresAt = r.renewedMs === null || ttl === null ? null : r.renewedMs + ttl;
     const live = expiresAt !== null && expiresAt > nowMs;
     let sync: VerifierSync;
     if (!live) sync = "DEAD";
