@@ -280,7 +280,12 @@ function verifierViews(manager: Manager, namespaces: readonly string[], clock: C
   if (ttlMs === null) return null;
   const leases = storeFactory(manager, namespaces, clock)<LeaseObject>(Resources.leases, { labelSelector: VERIFIER_REPORT_SELECTOR });
   const views = new VerifierViews({ leases, configMaps: stores.configMaps, clock, ttlMs });
-  registerVerifierGauges(manager.metrics.registry, views);
+  const pendingSince = (): number[] =>
+    stores.apiKeys.list().flatMap((k) => {
+      const r = k.status?.revocation;
+      return r === undefined || r.enforcedAt !== undefined ? [] : [Date.parse(r.requestedAt)].filter(Number.isFinite);
+    });
+  registerVerifierGauges(manager.metrics.registry, views, pendingSince, () => clock.now());
   return views;
 }
 

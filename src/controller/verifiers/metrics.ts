@@ -5,7 +5,11 @@
 import { Gauge, type Registry } from "prom-client";
 import type { VerifierViews } from "./views.ts";
 
-export function registerVerifierGauges(registry: Registry, views: VerifierViews): void {
+/**
+ * `pendingSince`: when each revocation not enforced yet was requested (ms), read at scrape
+ * time from the caches.
+ */
+export function registerVerifierGauges(registry: Registry, views: VerifierViews, pendingSince: () => number[], now: () => number): void {
   const registers = [registry];
   new Gauge({
     name: "keyward_verifiers",
@@ -30,6 +34,17 @@ export function registerVerifierGauges(registry: Registry, views: VerifierViews)
     collect() {
       let worst = 0;
       for (const tenant of views.tenants()) for (const row of views.view(tenant).rows) if (row.behindMs !== null) worst = Math.max(worst, row.behindMs / 1000);
+      this.set(worst);
+    },
+  });
+  new Gauge({
+    name: "keyward_revocation_pending_seconds",
+    help: "Seconds since the oldest revocation not yet enforced by every live verifier of its tenant was requested; 0 when none is pending.",
+    registers,
+    collect() {
+      const at = now();
+      let worst = 0;
+      for (const since of pendingSince()) worst = Math.max(worst, (at - since) / 1000);
       this.set(worst);
     },
   });
