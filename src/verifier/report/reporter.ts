@@ -41,9 +41,16 @@ export interface ReporterOptions {
   logger: Logger;
   /** Counts every write by result. */
   count: (result: ReportResult) => void;
+  /** Jitter of retries, in [0, 1). Default Math.random. */
+  random?: () => number;
 }
 
-const FIRST_RETRY_MS = 1000;
+/**
+ * The first retry after a failed write; it doubles up to the heartbeat interval, and each is
+ * jittered (half to all of it) so that verifiers refused together (429 from the API server's
+ * fairness limits after a bundle change) do not come back together.
+ */
+const FIRST_RETRY_MS = 250;
 
 export class VerifierReporter {
   readonly #opts: ReporterOptions;
@@ -149,7 +156,8 @@ export class VerifierReporter {
     } catch (err) {
       this.#opts.count("error");
       this.#failures++;
-      const retryInMs = Math.min(this.#opts.heartbeatMs, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 20));
+      const backoff = Math.min(this.#opts.heartbeatMs, FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 20));
+      const retryInMs = Math.round(backoff * (0.5 + 0.5 * (this.#opts.random ?? Math.random)()));
       // One line per streak of failures, not one per retry.
       if (this.#failures === 1) this.#opts.logger.warn({ event: "report_failed", lease: this.#name, status: err instanceof KubeApiError ? err.status : undefined, retryInMs }, failureMessage(err, namespace, this.#name));
       this.#schedule(retryInMs);
