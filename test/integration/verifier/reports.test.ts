@@ -205,4 +205,24 @@ describe("verifiers report the generation they enforce", () => {
     expect(web2?.generation).toBeGreaterThanOrEqual(generation);
     expect(web2?.enforcedSinceMs).toBeLessThanOrEqual(Date.parse(done.status!.revocation!.enforcedAt!) + 999);
   });
+
+  it("starts the next revocation unenforced, whatever the one before recorded", async () => {
+    signal("web-2", "SIGSTOP");
+    await kube.mergePatch(apiKeyRef(ns.name, API_KEY), { spec: { dropDeposed: "d1" } });
+    const generation = await eventually("the bundle to drop the deposed key", async () => {
+      const bundle = await readBundle(kube, ns.name);
+      return bundle !== undefined && !bundle.keys.some((k) => k.state === "deposed") ? bundle.generation : undefined;
+    }, WAIT);
+    await eventually("web-0 and web-1 to enforce it", async () => {
+      const reports = await leaseReports();
+      return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
+    }, WAIT);
+    await settled(ctl.running);
+    const pending = await getApiKey(kube, ns.name, API_KEY);
+    expect(pending.status?.revocation?.request).toBe("dropDeposed");
+    expect(pending.status?.revocation?.enforcedAt).toBeUndefined();
+    expect(pending.status?.revocation?.verifiers).toBeUndefined();
+    signal("web-2", "SIGCONT");
+    await apiKeyWhen(kube, ns.name, API_KEY, (k) => k.status?.revocation?.request === "dropDeposed" && k.status.revocation.enforcedAt !== undefined, "the deposed key's removal enforced");
+  });
 });
