@@ -22,7 +22,7 @@ function bundleMap(generation: number, revokedBefore: string | null): ConfigMapO
     apiKeys: { reporting: { uid: "u1", policies: [], suspended: false, revokedBefore, allowNonExpiring: false } },
     policies: {}, revoked: [],
   });
-  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "keyward-bundle", namespace: "acme" }, data: { "bundle.json": serializeBundle(bundle) } } as ConfigMapObject;
+  return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "keyward-bundle", namespace: "acme" }, data: { "bundle.json": serializeBundle(bundle) } };
 }
 
 function plan(revokedBefore: string | null): KeyPlan {

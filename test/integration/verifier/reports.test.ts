@@ -51,8 +51,8 @@ function startVerifier(pod: string, kubeconfig: string): ChildProcess {
   );
   output.set(pod, "");
   const keep = (c: Buffer): void => { output.set(pod, (output.get(pod) ?? "") + c.toString()); };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   return child;
 }
 

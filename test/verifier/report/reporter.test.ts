@@ -24,7 +24,7 @@ async function written(total: number): Promise<void> {
 }
 
 function lease(): LeaseObject | undefined {
-  return api.object(LEASES, "acme", "keyward-verifier.web-0") as LeaseObject | undefined;
+  return api.object(LEASES, "acme", "keyward-verifier.web-0");
 }
 
 beforeEach(async () => {
