@@ -539,6 +539,7 @@ export interface ApiKeyStatusObservedRequests {
 
 /** The last activation of a prepared key, and what let it happen. */
 export interface ApiKeyStatusLastActivation {
+  /** The kid of the key that became active. */
   kid: string;
   /**
    * When the key became active.
@@ -559,6 +560,7 @@ export interface ApiKeyStatusLastActivation {
  * and when every live verifier of the tenant enforced it.
  */
 export interface ApiKeyStatusRevocation {
+  /** The request field that asked for it. */
   request: "revokeAll" | "revokeIssuedBefore" | "dropDeposed";
   /**
    * When the controller acted on the request.
