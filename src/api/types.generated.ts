@@ -378,6 +378,22 @@ export interface AccessTokenSpec {
   revoked?: boolean;
 }
 
+/**
+ * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+ * until then.
+ */
+export interface AccessTokenStatusRevocationEnforced {
+  /** The first bundle generation that lists every token of the AccessToken as revoked. */
+  generation?: number;
+  /**
+   * When every live verifier enforced that generation (at the bundle write when none was live).
+   * Format: date-time.
+   */
+  at: string;
+  /** Live verifiers counted then. */
+  verifiers: number;
+}
+
 /** One issued token. */
 export interface AccessTokenStatusIssued {
   /** The token's jti. */
@@ -424,6 +440,11 @@ export interface AccessTokenStatus {
    * Format: date-time.
    */
   revokedAt?: string;
+  /**
+   * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+   * until then.
+   */
+  revocationEnforced?: AccessTokenStatusRevocationEnforced;
   /**
    * The tokens issued for this AccessToken that have not yet expired (at most 16, newest last), so
    * that revoking covers every one of them.

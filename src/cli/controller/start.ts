@@ -23,7 +23,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../api/types.generated.ts";
 import type { KeyFactory } from "../../controller/apikey/plan.ts";
-import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "../../controller/controllers/accesstoken.ts";
+import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue, revocationUnenforced } from "../../controller/controllers/accesstoken.ts";
 import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "../../controller/controllers/apikey.ts";
 import { bundleReconciler, bundleWatches } from "../../controller/controllers/bundle.ts";
 import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
@@ -284,7 +284,7 @@ function verifierViews(manager: Manager, namespaces: readonly string[], clock: C
     stores.apiKeys.list().flatMap((k) => {
       const r = k.status?.revocation;
       return r === undefined || r.enforcedAt !== undefined ? [] : [Date.parse(r.requestedAt)].filter(Number.isFinite);
-    });
+    }).concat(stores.accessTokens.list().flatMap((t) => (revocationUnenforced(t) ? [Date.parse(t.status?.revokedAt ?? "")].filter(Number.isFinite) : [])));
   registerVerifierGauges(manager.metrics.registry, views, pendingSince, () => clock.now());
   return views;
 }
@@ -313,7 +313,7 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
   const registered: Registered[] = [
     { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
     {
-      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores), workers }),
+      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores, ctx.verifiers), workers }),
       keys: keysOf(stores.accessTokens),
     },
     {

@@ -4,7 +4,7 @@
 // carries the ApiKey's state after it (its keys and its cut-off, as in its signing-key
 // Secret). With no live verifier, enforced at the bundle write that carries it. Pure.
 
-import type { ApiKeyStatus } from "../../api/types.generated.ts";
+import type { AccessTokenStatus, ApiKeyStatus } from "../../api/types.generated.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { formatTime } from "../../model/policy/time.ts";
 import type { KeyAction, KeyPlan } from "../apikey/plan.ts";
@@ -59,4 +59,23 @@ export function measureRevocation(
     revocation: { ...revocation, generation, enforcedAt: formatTime(now), verifiers: view?.live ?? 0 },
     seconds: Number.isFinite(seconds) ? seconds : 0,
   };
+}
+
+export type TokenRevocationEnforced = NonNullable<AccessTokenStatus["revocationEnforced"]>;
+
+/**
+ * A revoked AccessToken's revocationEnforced once every live verifier enforces `generation`,
+ * the first bundle generation listing all its tokens as revoked (null: none lists them yet);
+ * null when it was recorded before, the AccessToken is not revoked, or it is not enforced yet.
+ */
+export function measureTokenRevocation(
+  status: AccessTokenStatus,
+  generation: number | null,
+  view: TenantVerifiers | null,
+  now: Date,
+): { enforced: TokenRevocationEnforced; seconds: number } | null {
+  if (status.revokedAt === undefined || status.revocationEnforced !== undefined || generation === null) return null;
+  if (view !== null && !allLiveEnforce(view, generation)) return null;
+  const seconds = (now.getTime() - Date.parse(status.revokedAt)) / 1000;
+  return { enforced: { generation, at: formatTime(now), verifiers: view?.live ?? 0 }, seconds: Number.isFinite(seconds) ? Math.max(0, seconds) : 0 };
 }

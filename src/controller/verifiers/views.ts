@@ -20,6 +20,8 @@ interface TenantLedger {
   sinceMs: number;
   /** kid → the first generation seen holding it. */
   keys: Map<string, number>;
+  /** jti on the revocation list → the first generation seen listing it. */
+  revoked: Map<string, number>;
 }
 
 export class VerifierViews {
@@ -76,6 +78,19 @@ export class VerifierViews {
     return this.#ledger(tenant)?.keys.get(kid) ?? null;
   }
 
+  /** The first bundle generation seen listing every one of `jtis` as revoked; null when the bundle does not list them all. */
+  revokedIn(tenant: string, jtis: readonly string[]): number | null {
+    const ledger = this.#ledger(tenant);
+    if (ledger === null) return null;
+    let generation = 0;
+    for (const jti of jtis) {
+      const g = ledger.revoked.get(jti);
+      if (g === undefined) return null;
+      generation = Math.max(generation, g);
+    }
+    return generation;
+  }
+
   #report(lease: LeaseObject): VerifierReport | null {
     if (this.#reports.has(lease)) return this.#reports.get(lease) ?? null;
     const report = readVerifierReport(lease);
@@ -106,7 +121,9 @@ export class VerifierViews {
 export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number): TenantLedger {
   const keys = new Map<string, number>();
   for (const k of bundle.keys) keys.set(k.kid, before?.keys.get(k.kid) ?? bundle.generation);
+  const revoked = new Map<string, number>();
+  for (const r of bundle.revoked) revoked.set(r.jti, before?.revoked.get(r.jti) ?? bundle.generation);
   // Behind since the bundle was generated (it says when); the time it was first seen if it cannot be read.
   const generatedAt = Date.parse(bundle.generatedAt);
-  return { generation: bundle.generation, sinceMs: Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs, keys };
+  return { generation: bundle.generation, sinceMs: Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs, keys, revoked };
 }

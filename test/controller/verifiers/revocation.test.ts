@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyStatus } from "../../../src/api/types.generated.ts";
 import type { KeyPlan } from "../../../src/controller/apikey/plan.ts";
-import { measureRevocation, requestedRevocation } from "../../../src/controller/verifiers/revocation.ts";
+import { measureRevocation, measureTokenRevocation, requestedRevocation } from "../../../src/controller/verifiers/revocation.ts";
 import type { ConfigMapObject } from "../../../src/model/bundle/configmap.ts";
 import { aggregateVerifiers } from "../../../src/model/verifier-sync.ts";
 import type { VerifierReport } from "../../../src/model/verifier-report.ts";
@@ -68,5 +68,23 @@ describe("measureRevocation", () => {
   it("leaves a revocation enforced before as it is", () => {
     const done: ApiKeyStatus = { ...pending, revocation: { ...pending.revocation!, enforcedAt: "2026-12-01T12:00:03Z" } };
     expect(measureRevocation("reporting", done, plan(CUTOFF), bundleMap(12, CUTOFF), view([12]), NOW)).toBeNull();
+  });
+});
+
+describe("measureTokenRevocation", () => {
+  const revoked = { revokedAt: "2026-12-01T12:00:04Z" };
+
+  it("records the generation, the time and the live verifiers once every live verifier enforces the generation listing its tokens", () => {
+    expect(measureTokenRevocation(revoked, 12, view([12, 12]), NOW)).toEqual({ enforced: { generation: 12, at: "2026-12-01T12:00:10Z", verifiers: 2 }, seconds: 6 });
+  });
+
+  it("waits while a live verifier is behind, or no bundle lists its tokens yet", () => {
+    expect(measureTokenRevocation(revoked, 12, view([12, 11]), NOW)).toBeNull();
+    expect(measureTokenRevocation(revoked, null, null, NOW)).toBeNull();
+  });
+
+  it("records nothing for an AccessToken not revoked, or recorded before", () => {
+    expect(measureTokenRevocation({}, 12, null, NOW)).toBeNull();
+    expect(measureTokenRevocation({ ...revoked, revocationEnforced: { at: "2026-12-01T12:00:05Z", verifiers: 0 } }, 12, null, NOW)).toBeNull();
   });
 });

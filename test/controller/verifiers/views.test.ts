@@ -4,8 +4,8 @@ import type { Bundle } from "../../../src/token/index.ts";
 
 const T = Date.UTC(2026, 11, 1, 12);
 
-function bundle(generation: number, kids: string[], generatedAt = "2026-12-01T11:59:58Z"): Bundle {
-  return { generation, generatedAt, keys: kids.map((kid) => ({ kid })) } as unknown as Bundle;
+function bundle(generation: number, kids: string[], generatedAt = "2026-12-01T11:59:58Z", jtis: string[] = []): Bundle {
+  return { generation, generatedAt, keys: kids.map((kid) => ({ kid })), revoked: jtis.map((jti) => ({ jti })) } as unknown as Bundle;
 }
 
 describe("nextLedger", () => {
@@ -15,6 +15,11 @@ describe("nextLedger", () => {
     const third = nextLedger(second, bundle(12, ["b"]), T);
     expect([...second.keys]).toEqual([["a", 10], ["b", 11]]);
     expect([...third.keys]).toEqual([["b", 11]]);
+  });
+
+  it("keeps the first generation each revoked jti was listed in", () => {
+    const first = nextLedger(undefined, bundle(10, [], undefined, ["j1"]), T);
+    expect([...nextLedger(first, bundle(11, [], undefined, ["j1", "j2"]), T).revoked]).toEqual([["j1", 10], ["j2", 11]]);
   });
 
   it("takes the current generation for keys of a bundle first seen after a restart", () => {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
 import { readVerifierReport, VERIFIER_REPORT_SELECTOR, type LeaseObject } from "../../../src/model/verifier-report.ts";
 import { run } from "../../plugin/support.ts";
-import { apiKeyRef, apiKeyWhen, condition, controllerIdentity, getApiKey, isTrue, readBundle, runController, settled, type TestController } from "../controller/support.ts";
+import { accessTokenRef, accessTokenWhen, apiKeyRef, apiKeyWhen, condition, controllerIdentity, getAccessToken, getApiKey, isTrue, readBundle, runController, settled, type TestController } from "../controller/support.ts";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { verifierIdentity } from "./support.ts";
 
@@ -224,5 +224,28 @@ describe("verifiers report the generation they enforce", () => {
     expect(pending.status?.revocation?.verifiers).toBeUndefined();
     signal("web-2", "SIGCONT");
     await apiKeyWhen(kube, ns.name, API_KEY, (k) => k.status?.revocation?.request === "dropDeposed" && k.status.revocation.enforcedAt !== undefined, "the deposed key's removal enforced");
+  });
+
+  it("records when every live verifier enforces a revoked AccessToken, and not before", async () => {
+    await kube.create(keywardObject("AccessToken", ns.name, "revoked", { apiKeyName: API_KEY, lifetime: "1h" }));
+    const issued = await accessTokenWhen(kube, ns.name, "revoked", (t) => isTrue(condition(t, "Ready")), "Ready");
+    const jti = issued.status?.jti ?? "";
+    signal("web-2", "SIGSTOP");
+    await kube.mergePatch(accessTokenRef(ns.name, "revoked"), { spec: { revoked: true } });
+    const generation = await eventually("the bundle to list the token", async () => {
+      const bundle = await readBundle(kube, ns.name);
+      return bundle?.revoked.some((r) => r.jti === jti) === true ? bundle.generation : undefined;
+    }, WAIT);
+    await eventually("web-0 and web-1 to enforce it", async () => {
+      const reports = await leaseReports();
+      return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
+    }, WAIT);
+    await settled(ctl.running);
+    const pending = await getAccessToken(kube, ns.name, "revoked");
+    expect(pending.status?.revokedAt).toBeDefined();
+    expect(pending.status?.revocationEnforced).toBeUndefined();
+    signal("web-2", "SIGCONT");
+    const done = await accessTokenWhen(kube, ns.name, "revoked", (t) => t.status?.revocationEnforced !== undefined, "the revocation enforced");
+    expect(done.status?.revocationEnforced).toMatchObject({ generation, verifiers: 3 });
   });
 });
