@@ -378,6 +378,22 @@ export interface AccessTokenSpec {
   revoked?: boolean;
 }
 
+/**
+ * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+ * until then.
+ */
+export interface AccessTokenStatusRevocationEnforced {
+  /** The first bundle generation that lists every token of the AccessToken as revoked. */
+  generation?: number;
+  /**
+   * When every live verifier enforced that generation (at the bundle write when none was live).
+   * Format: date-time.
+   */
+  at: string;
+  /** Live verifiers counted then. */
+  verifiers: number;
+}
+
 /** One issued token. */
 export interface AccessTokenStatusIssued {
   /** The token's jti. */
@@ -424,6 +440,11 @@ export interface AccessTokenStatus {
    * Format: date-time.
    */
   revokedAt?: string;
+  /**
+   * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+   * until then.
+   */
+  revocationEnforced?: AccessTokenStatusRevocationEnforced;
   /**
    * The tokens issued for this AccessToken that have not yet expired (at most 16, newest last), so
    * that revoking covers every one of them.
@@ -537,6 +558,48 @@ export interface ApiKeyStatusObservedRequests {
   revokeAll?: string;
 }
 
+/** The last activation of a prepared key, and what let it happen. */
+export interface ApiKeyStatusLastActivation {
+  /** The kid of the key that became active. */
+  kid: string;
+  /**
+   * When the key became active.
+   * Format: date-time.
+   */
+  at: string;
+  /**
+   * VerifiersSynced when every live verifier of the tenant enforced a bundle holding the key before
+   * prePublish ended; PrePublishElapsed when prePublish passed first (or no verifier reports).
+   */
+  reason: "VerifiersSynced" | "PrePublishElapsed";
+  /** Live verifiers of the tenant at activation. */
+  verifiers: number;
+}
+
+/**
+ * The last revocation this ApiKey's spec asked for (revokeAll, revokeIssuedBefore, dropDeposed)
+ * and when every live verifier of the tenant enforced it.
+ */
+export interface ApiKeyStatusRevocation {
+  /** The request field that asked for it. */
+  request: "revokeAll" | "revokeIssuedBefore" | "dropDeposed";
+  /**
+   * When the controller acted on the request.
+   * Format: date-time.
+   */
+  requestedAt: string;
+  /** The first bundle generation that enforces it. */
+  generation?: number;
+  /**
+   * When every live verifier of the tenant enforced that generation (at the bundle write when none
+   * was live); absent until then.
+   * Format: date-time.
+   */
+  enforcedAt?: string;
+  /** Live verifiers counted at enforcedAt. */
+  verifiers?: number;
+}
+
 /** The observed state of the key, written by the keyward controller. */
 export interface ApiKeyStatus {
   /** The metadata.generation the controller last acted on. */
@@ -572,6 +635,13 @@ export interface ApiKeyStatus {
   observedRequests?: ApiKeyStatusObservedRequests;
   /** The generation of the tenant bundle that last included this key's current state. */
   bundleGeneration?: number;
+  /** The last activation of a prepared key, and what let it happen. */
+  lastActivation?: ApiKeyStatusLastActivation;
+  /**
+   * The last revocation this ApiKey's spec asked for (revokeAll, revokeIssuedBefore, dropDeposed)
+   * and when every live verifier of the tenant enforced it.
+   */
+  revocation?: ApiKeyStatusRevocation;
   /** Standard conditions, one per type (docs/api.md lists the types and reasons). */
   conditions?: Condition[];
 }

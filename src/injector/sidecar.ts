@@ -27,7 +27,12 @@ export function sidecarContainer(settings: SidecarSettings, image: string): Cont
     // A native sidecar: runs for the Pod's whole life, started before the app's containers.
     restartPolicy: "Always",
     args,
-    env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+    env: [
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      // The verifier report (configmap mode): its Lease is named after the Pod and owned by it.
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
+    ],
     ports: [
       { name: LISTEN_PORT_NAME, containerPort: settings.listenPort, protocol: "TCP" },
       { name: ADMIN_PORT_NAME, containerPort: settings.adminPort, protocol: "TCP" },

@@ -21,6 +21,9 @@ import { Decider } from "./decide.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { VerifierMetrics } from "./metrics.ts";
 import { createProxy } from "./proxy.ts";
+import { KubeClient } from "../kube/client.ts";
+import { systemClock, type Clock } from "../kube/clock.ts";
+import { VerifierReporter } from "./report/reporter.ts";
 
 export interface VerifierDeps {
   /** The clock for every validity decision (token times, bundle age). Default Date.now. */
@@ -31,6 +34,8 @@ export interface VerifierDeps {
   random?: () => number;
   /** For --bundle-configmap; default: loaded from --kubeconfig, $KUBECONFIG or in-cluster. */
   kubeConfig?: KubeConfig;
+  /** Timers of the verifier report (its times come from `now`). Default the system's. */
+  reportTimers?: Pick<Clock, "setTimeout" | "clearTimeout">;
   /** Size of the token library's verification cache. */
   tokenCacheSize?: number;
   /**
@@ -50,6 +55,8 @@ export interface RunningVerifier {
   readonly store: BundleStore;
   readonly metrics: VerifierMetrics;
   readonly logger: Logger;
+  /** The verifier report, or null when --report is off. */
+  readonly reporter: VerifierReporter | null;
   /** True once drain() has begun. */
   draining(): boolean;
   /**
@@ -100,6 +107,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     server.on("request", createAuthzHandler({ decider, pathPrefix: config.authzPathPrefix, draining }));
   }
   const source = bundleSource(config, deps, store, logger);
+  const reporter = verifierReporter(config, deps, store, metrics, logger, now);
 
   const admin = config.metricsListen === null ? null : createAdminServer({ store, metrics, draining });
   let address: HostPort;
@@ -116,6 +124,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     throw err;
   }
   await source.start();
+  reporter?.start();
   logger.info(
     { event: "started", mode: config.mode, listen: `${address.host}:${address.port}`, upstream: config.upstream?.origin, tenant: config.tenant, bundle: config.bundle.kind, generation: store.generation() },
     `keyward verifier (${config.mode}) listening on ${address.host}:${address.port}${grpc === null ? "" : `, gRPC ext_authz on ${grpc.host}:${grpc.port}`}`,
@@ -136,6 +145,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       clearInterval(idle);
       clearTimeout(deadline);
       await source.stop();
+      await reporter?.stop();
       await pool?.destroy();
       if (admin !== null) {
         const adminClosed = new Promise<void>((resolve) => admin.close(() => { resolve(); }));
@@ -148,7 +158,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   };
 
   const grpcAddress = grpc === null ? null : { host: grpc.host, port: grpc.port };
-  return { address, adminAddress, grpcAddress, store: bundleStore, metrics, logger, draining, drain };
+  return { address, adminAddress, grpcAddress, store: bundleStore, metrics, logger, reporter, draining, drain };
 }
 
 /** The HTTP server with the verifier's limits; a malformed request gets a bare status line, nothing from the request. */
@@ -186,6 +196,27 @@ function bundleSource(config: VerifierConfig, deps: VerifierDeps, store: BundleS
     store,
     logger,
   });
+}
+
+/** The verifier report (--report), following the store's generation; null when off. */
+function verifierReporter(config: VerifierConfig, deps: VerifierDeps, store: BundleStore, metrics: VerifierMetrics, logger: Logger, now: () => number): VerifierReporter | null {
+  const report = config.report;
+  if (report === null) return null;
+  const kubeConfig = deps.kubeConfig ?? loadKubeConfig({ path: report.kubeconfig ?? undefined }).kubeConfig;
+  const timers = deps.reportTimers ?? systemClock;
+  const reporter = new VerifierReporter({
+    client: new KubeClient({ kubeConfig, userAgent: "keyward-verifier", requestTimeoutMs: Math.min(10_000, report.heartbeatMs) }),
+    namespace: config.tenant,
+    pod: report.podName,
+    podUid: report.podUid,
+    generation: () => store.generation(),
+    heartbeatMs: report.heartbeatMs,
+    clock: { now, setTimeout: (fn, ms) => timers.setTimeout(fn, ms), clearTimeout: (h) => { timers.clearTimeout(h); } },
+    logger,
+    count: (result) => { metrics.reportWrites.inc({ result }); },
+  });
+  store.onLoaded(() => { reporter.changed(); });
+  return reporter;
 }
 
 function listen(server: Server, at: HostPort): Promise<HostPort> {

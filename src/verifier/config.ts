@@ -2,6 +2,7 @@
 // environment variable. A flag wins over its variable, a variable over the default.
 
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import { flagValue, parseFlags, renderFlagHelp, type Env, type FlagSpec } from "../lib/flags.ts";
 import { formatFlagDuration, parseFlagDuration } from "../lib/duration.ts";
 import { DEFAULT_SHARED_ISSUER_WINDOW_SECONDS, MAX_SHARED_ISSUER_WINDOW_SECONDS } from "../token/index.ts";
@@ -48,6 +49,19 @@ export interface VerifierConfig {
   grpcListen: HostPort | null;
   /** Authz mode: a prefix the proxy puts before the original path (Envoy ext_authz `path_prefix`). */
   authzPathPrefix: string;
+  /** The verifier report (a Lease in the tenant's namespace); null: off. */
+  report: ReportConfig | null;
+}
+
+export interface ReportConfig {
+  /** The Pod the verifier runs in: names the Lease. */
+  podName: string;
+  /** The Pod's uid, which makes the Pod the Lease's owner; null: the Lease has no owner. */
+  podUid: string | null;
+  /** A heartbeat write once per this interval without a change. */
+  heartbeatMs: number;
+  /** --kubeconfig, for the file source too. */
+  kubeconfig: string | null;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -73,7 +87,7 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "tenant", env: "KEYWARD_VERIFIER_TENANT", kind: "string", arg: "NAME", help: "the tenant (namespace) whose bundle is enforced; default $POD_NAMESPACE" },
   { name: "bundle-file", env: "KEYWARD_VERIFIER_BUNDLE_FILE", kind: "string", arg: "PATH", help: "the bundle ConfigMap mounted as a directory, or its bundle.json file" },
   { name: "bundle-configmap", env: "KEYWARD_VERIFIER_BUNDLE_CONFIGMAP", kind: "string", arg: "NAMESPACE/NAME", help: "watch the bundle ConfigMap through the API (needs get, list, watch on it)" },
-  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap: kubeconfig file; default $KUBECONFIG, then in-cluster (~/.kube/config is never used implicitly)" },
+  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap or --report: kubeconfig file; default $KUBECONFIG, then in-cluster (~/.kube/config is never used implicitly)" },
   { name: "bundle-poll-interval", env: "KEYWARD_VERIFIER_BUNDLE_POLL_INTERVAL", kind: "string", arg: "DURATION", default: "10s", help: "with --bundle-file: re-read the file this often besides watching it" },
   { name: "max-bundle-age", env: "KEYWARD_VERIFIER_MAX_BUNDLE_AGE", kind: "string", arg: "DURATION", default: "0", help: "answer 503 when the bundle was not loaded or confirmed for this long; 0 disables" },
   { name: "metrics-listen", env: "KEYWARD_VERIFIER_METRICS_LISTEN", kind: "string", arg: "HOST:PORT", default: "0.0.0.0:9090", help: "address of /metrics, /healthz and /readyz; \"off\" disables" },
@@ -97,6 +111,10 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "drain-timeout", env: "KEYWARD_VERIFIER_DRAIN_TIMEOUT", kind: "string", arg: "DURATION", default: "20s", help: "on SIGTERM, requests in flight get this long to finish" },
   { name: "grpc-listen", env: "KEYWARD_VERIFIER_GRPC_LISTEN", kind: "string", arg: "HOST:PORT", default: "off", help: "authz mode: also serve Envoy's gRPC ext_authz (envoy.service.auth.v3.Authorization/Check) here; \"off\" disables" },
   { name: "authz-path-prefix", env: "KEYWARD_VERIFIER_AUTHZ_PATH_PREFIX", kind: "string", arg: "PREFIX", default: "", help: "authz mode: prefix removed from the request path (Envoy ext_authz path_prefix)" },
+  { name: "report", env: "KEYWARD_VERIFIER_REPORT", kind: "string", arg: "true|false", help: "report the bundle generation in use in a Lease of the tenant's namespace (needs create and patch on leases); default true with --bundle-configmap, false with --bundle-file" },
+  { name: "report-interval", env: "KEYWARD_VERIFIER_REPORT_INTERVAL", kind: "string", arg: "DURATION", default: "60s", help: "with --report: a heartbeat write this often when nothing changed" },
+  { name: "pod-name", env: "KEYWARD_VERIFIER_POD_NAME", kind: "string", arg: "NAME", help: "with --report: the Pod the verifier runs in; default $POD_NAME (downward API metadata.name), then the host name" },
+  { name: "pod-uid", env: "KEYWARD_VERIFIER_POD_UID", kind: "string", arg: "UID", help: "with --report: the Pod's uid, which makes the Pod own the Lease so it is deleted with it; default $POD_UID (downward API metadata.uid)" },
   { name: "log-level", env: "KEYWARD_VERIFIER_LOG_LEVEL", kind: "string", arg: LOG_LEVELS.join("|"), default: "info", help: "log level" },
   { name: "decision-log-sample", env: "KEYWARD_VERIFIER_DECISION_LOG_SAMPLE", kind: "string", arg: "FRACTION", default: "0.01", help: "fraction (0..1) of allowed requests logged; every denial is logged" },
 ];
@@ -195,6 +213,8 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     throw new ConfigError(flag("authz-path-prefix"), `--authz-path-prefix must start with "/" and not end with one, e.g. /ext-authz, not "${prefix}"`);
   }
 
+  const report = reportConfig(str, env, bundle);
+
   return {
     mode,
     listen,
@@ -218,6 +238,27 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     logLevel: logLevel as LogLevel,
     decisionLogSample: sample,
     authzPathPrefix: prefix,
+    report,
+  };
+}
+
+/** --report and its companions: on by default when the verifier talks to the API anyway. */
+function reportConfig(str: (name: string) => string | undefined, env: Env, bundle: BundleSourceConfig): ReportConfig | null {
+  const text = str("report");
+  const on = text === undefined ? bundle.kind === "configmap" : bool("--report", text);
+  if (!on) return null;
+  const podName = str("pod-name") ?? nonEmpty(env["POD_NAME"]) ?? hostname();
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(podName)) {
+    throw new ConfigError("--pod-name", `--pod-name "${podName}" is not a Pod name (lower-case letters, digits, "-" and "."); set POD_NAME from the downward API (fieldPath metadata.name)`);
+  }
+  const uid = str("pod-uid") ?? env["POD_UID"];
+  const heartbeatMs = positiveDuration("--report-interval", str("report-interval")!);
+  if (heartbeatMs < 100) throw new ConfigError("--report-interval", `--report-interval must be at least 100ms, not "${str("report-interval")!}"`);
+  return {
+    podName,
+    podUid: uid === undefined || uid === "" ? null : uid,
+    heartbeatMs,
+    kubeconfig: bundle.kind === "configmap" ? bundle.kubeconfig : (str("kubeconfig") ?? null),
   };
 }
 
@@ -289,6 +330,10 @@ function integer(flag: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (n < min || n > max) throw new ConfigError(flag, `${flag} must be between ${min} and ${max}, not ${n}`);
   return n;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === "" ? undefined : text;
 }
 
 function bool(flag: string, text: string): boolean {

@@ -18,6 +18,7 @@ export class VerifierMetrics {
   readonly reloadFailures: Counter<"reason">;
   readonly upstreamErrors: Counter<"kind">;
   readonly ready: Gauge;
+  readonly reportWrites: Counter<"result">;
 
   /**
    * Both functions are read at scrape time. `bundleAgeSeconds`: seconds since the bundle was
@@ -68,6 +69,12 @@ export class VerifierMetrics {
       name: "keyward_verifier_bundle_reload_failures_total",
       help: "Bundles that could not be used (the last good one stays), by reason code.",
       labelNames: ["reason"],
+      registers,
+    });
+    this.reportWrites = new Counter({
+      name: "keyward_verifier_report_writes_total",
+      help: "Writes of the verifier report Lease (generation changes and heartbeats), by result (ok, error).",
+      labelNames: ["result"],
       registers,
     });
     this.upstreamErrors = new Counter({

@@ -217,6 +217,7 @@ describe("the controller's RBAC", () => {
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
     add("core", ["namespaces"], ["list", "watch"]);
     add("core", ["events"], ["create", "patch"]);
+    add("coordination.k8s.io", ["leases"], ["list", "watch"]);
     expect(grantTriples(role.rules)).toEqual([...new Set(expected)].sort());
   });
 
@@ -392,13 +393,18 @@ describe("the verifier Component", () => {
     });
   }
 
-  it("lets the pod read the bundle ConfigMap keyward-bundle of its namespace and no other object", () => {
+  it("lets the pod read the bundle ConfigMap keyward-bundle of its namespace and no other object, and create and patch its report Lease", () => {
     const manifests = build(VERIFIER_EXAMPLES.configmap);
     const role = one<Role>(manifests, "Role", "keyward-verifier");
     expect(role.metadata.namespace).toBe("acme");
-    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] }]);
+    expect(role.rules).toEqual([
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "patch"] },
+    ]);
     expect(grants(role.rules, "", "configmaps", "get", "keyward-bundle")).toBe(true);
     expect(grants(role.rules, "", "configmaps", "get", "other")).toBe(false);
+    // The report: no reading, replacing or deleting of the namespace's Leases.
+    for (const verb of ["get", "list", "watch", "update", "delete"]) expect(grants(role.rules, "coordination.k8s.io", "leases", verb), verb).toBe(false);
     const binding = one<Binding>(manifests, "RoleBinding", "keyward-verifier");
     expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "keyward-verifier" });
     const sa = deployment("configmap").spec.template.spec.serviceAccountName ?? "default";

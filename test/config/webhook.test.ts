@@ -69,7 +69,10 @@ describe("config/injection, for a tenant namespace", () => {
   it("holds the verifier's Role on the bundle ConfigMap and the NetworkPolicy for injected Pods, and no sidecar patch", () => {
     const tenant = kustomizeBuild("config/injection");
     expect(tenant.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(["NetworkPolicy/keyward-verifier", "Role/keyward-verifier", "RoleBinding/keyward-verifier"]);
-    expect(one<Manifest & { rules: Rule[] }>(tenant, "Role", "keyward-verifier").rules).toEqual([{ apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] }]);
+    expect(one<Manifest & { rules: Rule[] }>(tenant, "Role", "keyward-verifier").rules).toEqual([
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "patch"] },
+    ]);
     expect(one<Manifest & { spec: { podSelector: unknown } }>(tenant, "NetworkPolicy", "keyward-verifier").spec.podSelector).toEqual({ matchLabels: { "keyward.dev/protect": "true" } });
   });
 });

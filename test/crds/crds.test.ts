@@ -288,6 +288,8 @@ describe("the ApiKey CRD", () => {
       "nextRotationTime",
       "observedRequests",
       "bundleGeneration",
+      "lastActivation",
+      "revocation",
       "conditions",
     ]);
   });

@@ -45,6 +45,14 @@ describe("injecting a Pod", () => {
     ]);
   });
 
+  it("gives the verifier its Pod's namespace, name and uid from the downward API, for its bundle and its report Lease", () => {
+    expect(sidecarOf(injected(appPod())).env).toEqual([
+      { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+      { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+      { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
+    ]);
+  });
+
   it("has the security context, probes and resources of config/verifier, and a startup probe that holds the app back until it serves", () => {
     const c = sidecarOf(injected(appPod()));
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });

@@ -79,6 +79,16 @@ describe("verifier with --bundle-configmap", () => {
     expect(logs.events("bundle_source_error")).toEqual([]);
   });
 
+  it("still enforces when it may not write its report Lease, and says so once", async () => {
+    // This service account may read the bundle only: every report write is refused (403).
+    await eventually("a refused report write", () => Promise.resolve(verifier!.metrics.reportWrites.get().then((m) => m.values.some((v) => v.labels.result === "error" && v.value > 0))), { timeoutMs: 10_000, intervalMs: 50 });
+    const failed = logs.events("report_failed");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ status: 403 });
+    const token = await fx.token({ tenant: ns.name, atMs: Date.now() - 1000, jti: "c3RpbGwtZW5mb3JjZWQ" });
+    expect((await send(verifier!.address.port, { path: "/api/v0/items", headers: bearer(token) })).status).toBe(200);
+  });
+
   it("keeps the last good bundle when the ConfigMap is replaced by an older generation", async () => {
     const tenant = ns.name;
     await kube.replace(configMap(fx.bundleText({ tenant, generation: 1 })));

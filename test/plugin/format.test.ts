@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { ApiKey } from "../../src/api/index.ts";
 import { bundleInfo, formatBytes, formatStatus, shortKid, table, type BundleInfo } from "../../src/plugin/index.ts";
+import { formatAge, formatVerifiers, type VerifierListing } from "../../src/plugin/commands/verifiers.ts";
+import { aggregateVerifiers } from "../../src/model/verifier-sync.ts";
+import type { VerifierReport } from "../../src/model/verifier-report.ts";
 
 const KID_A = "Ab3dEf9xQrStUvWxYz0123456789abcdefghijklmno";
 const KID_B = "Zz91XyzqQrStUvWxYz0123456789abcdefghijklmno";
@@ -31,13 +34,17 @@ describe("shortKid and formatBytes", () => {
 describe("bundleInfo", () => {
   it("reads the generation from bundle.json and counts the bytes of every key and value", () => {
     const info = bundleInfo({ data: { "bundle.json": '{"generation":42}', "jwks.json": '{"keys":[]}' } });
-    expect(info).toEqual({ state: "present", generation: 42, bytes: "bundle.json".length + 17 + "jwks.json".length + 11 });
+    expect(info).toEqual({ state: "present", generation: 42, bytes: "bundle.json".length + 17 + "jwks.json".length + 11, generatedAtMs: null });
+  });
+
+  it("reads when the bundle was generated, which a STALE verifier is behind since", () => {
+    expect(bundleInfo({ data: { "bundle.json": '{"generation":42,"generatedAt":"2026-12-01T12:00:00Z"}' } })).toMatchObject({ generatedAtMs: Date.UTC(2026, 11, 1, 12) });
   });
 
   it("reports an unreadable bundle.json as having no generation", () => {
     expect(bundleInfo({ data: { "bundle.json": "{not json" } })).toMatchObject({ generation: null });
     expect(bundleInfo({ data: { "bundle.json": '{"generation":-1}' } })).toMatchObject({ generation: null });
-    expect(bundleInfo({})).toEqual({ state: "present", generation: null, bytes: 0 });
+    expect(bundleInfo({})).toEqual({ state: "present", generation: null, bytes: 0, generatedAtMs: null });
   });
 });
 
@@ -62,7 +69,7 @@ describe("formatStatus", () => {
   const fresh = key("acme", "ingest", undefined, true);
   const other = key("beta", "billing", { activeKid: KID_B, keys: [{ kid: KID_B, algorithm: "ES256", state: "active", createdAt: "2026-11-01T00:00:00Z" }] });
   const bundles = new Map<string, BundleInfo>([
-    ["acme", { state: "present", generation: 42, bytes: 12_595 }],
+    ["acme", { state: "present", generation: 42, bytes: 12_595, generatedAtMs: null }],
     ["beta", { state: "forbidden" }],
   ]);
 
@@ -81,5 +88,36 @@ describe("formatStatus", () => {
     expect(out[0]).toMatch(/^NAMESPACE {3}APIKEY {6}READY/);
     expect(out[1]).toMatch(/^acme {8}reporting .* <none> +<none>$/);
     expect(out[2]).toMatch(/^beta {8}billing .*active:Zz91Xyzq .* forbidden {4}forbidden$/);
+  });
+});
+
+describe("formatVerifiers", () => {
+  const T = Date.UTC(2026, 11, 1, 12, 0, 0);
+  const report = (pod: string, generation: number | null, renewedMs: number): VerifierReport => ({
+    tenant: "acme", name: `keyward-verifier.${pod}`, pod, version: "0.1.0", generation, enforcedSinceMs: null, renewedMs, leaseDurationMs: 30_000,
+  });
+  const listed = (reports: VerifierReport[]): VerifierListing => ({
+    state: "listed",
+    view: aggregateVerifiers({ tenant: "acme", reports, current: { generation: 42, sinceMs: T - 75_000 }, nowMs: T, ttlMs: null }),
+  });
+
+  it("shows one line per verifier, like proxy-status: the generation it enforces, SYNCED or STALE, how long behind, its heartbeat", () => {
+    const out = formatVerifiers(new Map([["acme", listed([report("web-2", 41, T - 4000), report("web-1", 42, T - 2000), report("web-3", 42, T - 40_000)])]]), false, T);
+    expect(out).toBe(
+      table(["POD", "GENERATION", "SYNC", "BEHIND", "VERSION", "HEARTBEAT"], [
+        ["web-1", "42", "SYNCED", "", "0.1.0", "2s ago"],
+        ["web-2", "41", "STALE", "1m15s", "0.1.0", "4s ago"],
+        ["web-3", "42", "DEAD", "", "0.1.0", "40s ago"],
+      ]),
+    );
+  });
+
+  it("prints nothing when no verifier reports, and says when Leases may not be listed", () => {
+    expect(formatVerifiers(new Map([["acme", listed([])]]), false, T)).toBe("");
+    expect(formatVerifiers(new Map([["beta", { state: "forbidden" }]]), true, T)).toMatch(/^NAMESPACE +POD.*\nbeta +forbidden/);
+  });
+
+  it("tells ages in seconds, minutes and hours", () => {
+    expect([formatAge(999), formatAge(61_000), formatAge(120_000), formatAge(3_720_000)]).toEqual(["0s", "1m1s", "2m", "1h2m"]);
   });
 });

@@ -69,6 +69,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       logDestination: io.stdout as unknown as DestinationStream,
       workers: config.workers,
       resyncPeriodMs: config.resyncPeriodMs,
+      verifierTtlMs: config.verifierTtlMs,
       tokenService: config.tokenService,
       webhook,
     });

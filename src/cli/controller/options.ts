@@ -53,6 +53,8 @@ export interface ControllerConfig {
   tokenService: TokenServiceConfig | null;
   /** The sidecar-injection webhook (src/webhook) in this process; null: off. */
   webhook: WebhookConfig | null;
+  /** How long a verifier report counts without a heartbeat; null: reports are not read. */
+  verifierTtlMs: number | null;
 }
 
 export interface TokenServiceConfig {
@@ -153,6 +155,14 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
   { name: "tls-cert-file", env: "KEYWARD_TLS_CERT_FILE", kind: "string", arg: "PATH", help: "the token service's certificate (PEM), reloaded when it changes" },
   { name: "tls-key-file", env: "KEYWARD_TLS_KEY_FILE", kind: "string", arg: "PATH", help: "the token service's private key (PEM), reloaded when it changes" },
   { name: "token-service-url", env: "KEYWARD_TOKEN_SERVICE_URL", kind: "string", arg: "URL", help: "the https URL clients reach the token service at (jwks_uri, token_endpoint); default the issuer" },
+  {
+    name: "verifier-ttl",
+    env: "KEYWARD_VERIFIER_TTL",
+    kind: "string",
+    arg: "DURATION",
+    default: "3m",
+    help: "a verifier whose report Lease was not renewed for this long is dead: it no longer holds up key activation or revocation; 0s: verifier reports are not read (activation waits for prePublish)",
+  },
   ...WEBHOOK_FLAGS,
 ];
 
@@ -269,6 +279,17 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw new ControllerConfigError("--resync-period", `--resync-period ${resyncText} is shorter than 1s: use at least 1s, or 0s to disable it`);
   }
 
+  const ttlText = str("verifier-ttl")!;
+  let verifierTtlMs: number;
+  try {
+    verifierTtlMs = parseDuration(ttlText);
+  } catch {
+    throw new ControllerConfigError("--verifier-ttl", `--verifier-ttl "${ttlText}" is not a duration: write hours, minutes and seconds such as "3m" or "90s"`);
+  }
+  if (verifierTtlMs !== 0 && verifierTtlMs < 1000) {
+    throw new ControllerConfigError("--verifier-ttl", `--verifier-ttl ${ttlText} is shorter than 1s: use at least 1s (three heartbeats of the verifiers' --report-interval), or 0s to ignore reports`);
+  }
+
   let webhook: WebhookConfig | null;
   try {
     webhook = webhookConfig(str, listenAddress);
@@ -276,7 +297,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
     throw err;
   }
-  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook };
+  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs };
 }
 
 function sharedIssuerWindow(text: string): number {

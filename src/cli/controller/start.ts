@@ -17,12 +17,14 @@
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
 //   keysweep       signing-key Secrets in the system namespace; ApiKeys deleted (a Secret whose ApiKey is gone goes)
+//   (apikey also wakes, with verifier reports on, for a report Lease that came, went or enforces
+//   another generation, when the ApiKey has a prepared key or a revocation not enforced yet)
 
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { DestinationStream } from "pino";
 import type { AccessPolicy, AccessToken, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../api/types.generated.ts";
 import type { KeyFactory } from "../../controller/apikey/plan.ts";
-import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "../../controller/controllers/accesstoken.ts";
+import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue, revocationUnenforced } from "../../controller/controllers/accesstoken.ts";
 import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "../../controller/controllers/apikey.ts";
 import { bundleReconciler, bundleWatches } from "../../controller/controllers/bundle.ts";
 import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
@@ -41,6 +43,9 @@ import { Manager } from "../../controller/runtime/manager.ts";
 import { createTokenServiceLogger, kubeIssuedTokenStore, startTokenService, type IssuerCache, type RunningTokenService } from "../../issuer/index.ts";
 import { KubeClient } from "../../kube/client.ts";
 import { systemClock, type Clock } from "../../kube/clock.ts";
+import { DEFAULT_VERIFIER_TTL_MS, VerifierViews } from "../../controller/verifiers/views.ts";
+import { registerVerifierGauges } from "../../controller/verifiers/metrics.ts";
+import { VERIFIER_REPORT_SELECTOR, type LeaseObject } from "../../model/verifier-report.ts";
 import { loadKubeConfig } from "../../kube/config.ts";
 import { withoutApplyRecords, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
@@ -117,6 +122,8 @@ export interface StartControllerOptions {
   tokenService?: (TokenServiceConfig & { tlsPollIntervalMs?: number }) | null;
   /** The sidecar-injection webhook (src/webhook) on every replica; null or absent: off. */
   webhook?: Omit<StartWebhookOptions, "client" | "clock" | "log"> | null;
+  /** A verifier report counts this long without a heartbeat. Default 3 minutes; null: reports are not read. */
+  verifierTtlMs?: number | null;
 }
 
 export interface RunningController {
@@ -181,6 +188,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     mintKey: options.mintKey ?? ((algorithm) => signer.generate(algorithm)),
     systemNamespace,
     signer,
+    verifiers: verifierViews(manager, namespaces, clock, stores, options.verifierTtlMs === undefined ? DEFAULT_VERIFIER_TTL_MS : options.verifierTtlMs),
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
@@ -293,6 +301,20 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
   return stores;
 }
 
+/** The verifier reports: a cache of their Leases (by label), with the views and gauges over it; null when off. */
+function verifierViews(manager: Manager, namespaces: readonly string[], clock: Clock, stores: Stores, ttlMs: number | null): VerifierViews | null {
+  if (ttlMs === null) return null;
+  const leases = storeFactory(manager, namespaces, clock)<LeaseObject>(Resources.leases, { labelSelector: VERIFIER_REPORT_SELECTOR });
+  const views = new VerifierViews({ leases, configMaps: stores.configMaps, clock, ttlMs });
+  const pendingSince = (): number[] =>
+    stores.apiKeys.list().flatMap((k) => {
+      const r = k.status?.revocation;
+      return r === undefined || r.enforcedAt !== undefined ? [] : [Date.parse(r.requestedAt)].filter(Number.isFinite);
+    }).concat(stores.accessTokens.list().flatMap((t) => (revocationUnenforced(t) ? [Date.parse(t.status?.revokedAt ?? "")].filter(Number.isFinite) : [])));
+  registerVerifierGauges(manager.metrics.registry, views, pendingSince, () => clock.now());
+  return views;
+}
+
 /** An audit line and an Event when an IssuedToken is revoked (the leader only). */
 function auditIssuedTokenRevocations(manager: Manager, issuedTokens: Store<IssuedToken>, log: Logger): void {
   const events = manager.eventRecorder();
@@ -311,13 +333,13 @@ interface Registered {
 function addControllers(manager: Manager, ctx: ControllerContext, workers: number, withTokenService: boolean): Registered[] {
   const { stores } = ctx;
   const keysOf = <T extends KubeObject>(store: Store<T>) => (): string[] => store.list().map(objectKey);
-  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores, ctx.systemNamespace), workers });
+  const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores, ctx.systemNamespace, ctx.verifiers), workers });
   // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
   ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
   const registered: Registered[] = [
     { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
     {
-      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores, ctx.systemNamespace), workers }),
+      controller: manager.addController({ name: "accesstoken", reconcile: accessTokenReconciler(ctx), watches: accessTokenWatches(stores, ctx.systemNamespace, ctx.verifiers), workers }),
       keys: keysOf(stores.accessTokens),
     },
     {

@@ -14,6 +14,7 @@ import { REQUEST_FIELDS, type ApiKeyRequests, type ObservedRequests, type Reques
 import { serializeSigningKeys, SIGNING_KEY_DOCUMENT_VERSION, sortKeys, type SigningKeyDocument, type StoredKey } from "../../model/signing-key/document.ts";
 import { signingKeySecretName } from "../../model/signing-key/location.ts";
 import { keysStatus, type ApiKeyKeysStatus } from "./status.ts";
+import { PRE_PUBLISH_ONLY, type ActivationGate, type GateOf } from "./gate.ts";
 
 export type { ApiKeyRequests };
 
@@ -32,13 +33,30 @@ export interface PlanKeysInput {
   status: ApiKeyStatusInput;
   /** Makes a new private key (generateSigningKey in production). */
   mintKey: KeyFactory;
+  /**
+   * The activation gate of a prepared key (gate.ts): what the tenant's verifiers enforce.
+   * Absent: prePublish alone decides.
+   */
+  gate?: GateOf;
+}
+
+/** Why a prepared key became active: every live verifier held it, or prePublish passed. */
+export type ActivationCause = "VerifiersSynced" | "PrePublishElapsed";
+
+/** The activation of a prepared key, as status.lastActivation records it. */
+export interface KeyActivation {
+  kid: string;
+  at: string;
+  reason: ActivationCause;
+  /** Live verifiers of the tenant at that moment. */
+  verifiers: number;
 }
 
 export type DropCause = "graceOver" | "superseded" | "dropDeposed" | "revokeAll";
 
 export type KeyAction =
   | { type: "mint"; kid: string; state: "active" | "prepared"; activatesAt: string }
-  | { type: "activate"; kid: string; at: string }
+  | { type: "activate"; kid: string; at: string; reason: ActivationCause; verifiers: number }
   | { type: "depose"; kid: string; notAfter: string }
   | { type: "drop"; kid: string; cause: DropCause }
   | { type: "observe"; field: RequestField; value: string }
@@ -62,6 +80,10 @@ export interface KeyPlan {
   nextWakeAt: Date;
   /** The key-derived part of the ApiKey's status. Never any private member. */
   status: ApiKeyKeysStatus;
+  /** The activation this plan made; null when none. */
+  activation: KeyActivation | null;
+  /** The gate of the key still prepared after this plan; null when none is. */
+  preparedGate: ActivationGate | null;
   problems: SpecProblem[];
 }
 
@@ -82,6 +104,7 @@ interface Planning {
   readonly problems: SpecProblem[];
   /** The request values acted on, as they stand after this plan. */
   readonly observed: ObservedRequests;
+  readonly gate: GateOf;
 }
 
 /** The keys after the requests and the schedule, and when the last rotation was. */
@@ -99,6 +122,7 @@ function planning(input: PlanKeysInput): Planning {
     events: [],
     problems: [],
     observed: { ...(input.current?.observedRequests ?? input.status.observedRequests ?? {}) },
+    gate: input.gate ?? PRE_PUBLISH_ONLY,
   };
 }
 
@@ -149,7 +173,7 @@ async function firstOrLostKey(p: Planning): Promise<KeyState> {
 
 /** The keys of the Secret, moved on by time, then by the requests (revokeAll wins), then by the schedule. */
 async function fromCurrentKeys(p: Planning, current: SigningKeyDocument): Promise<KeyState> {
-  const keys = advance(current.keys.map((k) => ({ ...k })), p.now, p.input.policy.graceMs, p.who, p.actions, p.events);
+  const keys = advance(current.keys.map((k) => ({ ...k })), p);
   const lastRotation = parseTime(current.lastRotationTime) ?? p.now;
   const revokeAll = pending(p, "revokeAll");
   if (revokeAll !== null) return revokeAllKeys(p, keys, revokeAll);
@@ -213,7 +237,7 @@ async function rotateIfDue(p: Planning, state: KeyState): Promise<KeyState> {
     p.events.push(
       eventOf("RotationStarted", `${p.who}: ${why} started a rotation: key ${key.jwk.kid} (${policy.algorithm}) is published and activates at ${key.activatesAt}`),
     );
-    keys = advance([...keys, key], p.now, policy.graceMs, p.who, p.actions, p.events);
+    keys = advance([...keys, key], p);
   }
   observe(p, "rotate");
   return { keys, lastRotation: p.now };
@@ -232,10 +256,14 @@ function keyPlan(p: Planning, state: KeyState, revokedBefore: string | null): Ke
   const nextRotationAt = nextRotation(input.policy, state.lastRotation);
   const prepared = document.keys.find((k) => k.state === "prepared");
   const deposed = document.keys.find((k) => k.state === "deposed");
+  const preparedGate = prepared === undefined ? null : p.gate(prepared.jwk.kid);
+  const activate = p.actions.find((a) => a.type === "activate");
   const nextWakeAt =
     earliest(
       nextRotationAt,
       prepared === undefined ? null : parseTime(prepared.activatesAt),
+      // A verifier that ages out may be the last one the gate waits for.
+      preparedGate?.kind === "waiting" ? preparedGate.recheckAt : null,
       deposed?.notAfter == null ? null : parseTime(deposed.notAfter),
       pendingCutoff(input.spec, now),
     ) ?? nextRotationAt;
@@ -247,29 +275,37 @@ function keyPlan(p: Planning, state: KeyState, revokedBefore: string | null): Ke
     events: p.events,
     nextWakeAt,
     status: keysStatus(document, nextRotationAt, signingKeySecretName(input.apiKey.namespace, input.apiKey.name)),
+    activation: activate === undefined ? null : { kid: activate.kid, at: activate.at, reason: activate.reason, verifiers: activate.verifiers },
+    preparedGate,
     problems: p.problems,
   };
 }
 
 /**
- * Applies the transitions that time alone causes, in order: a prepared key whose
- * activatesAt has passed becomes active, the active key becomes deposed until
- * activatesAt + grace, the deposed key it replaces is removed; a deposed key past
- * notAfter is removed. Every time used comes from the keys, so the result does not
- * depend on when the reconcile runs.
+ * Applies the transitions that time (or the verifiers) cause, in order: a prepared key
+ * whose activatesAt has passed, or that every live verifier of the tenant enforces,
+ * becomes active, the active key becomes deposed until its activation + grace, the
+ * deposed key it replaces is removed; a deposed key past notAfter is removed. The times
+ * used come from the keys (an activation by the verifiers is recorded as the key's
+ * activatesAt), so the result does not depend on when the reconcile runs.
  */
-function advance(
-  keys: StoredKey[],
-  now: Date,
-  graceMs: number,
-  who: string,
-  actions: KeyAction[],
-  events: PlannedEvent[],
-): StoredKey[] {
+function advance(keys: StoredKey[], p: Planning): StoredKey[] {
+  const { now, who, actions, events } = p;
+  const graceMs = p.input.policy.graceMs;
   let out = keys;
-  const prepared = out.find((k) => k.state === "prepared");
+  let prepared = out.find((k) => k.state === "prepared");
+  const due = prepared === undefined ? null : parseTime(prepared.activatesAt);
+  // A key minted by this very plan is in no bundle yet: the gate is not asked about it.
+  const mintedNow = prepared !== undefined && actions.some((a) => a.type === "mint" && a.kid === prepared?.jwk.kid);
+  const gate = prepared === undefined || mintedNow || (due !== null && due.getTime() <= now.getTime()) ? null : p.gate(prepared.jwk.kid);
+  if (prepared !== undefined && gate?.kind === "held") {
+    // Every live verifier enforces a bundle that holds it: active now, before prePublish ends.
+    prepared = { ...prepared, activatesAt: formatTime(now) };
+  }
   const activatesAt = prepared === undefined ? null : parseTime(prepared.activatesAt);
   if (prepared !== undefined && activatesAt !== null && activatesAt.getTime() <= now.getTime()) {
+    const byVerifiers = gate?.kind === "held";
+    const at = p.gate(prepared.jwk.kid);
     const notAfter = formatTime(addMs(activatesAt, graceMs));
     const active = out.find((k) => k.state === "active");
     const next: StoredKey[] = [{ ...prepared, state: "active", notAfter: null }];
@@ -281,11 +317,12 @@ function advance(
       next.push({ ...active, state: "deposed", notAfter });
       actions.push({ type: "depose", kid: active.jwk.kid, notAfter });
     }
-    actions.push({ type: "activate", kid: prepared.jwk.kid, at: prepared.activatesAt });
+    const verifiers = at.kind === "prePublish" ? 0 : at.live;
+    actions.push({ type: "activate", kid: prepared.jwk.kid, at: prepared.activatesAt, reason: byVerifiers ? "VerifiersSynced" : "PrePublishElapsed", verifiers });
     events.push(
       eventOf(
         "KeyActivated",
-        `${who}: key ${prepared.jwk.kid} is active since ${prepared.activatesAt}` +
+        `${who}: key ${prepared.jwk.kid} is active since ${prepared.activatesAt}${activationWhy(byVerifiers ? gate : at)}` +
           (active === undefined ? "" : `; key ${active.jwk.kid} is deposed and verifies tokens until ${notAfter}`),
       ),
     );
@@ -299,6 +336,13 @@ function advance(
     events.push(eventOf("DeposedKeyExpired", `${who}: deposed key ${k.jwk.kid} reached the end of its grace window (${k.notAfter}) and was removed`));
     return false;
   });
+}
+
+/** Why a key became active, for its Event; nothing when no verifier reports (prePublish alone, as ever). */
+function activationWhy(gate: ActivationGate | null): string {
+  if (gate === null || gate.kind === "prePublish") return "";
+  if (gate.kind === "held") return ` (every one of ${gate.live} live verifier(s) of the tenant enforces bundle generation ${gate.generation} or later, which holds it)`;
+  return ` (prePublish passed while ${gate.behind} of ${gate.live} live verifier(s) did not enforce a bundle holding it yet; \`kubectl keyward status\` lists them)`;
 }
 
 function applyRevokedBefore(

@@ -10,6 +10,7 @@ import { floorToSecond } from "../../model/policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent } from "../../model/reasons.ts";
 import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planKeys, type KeyFactory, type KeyPlan } from "./plan.ts";
+import type { GateOf } from "./gate.ts";
 import { readSigningKeySecret, signingKeySecret, type SecretObject } from "../../model/signing-key/secret.ts";
 import { signingKeySecretName } from "../../model/signing-key/location.ts";
 
@@ -23,6 +24,8 @@ export interface PlanApiKeyInput {
   getRotationPolicy: (namespace: string, name: string) => RotationPolicySpecInput | undefined;
   getClusterRotationPolicy: (name: string) => RotationPolicySpecInput | undefined;
   mintKey: KeyFactory;
+  /** The activation gate of a prepared key (gate.ts); absent: prePublish alone decides. */
+  gate?: GateOf;
 }
 
 export interface ApiKeyOutcome {
@@ -92,6 +95,7 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
       spec,
       status: previous,
       mintKey: input.mintKey,
+      ...(input.gate === undefined ? {} : { gate: input.gate }),
     });
   } catch (err) {
     const message = `ApiKey ${namespace}/${name}: generating a ${policy.policy.algorithm} signing key failed (${err instanceof Error ? err.message : String(err)}); retrying`;
@@ -110,7 +114,7 @@ export async function planApiKey(input: PlanApiKeyInput): Promise<ApiKeyOutcome>
 
   return {
     secret: plan.secretChanged ? signingKeySecret(input.systemNamespace, ref, plan.document) : null,
-    status: { ...base, ...plan.status, conditions },
+    status: { ...base, ...plan.status, ...(plan.activation === null ? {} : { lastActivation: plan.activation }), conditions },
     events,
     requeueAt: plan.nextWakeAt,
     retry: null,
@@ -134,9 +138,16 @@ function policyResolved(source: PolicySource): PlannedCondition {
 /** Rotating: True while a prepared key waits for its activation. */
 function rotating(plan: KeyPlan): PlannedCondition {
   const prepared = plan.keys.find((k) => k.state === "prepared");
-  return prepared === undefined
-    ? { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" }
-    : { type: "Rotating", status: "True", reason: "KeyPrepublished", message: `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}` };
+  if (prepared === undefined) return { type: "Rotating", status: "False", reason: "RotationComplete", message: "no key is waiting to become active" };
+  const gated = plan.preparedGate !== null && plan.preparedGate.kind !== "prePublish";
+  return {
+    type: "Rotating",
+    status: "True",
+    reason: "KeyPrepublished",
+    message: gated
+      ? `key ${prepared.jwk.kid} is published and becomes active once every live verifier of the tenant enforces a bundle that holds it, at ${prepared.activatesAt} at the latest`
+      : `key ${prepared.jwk.kid} is published and becomes active at ${prepared.activatesAt}`,
+  };
 }
 
 /** Ready once the keys are planned: False for a request that cannot be applied or a suspended ApiKey, else True. */

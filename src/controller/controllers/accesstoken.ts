@@ -28,6 +28,9 @@ import { newsworthy, record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
 import { AccessTokenConditionTypes } from "../../model/reasons.ts";
+import { revocationsOf } from "../accesstoken/revocations.ts";
+import { reportChanged } from "../verifiers/watch.ts";
+import { measureTokenRevocation } from "../verifiers/revocation.ts";
 import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
@@ -39,6 +42,7 @@ export const ACCESS_TOKEN_STATUS_FIELDS = [
   "renewAt",
   "secretName",
   "revokedAt",
+  "revocationEnforced",
   "issued",
 ] as const;
 export const ACCESS_TOKEN_CONDITION_TYPES = AccessTokenConditionTypes;
@@ -56,7 +60,12 @@ export function accessTokenStatusPart(status: AccessTokenStatus): StatusPart {
   return { fields, conditionTypes: ACCESS_TOKEN_CONDITION_TYPES, conditions: status.conditions ?? [] };
 }
 
-export function accessTokenWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
+/** Whether a revoked AccessToken waits for every live verifier to enforce its revocation. */
+export function revocationUnenforced(t: AccessToken): boolean {
+  return t.status?.revokedAt !== undefined && t.status.revocationEnforced === undefined && t.metadata.deletionTimestamp === undefined;
+}
+
+export function accessTokenWatches(stores: Stores, systemNamespace: string, verifiers?: ControllerContext["verifiers"]): WatchSpec[] {
   const toOwner = mapToOwner({ group: "keyward.dev", kind: "AccessToken" }, { controllerOnly: true });
   const tokensOf = (namespace: string | undefined, apiKeyName: string): string[] =>
     stores.accessTokens.byIndex(API_KEY_INDEX, makeKey(namespace, apiKeyName)).map(objectKey);
@@ -74,10 +83,12 @@ export function accessTokenWatches(stores: Stores, systemNamespace: string): Wat
       tokensOfKeys(stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `RotationPolicy/${p.metadata.namespace ?? ""}/${p.metadata.name ?? ""}`)),
     ),
     ...stores.clusterRotationPolicies.watchSpecs((p) => tokensOfKeys(stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `ClusterRotationPolicy/${p.metadata.name ?? ""}`))),
-    // A bundle that lists their revocations lets deleted AccessTokens go.
+    // A bundle that lists their revocations lets deleted AccessTokens go, and may complete a revocation.
     ...stores.configMaps.watchSpecs((cm) =>
-      stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined).map(objectKey),
+      stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined || revocationUnenforced(t)).map(objectKey),
     ),
+    // So may a verifier that now enforces another generation.
+    ...(verifiers?.leases.watchSpecs((lease) => stores.accessTokens.list(lease.metadata.namespace).filter(revocationUnenforced).map(objectKey), reportChanged) ?? []),
     // So does a namespace being deleted.
     ...(stores.namespaces?.watchDeletion((ns) => stores.accessTokens.list(ns).map(objectKey)) ?? []),
   ];
@@ -163,8 +174,17 @@ async function convergeAccessToken(
   const issuing = outcome.plan.action === "issue";
   const holdsTokens = (outcome.status.issued ?? []).length > 0;
   if (ensureFinalizer !== null && outcome.finalizer === "ensure" && (issuing || holdsTokens)) at = await ensureFinalizer();
+  let status = outcome.status;
+  // A revocation is enforced once every live verifier enforces the first bundle generation listing its tokens.
+  const view = deleting ? null : (ctx.verifiers?.view(namespace) ?? null);
+  const jtis = revocationsOf({ ...at, status }, now(ctx)).map((r) => r.jti);
+  const measured = deleting ? null : measureTokenRevocation(status, ctx.verifiers === null || ctx.verifiers === undefined ? revokedInBundle(ctx, namespace, jtis) : ctx.verifiers.revokedIn(namespace, jtis), view, now(ctx));
+  if (measured !== null) {
+    status = { ...status, revocationEnforced: measured.enforced };
+    ctx.metrics.revocationEnforced("accessToken", measured.seconds);
+  }
   // The AccessToken's status has one writer: a merge patch at the resourceVersion read.
-  await writeStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(outcome.status), FieldManagers.accessTokenStatus);
+  await writeStatus(ctx, Resources.accessTokens, stores.accessTokens, at, accessTokenStatusPart(status), FieldManagers.accessTokenStatus);
 
   if (outcome.secret !== null) {
     try {
@@ -182,6 +202,14 @@ async function convergeAccessToken(
   if (outcome.deleteSecret !== null) await deleteStaleSecret(ctx, namespace, outcome.deleteSecret, uid);
   record(ctx.events, at, newsworthy(outcome.events, previous.conditions));
   return { outcome: Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt)), release: outcome.finalizer === "remove" };
+}
+
+/** Without verifier reports: the bundle's generation once it lists every one of `jtis` as revoked, else null. */
+function revokedInBundle(ctx: ControllerContext, namespace: string, jtis: readonly string[]): number | null {
+  const bundle = bundleOf(ctx.stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME));
+  if (bundle === null) return null;
+  const listed = new Set(bundle.revoked.map((r) => r.jti));
+  return jtis.every((j) => listed.has(j)) ? bundle.generation : null;
 }
 
 /** Deletes the token Secret left under a previous spec.secretName, if it is this AccessToken's. */

@@ -23,12 +23,15 @@ import { holdsKeysOf, legacySigningKeySecretName, signingKeySecretName, signingK
 import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { hasFinalizer, withFinalizer } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
-import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
+import { delayUntil, earliestDelay, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { bundleOf, signingKeysOf } from "./memo.ts";
 import { deleteKeySecret, leftByEarlierApiKey, migrateKeys } from "./signingkeys.ts";
 import { FirstStatusWait, withBundlePart } from "./handover.ts";
 import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
+import { activationGate, type GateOf } from "../apikey/gate.ts";
+import { reportChanged } from "../verifiers/watch.ts";
+import { measureRevocation, requestedRevocation } from "../verifiers/revocation.ts";
 
 /** The ApiKey's status: all of it is written by this controller, bundleGeneration and the bundle's conditions as the bundle reconciler worked them out. */
 export const API_KEY_STATUS_FIELDS = [
@@ -40,6 +43,8 @@ export const API_KEY_STATUS_FIELDS = [
   "nextRotationTime",
   "observedRequests",
   "bundleGeneration",
+  "lastActivation",
+  "revocation",
 ] as const;
 /** Every condition of the ApiKey: this controller writes them all. */
 export const API_KEY_CONDITION_TYPES = ApiKeyConditionTypes;
@@ -68,7 +73,7 @@ export function bundleLists(bundle: Bundle | null, apiKey: ApiKey): boolean {
   return (entry !== undefined && entry.uid === apiKey.metadata.uid) || bundle.keys.some((k) => k.apiKey === name);
 }
 
-export function apiKeyWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
+export function apiKeyWatches(stores: Stores, systemNamespace: string, verifiers?: ControllerContext["verifiers"]): WatchSpec[] {
   return [
     ...stores.apiKeys.watchSpecs(),
     // Its signing-key Secret, in the system namespace or (until moved) in the tenant.
@@ -88,6 +93,12 @@ export function apiKeyWatches(stores: Stores, systemNamespace: string): WatchSpe
     ),
     // A namespace being deleted lets every finalizer go.
     ...(stores.namespaces?.watchDeletion((ns) => stores.apiKeys.list(ns).map(objectKey)) ?? []),
+    // A verifier that now enforces another generation (or came or went) may open the
+    // activation gate of a prepared key, or complete a revocation: only those ApiKeys wake.
+    ...(verifiers?.leases.watchSpecs(
+      (lease) => stores.apiKeys.list(lease.metadata.namespace).filter(waitsOnVerifiers).map(objectKey),
+      reportChanged,
+    ) ?? []),
   ];
 }
 
@@ -122,8 +133,10 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
   const ref = { namespace, name, uid };
   const previous = apiKey.status ?? {};
   let secret = await keySecretOf(ctx, ref, previous);
+  const view = ctx.verifiers?.view(namespace) ?? null;
+  const gate: GateOf = (kid) => activationGate(view, ctx.verifiers?.holding(namespace, kid) ?? null);
   const plan = (s: SecretObject | null): Promise<ApiKeyOutcome> =>
-    planApiKey({ now: now(ctx), apiKey, systemNamespace: ctx.systemNamespace, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey });
+    planApiKey({ now: now(ctx), apiKey, systemNamespace: ctx.systemNamespace, secret: s, ...policyLookups(stores), mintKey: ctx.mintKey, gate });
   let outcome = await plan(secret);
 
   const ours = secret !== null && holdsKeysOf(secret, ref);
@@ -142,7 +155,10 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
     }
     await forgetDroppedKeys(ctx, ref, secret, outcome);
   }
-  for (const action of outcome.plan?.actions ?? []) if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+  for (const action of outcome.plan?.actions ?? []) {
+    if (action.type === "mint") ctx.metrics.keyMinted(action.state);
+    if (action.type === "activate") ctx.metrics.keyActivated(action.reason, activationDelay(outcome, action.kid, action.at));
+  }
 
   const part = ctx.reports.get(namespace, name, uid, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)?.metadata.resourceVersion);
   if (part === undefined && firstStatus(apiKey, outcome)) {
@@ -152,11 +168,35 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
     if (left > 0) return Outcome.requeueAfter(left);
   }
   wait.end(uid);
-  const status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+  let status = part === undefined ? outcome.status : withBundlePart(outcome.status, part, now(ctx));
+  // Revocations this spec asked for: requested now, enforced once every live verifier has them.
+  const requested = requestedRevocation(outcome.plan?.actions ?? [], now(ctx));
+  if (requested !== null) status = { ...status, revocation: requested };
+  const measured = measureRevocation(name, status, outcome.plan, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME), view, now(ctx));
+  if (measured !== null) {
+    status = { ...status, revocation: measured.revocation };
+    ctx.metrics.revocationEnforced(measured.revocation.request, measured.seconds);
+  }
   await writeStatus(ctx, Resources.apiKeys, stores.apiKeys, apiKey, apiKeyStatusPart(status), FieldManagers.apiKeyStatus);
   record(ctx.events, apiKey, newsworthy([...outcome.events, ...(part?.events ?? [])], previous.conditions));
   if (outcome.retry !== null) return Outcome.backoff(outcome.retry);
-  return Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt));
+  // A revocation not enforced yet is looked at again when the next live verifier could age out.
+  const recheck = status.revocation !== undefined && status.revocation.enforcedAt === undefined && view?.nextExpiryMs != null ? new Date(view.nextExpiryMs) : null;
+  return Outcome.requeueAfter(earliestDelay(delayUntil(ctx, outcome.requeueAt), delayUntil(ctx, recheck)));
+}
+
+/** Whether an ApiKey waits on what its tenant's verifiers enforce: a prepared key, or a revocation not enforced yet. */
+export function waitsOnVerifiers(apiKey: ApiKey): boolean {
+  const status = apiKey.status;
+  return (status?.keys ?? []).some((k) => k.state === "prepared") || (status?.revocation !== undefined && status.revocation.enforcedAt === undefined);
+}
+
+/** Seconds from a key's creation to its activation (0 when unknown). */
+function activationDelay(outcome: ApiKeyOutcome, kid: string, at: string): number {
+  const key = outcome.plan?.keys.find((k) => k.jwk.kid === kid);
+  const from = key === undefined ? NaN : Date.parse(key.createdAt);
+  const to = Date.parse(at);
+  return Number.isFinite(from) && Number.isFinite(to) ? Math.max(0, (to - from) / 1000) : 0;
 }
 
 /**

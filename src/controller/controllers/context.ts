@@ -18,6 +18,7 @@ import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { BundleReports } from "./handover.ts";
 import type { Store } from "./store.ts";
+import type { VerifierViews } from "../verifiers/views.ts";
 
 export interface Stores {
   apiKeys: Store<ApiKey>;
@@ -66,6 +67,8 @@ export interface ControllerContext {
   systemNamespace: string;
   /** Signs tokens with the ApiKeys' keys, and forgets keys that are gone (model/signing-key/signer.ts). */
   signer: Signer;
+  /** What each tenant's verifiers report (their Leases); absent when reports are not read. */
+  verifiers?: VerifierViews | null | undefined;
 }
 
 /** The context's clock as a Date. */

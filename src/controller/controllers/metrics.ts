@@ -10,6 +10,8 @@ export class ControllerMetrics {
   readonly #keysMinted: Counter<"state">;
   readonly #tokensIssued: Counter<"cause">;
   readonly #tooLargeTenants = new Set<string>();
+  readonly #activations: Histogram<"reason">;
+  readonly #revocations: Histogram<"request">;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -35,12 +37,36 @@ export class ControllerMetrics {
       labelNames: ["state"],
       registers,
     });
+    this.#activations = new Histogram({
+      name: "keyward_key_activation_seconds",
+      help: "Seconds from minting a prepared key to its activation, by reason (VerifiersSynced: every live verifier held it; PrePublishElapsed).",
+      labelNames: ["reason"],
+      buckets: [0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    this.#revocations = new Histogram({
+      name: "keyward_revocation_enforcement_seconds",
+      help: "Seconds from a revocation request to the moment every live verifier of the tenant enforced it, by request (revokeAll, revokeIssuedBefore, dropDeposed, accessToken).",
+      labelNames: ["request"],
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
+      registers,
+    });
     this.#tokensIssued = new Counter({
       name: "keyward_tokens_issued_total",
       help: "Access tokens issued, by cause (initial, renew, keyRotated, secretMissing, secretAltered, specChanged, revokedBefore).",
       labelNames: ["cause"],
       registers,
     });
+  }
+
+  /** A prepared key became active `seconds` after it was minted, for `reason` (VerifiersSynced, PrePublishElapsed). */
+  keyActivated(reason: string, seconds: number): void {
+    this.#activations.observe({ reason }, seconds);
+  }
+
+  /** Every live verifier enforces a revocation, `seconds` after it was requested. */
+  revocationEnforced(request: string, seconds: number): void {
+    this.#revocations.observe({ request }, seconds);
   }
 
   bundlePlanned(tenant: string, bytes: number, tooLarge: boolean): void {

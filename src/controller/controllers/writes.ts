@@ -99,7 +99,8 @@ export async function writeStatus<T extends Named & { status?: object }>(
   if (statusHolds(obj.status as Record<string, unknown> | undefined, part)) return false;
   const conditions = part.conditions.filter((c) => part.conditionTypes.includes(c.type));
   const fields: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(part.fields)) fields[field] = value ?? null;
+  const current = (obj.status ?? {}) as Record<string, unknown>;
+  for (const [field, value] of Object.entries(part.fields)) fields[field] = replacing(current[field], value);
   try {
     const written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: { ...fields, conditions } }, {
       resourceVersion: obj.metadata?.resourceVersion,
@@ -112,6 +113,21 @@ export async function writeStatus<T extends Named & { status?: object }>(
     throw err;
   }
   return true;
+}
+
+/**
+ * A merge patch value that makes the field equal `value`: a merge patch merges objects, so a
+ * key the current object has and `value` lacks must be sent as null to go (a new
+ * status.revocation must not keep the enforcedAt of the one before).
+ */
+export function replacing(current: unknown, value: unknown): unknown {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "object" || Array.isArray(value) || current === null || typeof current !== "object" || Array.isArray(current)) return value;
+  const out: Record<string, unknown> = {};
+  const now = value as Record<string, unknown>;
+  for (const k of Object.keys(current)) if (now[k] === undefined) out[k] = null;
+  for (const [k, v] of Object.entries(now)) if (v !== undefined) out[k] = replacing((current as Record<string, unknown>)[k], v);
+  return out;
 }
 
 /** Objects whose data the controller owns outright: Secrets and ConfigMaps. */

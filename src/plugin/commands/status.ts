@@ -1,6 +1,6 @@
 // kubectl keyward status [-n NS | -A]: one line per ApiKey with its keys and their states, the
 // active kid, the next rotation, and the generation and size of its namespace's bundle
-// ConfigMap keyward-bundle.
+// ConfigMap keyward-bundle; then one line per verifier that reports (verifiers.ts).
 
 import type { ApiKey } from "../../api/index.ts";
 import { Resources, type KubeObject } from "../../kube/index.ts";
@@ -8,6 +8,7 @@ import type { Invocation } from "../args.ts";
 import { explain, Hints } from "../errors.ts";
 import { formatBytes, NONE, shortKid, table } from "../format.ts";
 import type { CommandContext } from "./context.ts";
+import { formatVerifiers, listVerifiers, type CurrentBundle, type VerifierListing } from "./verifiers.ts";
 import { BUNDLE_CONFIGMAP_NAME as BUNDLE_CONFIGMAP, BUNDLE_DATA_KEY as BUNDLE_KEY, CONFIGMAP_LIMIT_BYTES } from "../../model/names.ts";
 
 export type StatusInvocation = Extract<Invocation, { command: "status" }>;
@@ -20,7 +21,7 @@ interface ConfigMap extends KubeObject {
 }
 
 export type BundleInfo =
-  | { state: "present"; generation: number | null; bytes: number }
+  | { state: "present"; generation: number | null; bytes: number; generatedAtMs: number | null }
   | { state: "missing" }
   | { state: "forbidden" };
 
@@ -32,16 +33,25 @@ export function bundleInfo(cm: ConfigMap): BundleInfo {
   for (const [k, v] of Object.entries(cm.data ?? {})) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   for (const [k, v] of Object.entries(cm.binaryData ?? {})) bytes += Buffer.byteLength(k) + Buffer.from(v, "base64").length;
   let generation: number | null = null;
+  let generatedAtMs: number | null = null;
   const text = cm.data?.[BUNDLE_KEY];
   if (text !== undefined) {
     try {
-      const g = (JSON.parse(text) as { generation?: unknown }).generation;
+      const parsed = JSON.parse(text) as { generation?: unknown; generatedAt?: unknown };
+      const g = parsed.generation;
       if (typeof g === "number" && Number.isSafeInteger(g) && g >= 0) generation = g;
+      const at = typeof parsed.generatedAt === "string" ? Date.parse(parsed.generatedAt) : NaN;
+      if (Number.isFinite(at)) generatedAtMs = at;
     } catch {
       // unreadable: shown as such
     }
   }
-  return { state: "present", generation, bytes };
+  return { state: "present", generation, bytes, generatedAtMs };
+}
+
+function currentBundle(info: BundleInfo): CurrentBundle | null {
+  if (info.state !== "present" || info.generation === null) return null;
+  return { generation: info.generation, generatedAtMs: info.generatedAtMs ?? 0 };
 }
 
 function bundleCells(info: BundleInfo | undefined): [string, string] {
@@ -102,5 +112,10 @@ export async function runStatus(inv: StatusInvocation, ctx: CommandContext): Pro
     }
   }
   ctx.io.stdout.write(formatStatus(apiKeys, bundles, inv.allNamespaces));
+  const nowMs = ctx.now();
+  const verifiers = new Map<string, VerifierListing>();
+  for (const [ns, info] of bundles) verifiers.set(ns, await listVerifiers(client, ns, currentBundle(info), nowMs));
+  const listed = formatVerifiers(verifiers, inv.allNamespaces, nowMs);
+  if (listed !== "") ctx.io.stdout.write(`\nVerifiers:\n${listed}`);
   return 0;
 }

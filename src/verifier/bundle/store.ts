@@ -51,6 +51,7 @@ export class BundleStore {
   #lastOkMs = 0;
   #lastRefused: { text: string; result: OfferResult & { kind: "refused" } } | null = null;
   #lastFailure: string | null = null;
+  readonly #listeners: ((generation: number) => void)[] = [];
 
   constructor(opts: BundleStoreOptions) {
     this.#opts = opts;
@@ -71,6 +72,11 @@ export class BundleStore {
   /** The generation in use, or null before the first load. */
   generation(): number | null {
     return this.#current?.bundle.generation ?? null;
+  }
+
+  /** Calls `listener` after each bundle swapped in (the verifier report follows the generation in use). */
+  onLoaded(listener: (generation: number) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Seconds since the bundle was last loaded or confirmed, or null before the first load. */
@@ -124,6 +130,7 @@ export class BundleStore {
       { event: "bundle_loaded", origin, tenant: next.tenant, generation: next.generation, previousGeneration: previous, keys: next.keys.length, revoked: next.revoked.length },
       "bundle loaded",
     );
+    for (const listener of this.#listeners) listener(next.generation);
     return { kind: "loaded", generation: next.generation };
   }
 

@@ -2,6 +2,7 @@
 // order, a policy, and a small simulated controller that keeps a Secret and a
 // status between reconciles the way the API server would.
 
+import type { GateOf } from "../../../src/controller/apikey/gate.ts";
 import type { ApiKeyStatus } from "../../../src/api/types.generated.ts";
 import { planKeys, type ApiKeyRequests, type KeyFactory, type KeyPlan } from "../../../src/controller/apikey/plan.ts";
 import { parseSigningKeys, serializeSigningKeys, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
@@ -72,6 +73,8 @@ export class SimulatedApiKey {
   readonly policy: ResolvedRotationPolicy;
   readonly pool: KeyPool;
   readonly plans: KeyPlan[] = [];
+  /** The activation gate (what the tenant's verifiers enforce); undefined: prePublish alone. */
+  gate: GateOf | undefined;
 
   constructor(policy: ResolvedRotationPolicy, pool: KeyPool) {
     this.policy = policy;
@@ -88,6 +91,7 @@ export class SimulatedApiKey {
       spec: this.spec,
       status: this.status,
       mintKey: this.pool.mint,
+      ...(this.gate === undefined ? {} : { gate: this.gate }),
     });
     // The Secret goes through its stored form, as it would through the API server.
     if (plan.secretChanged) this.document = parseSigningKeys(serializeSigningKeys(plan.document));

@@ -89,7 +89,7 @@ describe("planKeys walks the key lifecycle", () => {
     expect(plan.keys[1]?.notAfter).toBe(iso(at(1440 * H + 5 * M)));
     expect(plan.actions).toEqual([
       { type: "depose", kid: kid(0), notAfter: iso(at(1440 * H + 5 * M)) },
-      { type: "activate", kid: kid(1), at: iso(at(720 * H + 5 * M)) },
+      { type: "activate", kid: kid(1), at: iso(at(720 * H + 5 * M)), reason: "PrePublishElapsed", verifiers: 0 },
     ]);
     expect(plan.events.map((e) => e.reason)).toEqual(["KeyActivated"]);
     expect(plan.status.activeKid).toBe(kid(1));
@@ -592,5 +592,55 @@ describe("planKeys never leaks private key material", () => {
     const plan = await sim.reconcile(at(720 * H));
     expect(plan.events.length).toBeGreaterThan(0);
     for (const e of plan.events) expect(e.message).toContain(`ApiKey ${APIKEY.namespace}/${APIKEY.name}`);
+  });
+});
+
+describe("planKeys with the activation gate", () => {
+  const waiting = { kind: "waiting", live: 3, behind: 1, generation: 5, recheckAt: null } as const;
+
+  it("activates a prepared key before prePublish ends once every live verifier enforces a bundle that holds it, recording why", async () => {
+    const { sim, kid } = fresh();
+    await sim.reconcile(T0);
+    sim.gate = () => waiting;
+    await sim.reconcile(at(720 * H));
+    expect(states(sim.document)).toEqual([[kid(1), "prepared"], [kid(0), "active"]]);
+
+    sim.gate = (k) => (k === kid(1) ? { kind: "held", live: 3, generation: 5 } : waiting);
+    const plan = await sim.reconcile(at(720 * H + 2000));
+    expect(states(sim.document)).toEqual([[kid(1), "active"], [kid(0), "deposed"]]);
+    expect(plan.actions).toContainEqual({ type: "activate", kid: kid(1), at: iso(at(720 * H + 2000)), reason: "VerifiersSynced", verifiers: 3 });
+    expect(plan.activation).toEqual({ kid: kid(1), at: iso(at(720 * H + 2000)), reason: "VerifiersSynced", verifiers: 3 });
+    // The grace window of the deposed key runs from the actual activation.
+    expect(plan.keys[1]?.notAfter).toBe(iso(at(1440 * H + 2000)));
+    expect(plan.events.find((e) => e.reason === "KeyActivated")?.message).toContain("every one of 3 live verifier(s) of the tenant enforces bundle generation 5");
+  });
+
+  it("activates at prePublish while a live verifier is still behind, and says so", async () => {
+    const { sim, kid } = fresh();
+    await sim.reconcile(T0);
+    sim.gate = () => waiting;
+    await sim.reconcile(at(720 * H));
+    expectQuiet(await sim.reconcile(at(720 * H + 5 * M - 1000)));
+    const plan = await sim.reconcile(at(720 * H + 5 * M));
+    expect(states(sim.document)).toEqual([[kid(1), "active"], [kid(0), "deposed"]]);
+    expect(plan.activation).toEqual({ kid: kid(1), at: iso(at(720 * H + 5 * M)), reason: "PrePublishElapsed", verifiers: 3 });
+    expect(plan.events.find((e) => e.reason === "KeyActivated")?.message).toContain("prePublish passed while 1 of 3 live verifier(s) did not enforce a bundle holding it");
+  });
+
+  it("wakes when a live verifier the gate waits for could age out, before prePublish ends", async () => {
+    const { sim } = fresh();
+    await sim.reconcile(T0);
+    sim.gate = () => ({ ...waiting, recheckAt: at(720 * H + 30_000) });
+    const plan = await sim.reconcile(at(720 * H));
+    expect(plan.nextWakeAt).toEqual(at(720 * H + 30_000));
+    expect(plan.preparedGate?.kind).toBe("waiting");
+  });
+
+  it("does not activate a key just minted in the same plan, even when the gate is open", async () => {
+    const { sim, kid } = fresh();
+    await sim.reconcile(T0);
+    sim.gate = () => ({ kind: "held", live: 1, generation: 1 });
+    await sim.reconcile(at(720 * H));
+    expect(states(sim.document)).toEqual([[kid(1), "prepared"], [kid(0), "active"]]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hasFinalizer, statusHolds } from "../../../src/controller/controllers/writes.ts";
+import { hasFinalizer, replacing, statusHolds } from "../../../src/controller/controllers/writes.ts";
 import type { Condition } from "../../../src/model/conditions.ts";
 
 const c = (type: string, status: "True" | "False", reason: string): Condition => ({ type, status, reason, message: reason, lastTransitionTime: "2026-01-01T00:00:00Z" });
@@ -34,5 +34,19 @@ describe("hasFinalizer", () => {
   it("finds a finalizer by name", () => {
     expect(hasFinalizer({ metadata: { finalizers: ["a", "keyward.dev/bundle"] } }, "keyward.dev/bundle")).toBe(true);
     expect(hasFinalizer({ metadata: {} }, "keyward.dev/bundle")).toBe(false);
+  });
+});
+
+describe("replacing", () => {
+  it("sends null for a key of the current object the new one lacks, so a merge patch replaces the object", () => {
+    const before = { request: "revokeAll", requestedAt: "2026-12-01T00:00:00Z", enforcedAt: "2026-12-01T00:00:01Z", verifiers: 3 };
+    const after = { request: "revokeIssuedBefore", requestedAt: "2026-12-02T00:00:00Z" };
+    expect(replacing(before, after)).toEqual({ ...after, enforcedAt: null, verifiers: null });
+  });
+
+  it("sends values that are not objects as they are, and null for a field that must go", () => {
+    expect(replacing({ a: 1 }, [1, 2])).toEqual([1, 2]);
+    expect(replacing(undefined, { a: 1 })).toEqual({ a: 1 });
+    expect(replacing("x", undefined)).toBeNull();
   });
 });

@@ -4,10 +4,7 @@
 // config/verifier, which may only get, list and watch it. Revoking an AccessToken, or
 // deleting it, makes the verifier refuse its token; the other tokens of the ApiKey still pass.
 
-import { readFileSync } from "node:fs";
-import type { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parse as parseYaml } from "yaml";
 import { parseVerifierArgs, startVerifier, type RunningVerifier } from "../../../src/verifier/index.ts";
 import {
   accessTokenRef,
@@ -17,12 +14,11 @@ import {
   controllerIdentity,
   currentToken,
   isTrue,
-  REPO_ROOT,
   runController,
   type TestController,
 } from "../controller/support.ts";
-import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
+import { verifierIdentity } from "./support.ts";
+import { eventually, keywardObject, Kube, useNamespace } from "../harness/index.ts";
 import { bearer, LogCapture, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";
 
 const kube = Kube.fromTestRun();
@@ -37,35 +33,6 @@ let upstream: Upstream;
 let verifier: RunningVerifier;
 const verifierLogs = new LogCapture();
 const tokens = new Map<string, string>();
-
-interface RoleManifest extends KubeObject {
-  rules: unknown[];
-}
-
-interface RoleBindingManifest extends KubeObject {
-  roleRef: { apiGroup: string; kind: string; name: string };
-  subjects: { kind: string; name: string; namespace?: string }[];
-}
-
-function manifest(path: string): unknown {
-  return parseYaml(readFileSync(new URL(path, REPO_ROOT), "utf8"));
-}
-
-/**
- * A kubeconfig for the ServiceAccount `keyward-verifier`, bound to config/verifier/role.yaml
- * through config/verifier/role_binding.yaml (its subject pointed at that ServiceAccount).
- */
-async function verifierIdentity(namespace: string): Promise<KubeConfig> {
-  const name = "keyward-verifier";
-  const role = manifest("config/verifier/role.yaml") as RoleManifest;
-  const binding = manifest("config/verifier/role_binding.yaml") as RoleBindingManifest;
-  await kube.create({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } });
-  await kube.create({ ...role, metadata: { ...role.metadata, namespace } });
-  await kube.create({ ...binding, metadata: { ...binding.metadata, namespace }, subjects: [{ kind: "ServiceAccount", name, namespace }] });
-  const kc = await serviceAccountKubeConfig(kube, namespace, name, { expirationSeconds: 3600, contextNamespace: namespace });
-  await untilAllowed(kube, "the verifier's RBAC to take effect", serviceAccountUser(namespace, name), { verb: "watch", resource: "configmaps", name: "keyward-bundle", namespace }, serviceAccountGroups(namespace));
-  return kc;
-}
 
 async function createAccessToken(name: string): Promise<void> {
   await kube.create({
@@ -127,7 +94,7 @@ beforeAll(async () => {
     ],
     {},
   );
-  verifier = await startVerifier(config, { kubeConfig: await verifierIdentity(ns.name), logDestination: verifierLogs });
+  verifier = await startVerifier(config, { kubeConfig: await verifierIdentity(kube, ns.name), logDestination: verifierLogs });
   await eventually("the verifier to load the tenant bundle", () => Promise.resolve(verifier.store.generation() !== null), { timeoutMs: PROPAGATION_DEADLINE_MS, intervalMs: 50 });
 });
 

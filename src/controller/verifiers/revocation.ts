@@ -1,0 +1,81 @@
+// Measured enforcement of the revocations an ApiKey's spec asks for (revokeAll,
+// revokeIssuedBefore, dropDeposed): requested when the controller acts on the request,
+// enforced once every live verifier of the tenant enforces a bundle generation that
+// carries the ApiKey's state after it (its keys and its cut-off, as in its signing-key
+// Secret). With no live verifier, enforced at the bundle write that carries it. Pure.
+
+import type { AccessTokenStatus, ApiKeyStatus } from "../../api/types.generated.ts";
+import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
+import { formatTime } from "../../model/policy/time.ts";
+import type { KeyAction, KeyPlan } from "../apikey/plan.ts";
+import { bundleOf } from "../controllers/memo.ts";
+import { allLiveEnforce, type TenantVerifiers } from "../../model/verifier-sync.ts";
+
+export type ApiKeyRevocation = NonNullable<ApiKeyStatus["revocation"]>;
+export type RevocationRequest = ApiKeyRevocation["request"];
+
+/** The revocation a plan's actions carry out (revokeAll wins over the others); null when none. */
+export function requestedRevocation(actions: readonly KeyAction[], now: Date): ApiKeyRevocation | null {
+  let request: RevocationRequest | null = null;
+  for (const a of actions) {
+    if (a.type === "drop" && a.cause === "revokeAll") request = "revokeAll";
+    else if (a.type === "drop" && a.cause === "dropDeposed" && request !== "revokeAll") request = "dropDeposed";
+    else if (a.type === "revokedBefore" && request === null) request = "revokeIssuedBefore";
+  }
+  return request === null ? null : { request, requestedAt: formatTime(now) };
+}
+
+export interface MeasuredRevocation {
+  revocation: ApiKeyRevocation;
+  /** From requestedAt to enforcedAt. */
+  seconds: number;
+}
+
+/**
+ * The revocation in `status` once it is enforced; null when there is none, it was
+ * enforced before, or it is not enforced yet.
+ */
+export function measureRevocation(
+  name: string,
+  status: ApiKeyStatus,
+  plan: KeyPlan | null,
+  bundleConfigMap: ConfigMapObject | undefined,
+  view: TenantVerifiers | null,
+  now: Date,
+): MeasuredRevocation | null {
+  const revocation = status.revocation;
+  if (revocation === undefined || revocation.enforcedAt !== undefined || plan === null) return null;
+  const bundle = bundleOf(bundleConfigMap);
+  if (bundle === null) return null;
+  // The bundle must carry the ApiKey's state after the request: its keys and its cut-off.
+  const kids = (list: readonly string[]): string => [...list].sort().join(",");
+  const inBundle = kids(bundle.keys.filter((k) => k.apiKey === name).map((k) => k.kid));
+  if (inBundle !== kids(plan.keys.map((k) => k.jwk.kid))) return null;
+  if ((bundle.apiKeys[name]?.revokedBefore ?? null) !== plan.document.revokedBefore) return null;
+  const generation = Math.min(status.bundleGeneration ?? bundle.generation, bundle.generation);
+  if (view !== null && !allLiveEnforce(view, generation)) return null;
+  const seconds = Math.max(0, (now.getTime() - Date.parse(revocation.requestedAt)) / 1000);
+  return {
+    revocation: { ...revocation, generation, enforcedAt: formatTime(now), verifiers: view?.live ?? 0 },
+    seconds: Number.isFinite(seconds) ? seconds : 0,
+  };
+}
+
+export type TokenRevocationEnforced = NonNullable<AccessTokenStatus["revocationEnforced"]>;
+
+/**
+ * A revoked AccessToken's revocationEnforced once every live verifier enforces `generation`,
+ * the first bundle generation listing all its tokens as revoked (null: none lists them yet);
+ * null when it was recorded before, the AccessToken is not revoked, or it is not enforced yet.
+ */
+export function measureTokenRevocation(
+  status: AccessTokenStatus,
+  generation: number | null,
+  view: TenantVerifiers | null,
+  now: Date,
+): { enforced: TokenRevocationEnforced; seconds: number } | null {
+  if (status.revokedAt === undefined || status.revocationEnforced !== undefined || generation === null) return null;
+  if (view !== null && !allLiveEnforce(view, generation)) return null;
+  const seconds = (now.getTime() - Date.parse(status.revokedAt)) / 1000;
+  return { enforced: { generation, at: formatTime(now), verifiers: view?.live ?? 0 }, seconds: Number.isFinite(seconds) ? Math.max(0, seconds) : 0 };
+}
