@@ -13,8 +13,9 @@ import { TokenVerifier } from "../token/index.ts";
 import { createAdminServer, readiness } from "./admin.ts";
 import { createAuthzHandler } from "./authz.ts";
 import { startGrpcAuthz, type GrpcAuthzServer } from "./grpc/ext-authz-server.ts";
-import { ConfigMapBundleSource } from "./bundle/configmap-source.ts";
+import { ConfigMapBundleSource, trustReader } from "./bundle/configmap-source.ts";
 import { FileBundleSource } from "./bundle/file-source.ts";
+import { TrustFileSource } from "./bundle/trust-file-source.ts";
 import { BundleStore } from "./bundle/store.ts";
 import type { HostPort, VerifierConfig } from "./config.ts";
 import { Decider } from "./decide.ts";
@@ -69,7 +70,14 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     () => store !== null && readiness(store, isDraining).ready,
   );
   const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
-  store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, logger, metrics });
+  const signatures = config.trust.kind === "off" ? null : { maxSignatureAgeMs: config.maxSignatureAgeMs };
+  store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, signatures, logger, metrics });
+  if (signatures === null) {
+    logger.warn(
+      { event: "insecure_unsigned_bundles" },
+      "INSECURE: --insecure-allow-unsigned-bundles is set: bundle signatures are not checked, so anyone who can write the bundle ConfigMap decides which tokens pass. Development only.",
+    );
+  }
   const bundleStore = store;
 
   const draining = (): boolean => isDraining;
@@ -99,6 +107,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   } else {
     server.on("request", createAuthzHandler({ decider, pathPrefix: config.authzPathPrefix, draining }));
   }
+  const trustSource = bundleTrustSource(config, deps, store, logger);
   const source = bundleSource(config, deps, store, logger);
 
   const admin = config.metricsListen === null ? null : createAdminServer({ store, metrics, draining });
@@ -115,6 +124,8 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     void pool?.destroy();
     throw err;
   }
+  // The trusted keys first: the first bundle read can then be checked at once.
+  await trustSource?.start();
   await source.start();
   logger.info(
     { event: "started", mode: config.mode, listen: `${address.host}:${address.port}`, upstream: config.upstream?.origin, tenant: config.tenant, bundle: config.bundle.kind, generation: store.generation() },
@@ -136,6 +147,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       clearInterval(idle);
       clearTimeout(deadline);
       await source.stop();
+      await trustSource?.stop();
       await pool?.destroy();
       if (admin !== null) {
         const adminClosed = new Promise<void>((resolve) => admin.close(() => { resolve(); }));
@@ -183,6 +195,21 @@ function bundleSource(config: VerifierConfig, deps: VerifierDeps, store: BundleS
     namespace: config.bundle.namespace,
     name: config.bundle.name,
     kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: config.bundle.kubeconfig ?? undefined }).kubeConfig,
+    store,
+    logger,
+  });
+}
+
+/** Where the trusted bundle-signing keys come from: a ConfigMap in keyward's namespace through the API, a file, or nowhere (insecure). */
+function bundleTrustSource(config: VerifierConfig, deps: VerifierDeps, store: BundleStore, logger: Logger): TrustFileSource | ConfigMapBundleSource | null {
+  const trust = config.trust;
+  if (trust.kind === "off") return null;
+  if (trust.kind === "file") return new TrustFileSource({ path: trust.path, pollIntervalMs: trust.pollIntervalMs, store });
+  return new ConfigMapBundleSource({
+    namespace: trust.namespace,
+    name: trust.name,
+    kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: trust.kubeconfig ?? undefined }).kubeConfig,
+    reader: trustReader(store, trust.namespace, trust.name),
     store,
     logger,
   });
