@@ -58,6 +58,8 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       kubeconfigPath: config.kubeconfig,
       env: { ...io.env },
       namespaces: config.namespaces,
+      systemNamespace: config.systemNamespace,
+      bundleSigning: config.bundleSigning,
       issuer: config.issuer,
       leaderElection: config.leaderElect ? { namespace: leaseNamespace ?? "", name: config.leaseName } : false,
       metrics: config.metrics,

@@ -14,6 +14,9 @@
 //   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
 //                  the bundle ConfigMap itself, rotation policies, the namespace being deleted,
 //                  IssuedTokens (with the token service)
+//                  the bundle-signing Secret (every tenant), its record in the system namespace
+//   keyring        the bundle-signing Secret and the trust ConfigMap in the system namespace; every
+//                  tenant bundle (which key still signs one)
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
 
@@ -24,6 +27,7 @@ import type { KeyFactory } from "../../controller/apikey/plan.ts";
 import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue } from "../../controller/controllers/accesstoken.ts";
 import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "../../controller/controllers/apikey.ts";
 import { bundleReconciler, bundleWatches } from "../../controller/controllers/bundle.ts";
+import { keyringKey, keyringReconciler, keyringWatches } from "../../controller/controllers/keyring.ts";
 import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
 import type { ControllerContext, Stores } from "../../controller/controllers/context.ts";
 import { auditRevocation } from "../../controller/controllers/issuedtokens.ts";
@@ -45,14 +49,14 @@ import { Resources, type Resource } from "../../kube/resources.ts";
 import { objectKey, type KubeObject } from "../../kube/types.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_SIGNING_SECRET_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { generateSigningKey } from "../../token/index.ts";
 import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
-import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
+import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, type BundleSigningConfig, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease. */
@@ -73,6 +77,10 @@ export interface StartControllerOptions {
   env?: Record<string, string | undefined>;
   /** Namespaces to watch; empty or absent: all. */
   namespaces?: readonly string[];
+  /** keyward's own namespace (bundle-signing keys, trust ConfigMap, bundle records). Default keyward-system. */
+  systemNamespace?: string;
+  /** Bundle signing periods. Default: re-sign after 24 h, rotate every 720 h, overlap 10 min. */
+  bundleSigning?: Partial<BundleSigningConfig>;
   /** `iss` of every token and `issuer` of every bundle. Default "keyward". */
   issuer?: string;
   /** Leader election on a Lease; false or absent: run at once (one replica). */
@@ -128,6 +136,7 @@ export interface RunningController {
 }
 
 const DEFAULT_WORKERS = 4;
+const DEFAULT_BUNDLE_SIGNING: BundleSigningConfig = { resignAfterMs: 24 * 3_600_000, rotateEveryMs: 720 * 3_600_000, overlapMs: 10 * 60_000 };
 
 export async function startController(options: StartControllerOptions = {}): Promise<RunningController> {
   const kubeConfig = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath ?? undefined, env: options.env ?? process.env }).kubeConfig;
@@ -149,7 +158,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
   });
   const namespaces = [...new Set(options.namespaces ?? [])];
   const withTokenService = options.tokenService != null;
-  const stores = controllerStores(manager, namespaces, clock, withTokenService);
+  const stores = controllerStores(manager, namespaces, clock, withTokenService, options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE);
   if (stores.issuedTokens !== undefined) auditIssuedTokenRevocations(manager, stores.issuedTokens, log);
 
   const ctx: ControllerContext = {
@@ -164,6 +173,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     reports: new BundleReports(),
     bundleSizeLimit: options.bundleSizeLimit,
     mintKey: options.mintKey ?? generateSigningKey,
+    bundleSigning: { ...DEFAULT_BUNDLE_SIGNING, ...options.bundleSigning },
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
@@ -244,8 +254,9 @@ function storeFactory(manager: Manager, namespaces: readonly string[], clock: Cl
   };
 }
 
-function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
+function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean, systemNamespace: string): Stores {
   const store = storeFactory(manager, namespaces, clock);
+  const inSystem = storeFactory(manager, [systemNamespace], clock);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
     accessTokens: store<AccessToken>(Resources.accessTokens),
@@ -255,6 +266,11 @@ function controllerStores(manager: Manager, namespaces: readonly string[], clock
     secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
     ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
+    system: {
+      namespace: systemNamespace,
+      secrets: inSystem<SecretObject>(Resources.secrets, { fieldSelector: `metadata.name=${BUNDLE_SIGNING_SECRET_NAME}` }),
+      configMaps: inSystem<ConfigMapObject>(Resources.configMaps, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    },
   };
   // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
   const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
@@ -297,6 +313,16 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
     {
       controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
       keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
+    },
+    {
+      controller: manager.addController({
+        name: "keyring",
+        reconcile: keyringReconciler(ctx),
+        watches: keyringWatches(stores),
+        initialKeys: () => [keyringKey(stores.system.namespace)],
+        workers: 1,
+      }),
+      keys: () => [keyringKey(stores.system.namespace)],
     },
     {
       controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),

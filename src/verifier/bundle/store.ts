@@ -159,7 +159,7 @@ export class BundleStore {
     if (refused !== null && refused.text === text && refused.signatureText === signatureText) return refused.result;
 
     this.#pending = { text, signatureText, origin };
-    let signature: BundleSignature | null = null;
+    let signature: BundleSignature | null;
     let next: Bundle;
     let compiled: CompiledBundle;
     try {

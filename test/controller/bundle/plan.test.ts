@@ -68,6 +68,9 @@ function input(over: Partial<PlanBundleInput> = {}): PlanBundleInput {
     accessPolicies: [readPolicy, writePolicy, unusedPolicy],
     revocations: [],
     current: null,
+    // The controller wrote what the ConfigMap holds: its record holds the same.
+    record: over.current?.["bundle.json"] ?? null,
+    trust: null,
     ...over,
   };
 }
