@@ -47,7 +47,7 @@ describe("injecting a Pod", () => {
   });
 
   it("gives a file-mode verifier the trust ConfigMap too, so it checks bundle signatures", () => {
-    const args = sidecarOf(injected(appPod({ [ANNOTATIONS.bundleSource]: "file" }))).args ?? [];
+    const args: string[] = (sidecarOf(injected(appPod({ [ANNOTATIONS.bundleSource]: "file" }))).args as string[] | undefined) ?? [];
     expect(args).toContain("--bundle-file");
     expect(args.slice(args.indexOf("--bundle-trust-configmap"), args.indexOf("--bundle-trust-configmap") + 2)).toEqual(["--bundle-trust-configmap", "keyward-system/keyward-bundle-trust"]);
     expect(args).not.toContain("--insecure-allow-unsigned-bundles");

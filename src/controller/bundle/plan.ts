@@ -240,7 +240,8 @@ function apiKeyEntries(
       revokedBefore: laterCutoff(a.revokedBefore, before?.uid === a.uid ? before.revokedBefore : null),
       allowNonExpiring: a.allowNonExpiring ?? before?.allowNonExpiring ?? false,
     };
-    const own = a.keys ?? previous?.keys.filter((k) => k.apiKey === a.name) ?? [];
+    // The Secret cannot be read: the keys published before, for this very ApiKey (same uid) only.
+    const own = a.keys ?? (before?.uid === a.uid ? previous?.keys.filter((k) => k.apiKey === a.name) : undefined) ?? [];
     for (const k of own) {
       if (k.state === "deposed") {
         const notAfter = k.notAfter === null ? null : parseTime(k.notAfter);

@@ -96,10 +96,10 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const at = now(ctx);
     const apiKeys = stores.apiKeys.list(tenant);
     const system = stores.system;
-    const recordCm = system.configMaps.get(system.namespace, bundleRecordName(tenant)) ?? null;
     if (stores.namespaces?.tenantTerminating(tenant, apiKeys) === true) {
       // The namespace is being deleted, its bundle with it: no verifier of it is left to protect.
-      if (recordCm !== null) await deleteRecord(ctx, tenant);
+      // The record stays: a namespace of the same name later continues its generations, and
+      // carries nothing of an ApiKey whose uid differs.
       ctx.metrics.bundleGone(tenant);
       ctx.reports.dropTenant(tenant);
       return Outcome.done();
@@ -107,6 +107,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     // Nothing is written unsigned: until the keyring controller has a key, its write wakes every tenant.
     const signing = bundleSigningOf(system.secrets.get(system.namespace, BUNDLE_SIGNING_SECRET_NAME));
     if (signing === null) return Outcome.done();
+    const recordCm = system.configMaps.get(system.namespace, bundleRecordName(tenant)) ?? null;
     let cm: ConfigMapObject | null = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME) ?? null;
     const live = apiKeys.filter((k) => k.metadata.deletionTimestamp === undefined);
     if (cm === null && live.length === 0) {
@@ -196,16 +197,6 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const cleanup = delayUntil(ctx, cleanupAt === null ? null : new Date(cleanupAt.getTime() + 1000));
     return Outcome.requeueAfter(earliestDelay(nextWake(ctx, plan), cleanup, delayUntil(ctx, resignAt)));
   };
-}
-
-/** Removes the record of a tenant whose namespace is being deleted. */
-async function deleteRecord(ctx: ControllerContext, tenant: string): Promise<void> {
-  const { system } = ctx.stores;
-  try {
-    await ctx.client.delete(Resources.configMaps, { namespace: system.namespace, name: bundleRecordName(tenant) });
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 /**

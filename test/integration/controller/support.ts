@@ -16,7 +16,7 @@ import { startController, type RunningController, type StartControllerOptions } 
 import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/clock.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { eventually, type Kube, type KubeObject } from "../harness/index.ts";
+import { eventually, Kube, KubeApiError, type KubeObject } from "../harness/index.ts";
 
 export const REPO_ROOT = new URL("../../../", import.meta.url);
 
@@ -146,6 +146,30 @@ export interface TestController {
 
 export const ISSUER = "https://keyward.test";
 
+/**
+ * keyward's own namespace for a controller watching `namespace`: `<namespace>-kw`,
+ * created once (bundle-signing keys, trust ConfigMap and records live there, apart
+ * from the tenant), deleted after the file.
+ */
+export async function systemNamespaceFor(namespace: string): Promise<string> {
+  const name = `${namespace}-kw`;
+  const kube = Kube.fromTestRun();
+  try {
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "keyward.dev/test": "integration" } } });
+    afterAll(async () => {
+      await kube.delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+    });
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
+  }
+  return name;
+}
+
+/** The trust ConfigMap of the controller watching `namespace` (its system namespace), as a verifier flag value. */
+export function trustConfigMapFor(namespace: string): string {
+  return `${namespace}-kw/keyward-bundle-trust`;
+}
+
 /** Starts the controller in-process on the test namespace with its logs captured at debug level. */
 export async function runController(kubeConfig: KubeConfig, namespace: string, opts: Partial<StartControllerOptions> = {}): Promise<TestController> {
   const logs: string[] = [];
@@ -158,6 +182,7 @@ export async function runController(kubeConfig: KubeConfig, namespace: string, o
   const running = await startController({
     kubeConfig,
     namespaces: [namespace],
+    systemNamespace: await systemNamespaceFor(namespace),
     issuer: ISSUER,
     logLevel: "debug",
     logDestination: destination as unknown as DestinationStream,
