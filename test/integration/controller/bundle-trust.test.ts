@@ -24,6 +24,7 @@ import {
   controllerIdentity,
   currentToken,
   eventSeen,
+  grantTrustRead,
   isTrue,
   ISSUER,
   OffsetClock,
@@ -110,11 +111,7 @@ async function reloadFailures(v: RunningVerifier, reason: string): Promise<numbe
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
   systemNs = await systemNamespaceFor(ns.name);
-  // config/trust in keyward's namespace: every service account may read the trust ConfigMap.
-  for (const path of ["config/trust/role.yaml", "config/trust/role_binding.yaml"]) {
-    const m = manifest(path);
-    await kube.create({ ...m, metadata: { ...m.metadata, namespace: systemNs } });
-  }
+  await grantTrustRead(kube, systemNs);
   // The verifier's own identity, with config/verifier's Role in the tenant namespace.
   const role = manifest("config/verifier/role.yaml");
   const binding = manifest("config/verifier/role_binding.yaml");

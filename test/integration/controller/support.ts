@@ -170,6 +170,14 @@ export function trustConfigMapFor(namespace: string): string {
   return `${namespace}-kw/keyward-bundle-trust`;
 }
 
+/** config/trust applied in `systemNamespace`: every service account may read the trust ConfigMap there. */
+export async function grantTrustRead(kube: Kube, systemNamespace: string): Promise<void> {
+  for (const path of ["config/trust/role.yaml", "config/trust/role_binding.yaml"]) {
+    const m = parseYaml(readFileSync(new URL(path, REPO_ROOT), "utf8")) as KubeObject;
+    await kube.create({ ...m, metadata: { ...m.metadata, namespace: systemNamespace } });
+  }
+}
+
 /** Starts the controller in-process on the test namespace with its logs captured at debug level. */
 export async function runController(kubeConfig: KubeConfig, namespace: string, opts: Partial<StartControllerOptions> = {}): Promise<TestController> {
   const logs: string[] = [];
