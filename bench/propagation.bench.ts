@@ -29,13 +29,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane, type ManagedProcess } from "../src/controlplane/index.ts";
-import { answerCode, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
 import { machine } from "./lib/measure.ts";
+import { benchSigner } from "./lib/signing.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -206,6 +207,8 @@ async function main(): Promise<void> {
 
   // ---- the tenant: an AccessPolicy, an ApiKey, N AccessTokens, and the controller
   for (const name of [TENANT, BASELINE_TENANT]) await client.create(Resources.namespaces, { metadata: { name } });
+  // keyward's own namespace (bundle-signing keys, the trust ConfigMap every verifier may read).
+  await createSystemNamespace(client, "keyward-system", join(ROOT, "config", "trust"));
   await client.create(Resources.accessPolicies, {
     metadata: { name: "reports-read", namespace: TENANT },
     spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },
@@ -265,8 +268,12 @@ async function main(): Promise<void> {
     revoked: [],
   });
   const jwks = JSON.stringify(jwkSetOf([publicJwkOf(key)]));
-  const baselineConfigMap = (b: Bundle): KubeObject =>
-    ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: BUNDLE, namespace: BASELINE_TENANT }, data: { "bundle.json": serializeBundle(b), "jwks.json": jwks } }) as KubeObject;
+  // Signed with a key of the bench's own, which the baseline verifier trusts from a file.
+  const signer = await benchSigner(workDir);
+  const baselineConfigMap = (b: Bundle): KubeObject => {
+    const text = serializeBundle(b);
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: BUNDLE, namespace: BASELINE_TENANT }, data: { "bundle.json": text, "jwks.json": jwks, "bundle.jws": signer.sign(text) } } as KubeObject;
+  };
   await client.create(Resources.configMaps, baselineConfigMap(baselineBundle));
   const baselineTokens = Array.from({ length: N }, () =>
     issueAccessTokenSync({ key, issuer: ISSUER, apiKey: API_KEY, tenant: BASELINE_TENANT, now: new Date(), lifetimeSeconds: 7200 }),
@@ -282,7 +289,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
   const upstreamUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
 
-  const startVerifierProcess = async (name: string, tenant: string, port: number, adminPort: number): Promise<{ child: ManagedProcess; probe: HttpProbe }> => {
+  const startVerifierProcess = async (name: string, tenant: string, port: number, adminPort: number, trust: string[]): Promise<{ child: ManagedProcess; probe: HttpProbe }> => {
     const kubeconfig = join(workDir ?? tmpdir(), `${name}.kubeconfig`);
     await writeVerifierKubeconfig(client, tenant, join(ROOT, "config", "verifier"), kubeconfig);
     const child = (supervisor as Supervisor).start(name, [
@@ -292,6 +299,7 @@ async function main(): Promise<void> {
       "--upstream", upstreamUrl,
       "--tenant", tenant,
       "--bundle-configmap", `${tenant}/${BUNDLE}`,
+      ...trust,
       "--kubeconfig", kubeconfig,
       "--metrics-listen", `127.0.0.1:${adminPort}`,
       "--log-level", "warn",
@@ -302,8 +310,8 @@ async function main(): Promise<void> {
     await supervisor?.waitHealthy(child, admin, "/readyz", { timeoutMs: 60_000 });
     return { child, probe };
   };
-  const verifier = await startVerifierProcess("verifier", TENANT, verifierPort, verifierAdminPort);
-  const baseline = await startVerifierProcess("verifier-baseline", BASELINE_TENANT, baselinePort, baselineAdminPort);
+  const verifier = await startVerifierProcess("verifier", TENANT, verifierPort, verifierAdminPort, ["--bundle-trust-configmap", "keyward-system/keyward-bundle-trust"]);
+  const baseline = await startVerifierProcess("verifier-baseline", BASELINE_TENANT, baselinePort, baselineAdminPort, ["--bundle-trust-file", signer.trustFile]);
   log("verifiers ready");
 
   // Every token passes before anything is revoked (and the connections are warm).

@@ -9,7 +9,7 @@ import type { AccessToken, ApiKey } from "../api/index.ts";
 import { freePorts, installCrds, kubeJson, REPO_ROOT, resolveAssets, startControlPlane, type ControlPlane } from "../controlplane/index.ts";
 import { Resources, type KubeClient, type KubeObject } from "../kube/index.ts";
 import type { DemoOptions } from "./args.ts";
-import { accessTokenNotReady, apiKeyNotReady, applyManifests, connect, missingCrds, shortKid, writeVerifierKubeconfig } from "./cluster.ts";
+import { accessTokenNotReady, apiKeyNotReady, applyManifests, connect, createSystemNamespace, demoSystemNamespace, missingCrds, shortKid, writeVerifierKubeconfig } from "./cluster.ts";
 import { HttpProbe } from "./http.ts";
 import { readKustomization, retarget, type Manifest } from "./manifests.ts";
 import type { Supervisor } from "./processes.ts";
@@ -34,6 +34,8 @@ export interface World {
   verifierLog?: string;
   /** Existing cluster: the namespace and cluster-scoped objects the demo created and deletes. */
   createdNamespace?: string;
+  /** The controller's own namespace (bundle-signing keys, trust ConfigMap, records), created by the demo. */
+  systemNamespace?: string;
   createdClusterObjects: Manifest[];
 }
 
@@ -148,12 +150,17 @@ function controllerStep(ctx: SetupContext): SetupStep {
     title: "keyward controller",
     run: async (s) => {
       const [metrics, health] = (await freePorts(2)) as [number, number];
+      const system = demoSystemNamespace(options.namespace);
+      await createSystemNamespace(world.client!, system, join(REPO_ROOT, "config", "trust"), signal);
+      world.systemNamespace = system;
       const child = supervisor.start("controller", [
         "controller",
         "--kubeconfig",
         world.kubeconfigPath!,
         "--namespace",
         options.namespace,
+        "--system-namespace",
+        system,
         "--issuer",
         DEMO_ISSUER,
         "--metrics-bind-address",
@@ -232,6 +239,8 @@ function verifierStep(ctx: SetupContext): SetupStep {
         ns,
         "--bundle-configmap",
         `${ns}/keyward-bundle`,
+        "--bundle-trust-configmap",
+        `${world.systemNamespace!}/keyward-bundle-trust`,
         "--kubeconfig",
         kubeconfig,
         "--metrics-listen",
@@ -246,6 +255,7 @@ function verifierStep(ctx: SetupContext): SetupStep {
       }
       s.retitle(`keyward verifier at ${world.verifierUrl} in front of the upstream (pid ${child.pid}; --mode proxy --bundle-configmap ${ns}/keyward-bundle)`);
       s.note(`reads the bundle as ServiceAccount ${ns}/default with config/verifier's Role: that one ConfigMap, nothing else`);
+      s.note(`checks its signature against the keys in ConfigMap ${world.systemNamespace!}/keyward-bundle-trust (config/trust lets it read that one)`);
       s.note(`log ${child.logPath}; metrics ${world.verifierAdminUrl}/metrics`);
     },
   };
@@ -399,6 +409,13 @@ export async function tearDown(ctx: SetupContext, s: StepContext): Promise<void>
           { timeoutMs: options.timeoutMs, intervalMs: 200 },
         );
         s.note(`namespace ${name} deleted`);
+      });
+    }
+    const system = world.systemNamespace;
+    if (system !== undefined) {
+      await attempt(`deleting namespace ${system}`, async () => {
+        await client.delete(Resources.namespaces, { name: system }, { ignoreNotFound: true });
+        s.note(`namespace ${system} deleted`);
       });
     }
     for (const m of world.createdClusterObjects) {
