@@ -340,7 +340,8 @@ async function main(): Promise<void> {
     if (issued === undefined) throw new Error("missing baseline token");
     const entry: RevokedEntry = { jti: issued.claims.jti, apiKey: API_KEY, exp: issued.claims.exp ?? null };
     baselineBundle = buildBundle({ ...baselineBundle, generation: baselineBundle.generation + 1, revoked: [...baselineBundle.revoked, entry] });
-    await client.mergePatch(Resources.configMaps, { name: BUNDLE, namespace: BASELINE_TENANT }, { data: { "bundle.json": serializeBundle(baselineBundle) } });
+    const baselineText = serializeBundle(baselineBundle);
+    await client.mergePatch(Resources.configMaps, { name: BUNDLE, namespace: BASELINE_TENANT }, { data: { "bundle.json": baselineText, "bundle.jws": signer.sign(baselineText) } });
     const b0 = performance.now();
     const refused = await firstRefusal(baseline.probe, issued.token, b0, `baseline token ${i}`);
 
