@@ -13,7 +13,7 @@
 // Options: --rounds N (default 5), --slice SECONDS (default 2), --in-flight N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -29,6 +29,7 @@ import { ENVOY_EXT_AUTHZ_DESCRIPTORS } from "../src/verifier/grpc/envoy-descript
 import { parseVerifierArgs, startVerifier } from "../src/verifier/index.ts";
 import { CLOCK_TICKS_PER_SECOND, machine, processTicks } from "./lib/measure.ts";
 import { formatRate, formatRatio, replaceSection, table } from "./lib/markdown.ts";
+import { benchSigner, writeSignedBundle } from "./lib/signing.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const DOCS = join(SELF, "..", "..", "docs", "benchmarks.md");
@@ -36,9 +37,9 @@ const TENANT = "acme";
 const ISSUER = "https://keyward.example";
 const PATH = "/api/v0/datagrid/rows?limit=100";
 
-async function runVerifier(bundle: string, log: string): Promise<void> {
+async function runVerifier(bundle: string, trust: string, log: string): Promise<void> {
   const config = parseVerifierArgs(
-    ["--mode", "authz", "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "off", "--tenant", TENANT, "--bundle-file", bundle, "--keep-alive-timeout", "60s"],
+    ["--mode", "authz", "--listen", "127.0.0.1:0", "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "off", "--tenant", TENANT, "--bundle-file", bundle, "--bundle-trust-file", trust, "--keep-alive-timeout", "60s"],
     {},
   );
   const running = await startVerifier(config, { logDestination: pino.destination({ dest: log, sync: false }) });
@@ -87,8 +88,9 @@ async function main(): Promise<void> {
     const nowMs = Date.now();
     const key = await generateSigningKey();
     const bundleFile = join(dir, "bundle.json");
-    writeFileSync(
-      bundleFile,
+    const signer = await benchSigner(dir);
+    writeSignedBundle(
+      dir,
       serializeBundle(
         buildBundle({
           tenant: TENANT, issuer: ISSUER, generation: 1, generatedAt: new Date(nowMs).toISOString(),
@@ -98,10 +100,11 @@ async function main(): Promise<void> {
           revoked: Array.from({ length: 1000 }, (_, i) => ({ jti: `revoked-${i.toString(36).padStart(6, "0")}`, apiKey: "reporting", exp: Math.floor(nowMs / 1000) + 3600 })),
         }),
       ),
+      signer,
     );
     const tokens = Array.from({ length: 64 }, () => issueAccessTokenSync({ key, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(nowMs - 1000), lifetimeSeconds: 3600 }).token);
 
-    child = spawn(process.execPath, [SELF, "--role", "verifier", bundleFile, join(dir, "verifier.log")], { stdio: ["ignore", "pipe", "inherit"] });
+    child = spawn(process.execPath, [SELF, "--role", "verifier", bundleFile, signer.trustFile, join(dir, "verifier.log")], { stdio: ["ignore", "pipe", "inherit"] });
     const lines = createInterface({ input: child.stdout! });
     const ports = JSON.parse(await new Promise<string>((resolve) => lines.once("line", resolve))) as { http: number; grpc: number };
     lines.close();
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
 
 const role = process.argv.indexOf("--role");
 if (role >= 0) {
-  await runVerifier(process.argv[role + 2]!, process.argv[role + 3]!);
+  await runVerifier(process.argv[role + 2]!, process.argv[role + 3]!, process.argv[role + 4]!);
 } else {
   await main();
 }

@@ -29,13 +29,14 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane, type ManagedProcess } from "../src/controlplane/index.ts";
-import { answerCode, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
 import { machine } from "./lib/measure.ts";
+import { benchSigner } from "./lib/signing.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -205,8 +206,9 @@ async function main(): Promise<void> {
   const client = new KubeClient({ kubeConfig: loadKubeConfig({ path: cp.kubeconfigPath }).kubeConfig, fieldManager: "keyward-bench" });
 
   // ---- the tenant: an AccessPolicy, an ApiKey, N AccessTokens, and the controller
-  // keyward-system: the controller keeps the signing keys there.
-  for (const name of [TENANT, BASELINE_TENANT, "keyward-system"]) await client.create(Resources.namespaces, { metadata: { name } });
+  for (const name of [TENANT, BASELINE_TENANT]) await client.create(Resources.namespaces, { metadata: { name } });
+  // keyward's own namespace: the signing keys, the bundle-signing keys, the trust ConfigMap every verifier may read.
+  await createSystemNamespace(client, "keyward-system", join(ROOT, "config", "trust"));
   await client.create(Resources.accessPolicies, {
     metadata: { name: "reports-read", namespace: TENANT },
     spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] },
@@ -266,8 +268,12 @@ async function main(): Promise<void> {
     revoked: [],
   });
   const jwks = JSON.stringify(jwkSetOf([publicJwkOf(key)]));
-  const baselineConfigMap = (b: Bundle): KubeObject =>
-    ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: BUNDLE, namespace: BASELINE_TENANT }, data: { "bundle.json": serializeBundle(b), "jwks.json": jwks } }) as KubeObject;
+  // Signed with a key of the bench's own, which the baseline verifier trusts from a file.
+  const signer = await benchSigner(workDir);
+  const baselineConfigMap = (b: Bundle): KubeObject => {
+    const text = serializeBundle(b);
+    return { apiVersion: "v1", kind: "ConfigMap", metadata: { name: BUNDLE, namespace: BASELINE_TENANT }, data: { "bundle.json": text, "jwks.json": jwks, "bundle.jws": signer.sign(text) } } as KubeObject;
+  };
   await client.create(Resources.configMaps, baselineConfigMap(baselineBundle));
   const baselineTokens = Array.from({ length: N }, () =>
     issueAccessTokenSync({ key, issuer: ISSUER, apiKey: API_KEY, tenant: BASELINE_TENANT, now: new Date(), lifetimeSeconds: 7200 }),
@@ -283,7 +289,7 @@ async function main(): Promise<void> {
   await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
   const upstreamUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
 
-  const startVerifierProcess = async (name: string, tenant: string, port: number, adminPort: number): Promise<{ child: ManagedProcess; probe: HttpProbe }> => {
+  const startVerifierProcess = async (name: string, tenant: string, port: number, adminPort: number, trust: string[]): Promise<{ child: ManagedProcess; probe: HttpProbe }> => {
     const kubeconfig = join(workDir ?? tmpdir(), `${name}.kubeconfig`);
     await writeVerifierKubeconfig(client, tenant, join(ROOT, "config", "verifier"), kubeconfig);
     const child = (supervisor as Supervisor).start(name, [
@@ -293,6 +299,7 @@ async function main(): Promise<void> {
       "--upstream", upstreamUrl,
       "--tenant", tenant,
       "--bundle-configmap", `${tenant}/${BUNDLE}`,
+      ...trust,
       "--kubeconfig", kubeconfig,
       "--metrics-listen", `127.0.0.1:${adminPort}`,
       "--log-level", "warn",
@@ -303,8 +310,8 @@ async function main(): Promise<void> {
     await supervisor?.waitHealthy(child, admin, "/readyz", { timeoutMs: 60_000 });
     return { child, probe };
   };
-  const verifier = await startVerifierProcess("verifier", TENANT, verifierPort, verifierAdminPort);
-  const baseline = await startVerifierProcess("verifier-baseline", BASELINE_TENANT, baselinePort, baselineAdminPort);
+  const verifier = await startVerifierProcess("verifier", TENANT, verifierPort, verifierAdminPort, ["--bundle-trust-configmap", "keyward-system/keyward-bundle-trust"]);
+  const baseline = await startVerifierProcess("verifier-baseline", BASELINE_TENANT, baselinePort, baselineAdminPort, ["--bundle-trust-file", signer.trustFile]);
   log("verifiers ready");
 
   // Every token passes before anything is revoked (and the connections are warm).
@@ -333,7 +340,8 @@ async function main(): Promise<void> {
     if (issued === undefined) throw new Error("missing baseline token");
     const entry: RevokedEntry = { jti: issued.claims.jti, apiKey: API_KEY, exp: issued.claims.exp ?? null };
     baselineBundle = buildBundle({ ...baselineBundle, generation: baselineBundle.generation + 1, revoked: [...baselineBundle.revoked, entry] });
-    await client.mergePatch(Resources.configMaps, { name: BUNDLE, namespace: BASELINE_TENANT }, { data: { "bundle.json": serializeBundle(baselineBundle) } });
+    const baselineText = serializeBundle(baselineBundle);
+    await client.mergePatch(Resources.configMaps, { name: BUNDLE, namespace: BASELINE_TENANT }, { data: { "bundle.json": baselineText, "bundle.jws": signer.sign(baselineText) } });
     const b0 = performance.now();
     const refused = await firstRefusal(baseline.probe, issued.token, b0, `baseline token ${i}`);
 

@@ -41,7 +41,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane } from "../src/controlplane/index.ts";
-import { answerCode, HttpProbe, KEYWARD_CLI, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { answerCode, createSystemNamespace, HttpProbe, KEYWARD_CLI, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { createInformer, type Informer } from "../src/kube/informer.ts";
@@ -248,6 +248,8 @@ async function main(): Promise<void> {
   const controllerSupervisor = new Supervisor({ dir: workDir, stopGraceMs: 10_000, command: [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...args["node-options"].split(" ").filter((o) => o !== ""), KEYWARD_CLI] });
   const supervisor = new Supervisor({ dir: workDir, stopGraceMs: 5000 });
   supervisors.push(controllerSupervisor, supervisor);
+  // keyward's own namespace (bundle-signing keys, records, the trust ConfigMap every verifier may read).
+  await createSystemNamespace(client, "keyward-system", join(ROOT, "config", "trust"));
   const controller = controllerSupervisor.start("controller", [
     "controller",
     "--kubeconfig", cp.kubeconfigPath,

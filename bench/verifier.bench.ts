@@ -25,7 +25,7 @@
 // Options: --rounds N (default 5), --slice SECONDS (default 2), --connections N (default 32).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, createServer, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { loadavg, tmpdir, totalmem } from "node:os";
@@ -39,6 +39,7 @@ import { Pool, type Dispatcher } from "undici";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk } from "../src/token/index.ts";
 import { parseVerifierArgs, startVerifier } from "../src/verifier/index.ts";
 import { CLOCK_TICKS_PER_SECOND, machine, processTicks } from "./lib/measure.ts";
+import { benchSigner, writeSignedBundle } from "./lib/signing.ts";
 import { formatRate, formatRatio, replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -105,10 +106,10 @@ async function runMinimalUndiciProxy(upstreamPort: number): Promise<void> {
 }
 
 async function runVerifier(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { mode: { type: "string" }, upstream: { type: "string" }, bundle: { type: "string" }, log: { type: "string" }, unchecked: { type: "boolean" } }, strict: false });
+  const { values } = parseArgs({ args, options: { mode: { type: "string" }, upstream: { type: "string" }, bundle: { type: "string" }, trust: { type: "string" }, log: { type: "string" }, unchecked: { type: "boolean" } }, strict: false });
   const flags = [
     "--mode", String(values.mode), "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--tenant", TENANT,
-    "--bundle-file", String(values.bundle), "--keep-alive-timeout", "60s", "--max-connections", "4096",
+    "--bundle-file", String(values.bundle), "--bundle-trust-file", String(values.trust), "--keep-alive-timeout", "60s", "--max-connections", "4096",
   ];
   if (values.mode === "proxy") flags.push("--upstream", String(values.upstream));
   const config = parseVerifierArgs(flags, {});
@@ -477,7 +478,8 @@ async function main(): Promise<void> {
     mkdirSync(join(dir, "bundle"));
     mkdirSync(join(dir, "logs"));
     const bundleFile = join(dir, "bundle", "bundle.json");
-    writeFileSync(bundleFile, serializeBundle(makeBundle(key, others, nowMs)));
+    const signer = await benchSigner(dir);
+    writeSignedBundle(join(dir, "bundle"), serializeBundle(makeBundle(key, others, nowMs)), signer);
     const issue = (): string => issueAccessTokenSync({ key, issuer: ISSUER, apiKey: "reporting", tenant: TENANT, now: new Date(nowMs - 1000), lifetimeSeconds: 3600 }).token;
     const warm = Array.from({ length: WARM_TOKENS }, () => request(issue()));
     process.stderr.write(`issuing ${COLD_TOKENS} tokens for the cold run…\n`);
@@ -493,7 +495,7 @@ async function main(): Promise<void> {
     const minimal = await spawnTracked(["--role", "minimal-proxy", String(upstream.port)]);
     const minimalUndici = await spawnTracked(["--role", "minimal-undici-proxy", String(upstream.port)]);
     const verifier = (mode: string, unchecked: boolean): Promise<Child> =>
-      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--log", join(dir, "logs", `${mode}-${unchecked ? "bare" : "checked"}-${children.length}.log`), ...(unchecked ? ["--unchecked"] : [])]);
+      spawnTracked(["--role", "verifier", "--mode", mode, "--upstream", upstreamUrl, "--bundle", bundleFile, "--trust", signer.trustFile, "--log", join(dir, "logs", `${mode}-${unchecked ? "bare" : "checked"}-${children.length}.log`), ...(unchecked ? ["--unchecked"] : [])]);
     const bare = await verifier("proxy", true);
     const proxy = await verifier("proxy", false);
     // Its own process, so the warm one's token cache and heap are not disturbed by it.

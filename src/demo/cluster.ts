@@ -154,3 +154,24 @@ export async function writeVerifierKubeconfig(client: KubeClient, namespace: str
   writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
   chmodSync(file, 0o600);
 }
+
+/**
+ * keyward's own namespace for the demo's controller (its bundle-signing keys, trust ConfigMap
+ * and records), created next to the tenant, with config/trust applied in it so the verifier
+ * may read the trust ConfigMap. A namespace of the demo's own: on an existing cluster,
+ * keyward-system belongs to the keyward installed there.
+ */
+export async function createSystemNamespace(client: KubeClient, name: string, trustConfigDir: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, { signal });
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const objects = readManifestFiles(trustConfigDir, ["role.yaml", "role_binding.yaml"]).map((m) => ({ ...m, metadata: { ...m.metadata, namespace: name } }));
+  await applyManifests(client, objects, signal);
+}
+
+/** The demo's system namespace for tenant `namespace`. */
+export function demoSystemNamespace(namespace: string): string {
+  return `${namespace.slice(0, 55)}-keyward`;
+}

@@ -6,6 +6,7 @@ export {
   applyManifests,
   conditionOf,
   connect,
+  createSystemNamespace,
   DEMO_FIELD_MANAGER,
   describeCondition,
   missingCrds,

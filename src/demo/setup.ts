@@ -9,7 +9,7 @@ import type { AccessToken, ApiKey } from "../api/index.ts";
 import { freePorts, installCrds, kubeJson, REPO_ROOT, resolveAssets, startControlPlane, type ControlPlane } from "../controlplane/index.ts";
 import { Resources, type KubeClient, type KubeObject } from "../kube/index.ts";
 import type { DemoOptions } from "./args.ts";
-import { accessTokenNotReady, apiKeyNotReady, applyManifests, connect, missingCrds, shortKid, writeVerifierKubeconfig } from "./cluster.ts";
+import { accessTokenNotReady, apiKeyNotReady, applyManifests, connect, createSystemNamespace, demoSystemNamespace, missingCrds, shortKid, writeVerifierKubeconfig } from "./cluster.ts";
 import { HttpProbe } from "./http.ts";
 import { readKustomization, retarget, type Manifest } from "./manifests.ts";
 import type { Supervisor } from "./processes.ts";
@@ -21,7 +21,6 @@ import { waitUntil } from "./wait.ts";
 /** The issuer the demo's controller signs tokens as. */
 export const DEMO_ISSUER = "https://keyward.example";
 /** keyward's own namespace: the controller keeps the ApiKeys' signing keys there. */
-export const DEMO_SYSTEM_NAMESPACE = "keyward-system";
 
 /** What the setup brought up, filled in step by step; the teardown undoes whatever is there. */
 export interface World {
@@ -36,8 +35,8 @@ export interface World {
   verifierLog?: string;
   /** Existing cluster: the namespace and cluster-scoped objects the demo created and deletes. */
   createdNamespace?: string;
-  /** Existing cluster: the system namespace, when the demo created it (it deletes it then). */
-  createdSystemNamespace?: string;
+  /** The controller's own namespace (signing keys, bundle-signing keys, trust ConfigMap, records), created by the demo. */
+  systemNamespace?: string;
   createdClusterObjects: Manifest[];
 }
 
@@ -151,13 +150,10 @@ function controllerStep(ctx: SetupContext): SetupStep {
   return {
     title: "keyward controller",
     run: async (s) => {
-      const client = world.client!;
-      if ((await client.find(Resources.namespaces, { name: DEMO_SYSTEM_NAMESPACE })) === undefined) {
-        await client.create(Resources.namespaces, { apiVersion: "v1", kind: "Namespace", metadata: { name: DEMO_SYSTEM_NAMESPACE } });
-        if (world.existing) world.createdSystemNamespace = DEMO_SYSTEM_NAMESPACE;
-        s.note(`created namespace ${DEMO_SYSTEM_NAMESPACE}: the controller keeps the signing keys there, out of the tenant's reach`);
-      }
       const [metrics, health] = (await freePorts(2)) as [number, number];
+      const system = demoSystemNamespace(options.namespace);
+      await createSystemNamespace(world.client!, system, join(REPO_ROOT, "config", "trust"), signal);
+      world.systemNamespace = system;
       const child = supervisor.start("controller", [
         "controller",
         "--kubeconfig",
@@ -165,7 +161,7 @@ function controllerStep(ctx: SetupContext): SetupStep {
         "--namespace",
         options.namespace,
         "--system-namespace",
-        DEMO_SYSTEM_NAMESPACE,
+        system,
         "--issuer",
         DEMO_ISSUER,
         "--metrics-bind-address",
@@ -244,6 +240,8 @@ function verifierStep(ctx: SetupContext): SetupStep {
         ns,
         "--bundle-configmap",
         `${ns}/keyward-bundle`,
+        "--bundle-trust-configmap",
+        `${world.systemNamespace!}/keyward-bundle-trust`,
         "--kubeconfig",
         kubeconfig,
         "--metrics-listen",
@@ -258,6 +256,7 @@ function verifierStep(ctx: SetupContext): SetupStep {
       }
       s.retitle(`keyward verifier at ${world.verifierUrl} in front of the upstream (pid ${child.pid}; --mode proxy --bundle-configmap ${ns}/keyward-bundle)`);
       s.note(`reads the bundle as ServiceAccount ${ns}/default with config/verifier's Role: that one ConfigMap, nothing else`);
+      s.note(`checks its signature against the keys in ConfigMap ${world.systemNamespace!}/keyward-bundle-trust (config/trust lets it read that one)`);
       s.note(`log ${child.logPath}; metrics ${world.verifierAdminUrl}/metrics`);
     },
   };
@@ -413,7 +412,7 @@ export async function tearDown(ctx: SetupContext, s: StepContext): Promise<void>
         s.note(`namespace ${name} deleted`);
       });
     }
-    const system = world.createdSystemNamespace;
+    const system = world.systemNamespace;
     if (system !== undefined) {
       // Its signing-key Secrets went with the ApiKeys above.
       await attempt(`deleting namespace ${system}`, async () => {

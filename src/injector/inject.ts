@@ -6,13 +6,15 @@
 import { INJECT_ENABLED, INJECT_LABEL, INJECTED_ANNOTATION, parseSettings, PROTECT_LABEL, ANNOTATIONS } from "./annotations.ts";
 import { InjectionError } from "./errors.ts";
 import type { Container, PodLike } from "./pod.ts";
-import { ADMIN_PORT_NAME, BUNDLE_VOLUME, bundleVolume, LISTEN_PORT_NAME, SIDECAR_NAME, sidecarContainer } from "./sidecar.ts";
+import { ADMIN_PORT_NAME, BUNDLE_VOLUME, bundleVolume, LISTEN_PORT_NAME, SIDECAR_NAME, sidecarContainer, TRUST_CONFIGMAP } from "./sidecar.ts";
 
 export interface InjectOptions {
   /** The verifier image: the controller's own, so the two never skew. */
   image: string;
   /** Names the Pod in messages, e.g. `Pod acme/web-` or `Deployment acme/web`. */
   what: string;
+  /** NAMESPACE/NAME of the trust ConfigMap (the controller's system namespace); default keyward-system/keyward-bundle-trust. */
+  trustConfigMap?: string;
 }
 
 export type InjectResult =
@@ -45,15 +47,17 @@ export function injectPod(pod: PodLike, options: InjectOptions): InjectResult {
   if (settings.bundleSource === "file" && (pod.spec.volumes ?? []).some((v) => v.name === BUNDLE_VOLUME)) {
     throw new InjectionError("ERR_INJECT_SPEC", "spec.volumes", `${what}: a volume is already named "${BUNDLE_VOLUME}", the name of the verifier's bundle volume; rename that volume`);
   }
-  if (settings.bundleSource === "configmap" && pod.spec.automountServiceAccountToken === false) {
+  if (pod.spec.automountServiceAccountToken === false) {
     throw new InjectionError(
       "ERR_INJECT_SPEC",
       ANNOTATIONS.bundleSource,
-      `${what}: spec.automountServiceAccountToken is false, so the verifier cannot watch the bundle ConfigMap; set the annotation ${ANNOTATIONS.bundleSource}: file (the mounted ConfigMap) or allow the token`,
+      settings.bundleSource === "configmap"
+        ? `${what}: spec.automountServiceAccountToken is false, so the verifier cannot watch the bundle ConfigMap nor the trusted bundle-signing keys; allow the token`
+        : `${what}: spec.automountServiceAccountToken is false, so the verifier cannot read the trusted bundle-signing keys (ConfigMap ${TRUST_CONFIGMAP}, which no Pod can mount from another namespace); allow the token`,
     );
   }
 
-  const sidecar = sidecarContainer(settings, options.image);
+  const sidecar = sidecarContainer(settings, options.image, options.trustConfigMap);
   const spec = {
     ...pod.spec,
     // First: it starts before any other init container, whose traffic it may have to check too.

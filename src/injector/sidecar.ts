@@ -10,15 +10,22 @@ export const SIDECAR_NAME = "keyward-verifier";
 export const BUNDLE_VOLUME = "keyward-bundle";
 export const BUNDLE_CONFIGMAP = "keyward-bundle";
 export const BUNDLE_MOUNT_PATH = "/etc/keyward/bundle";
+/**
+ * The trusted bundle-signing keys: the ConfigMap the controller publishes in keyward's own
+ * namespace, read through the API in both bundle modes (a Pod cannot mount a ConfigMap of
+ * another namespace). config/default lets every service account read it, and only it.
+ */
+export const TRUST_CONFIGMAP = "keyward-system/keyward-bundle-trust";
 /** Port names: a Service's targetPort names the verifier's. */
 export const LISTEN_PORT_NAME = "keyward";
 export const ADMIN_PORT_NAME = "keyward-admin";
 
-export function sidecarContainer(settings: SidecarSettings, image: string): Container {
+export function sidecarContainer(settings: SidecarSettings, image: string, trustConfigMap: string = TRUST_CONFIGMAP): Container {
   const args = ["verifier", "--mode", settings.mode, "--listen", `0.0.0.0:${settings.listenPort}`];
   if (settings.mode === "proxy") args.push("--upstream", `http://127.0.0.1:${settings.upstreamPort}`);
   if (settings.bundleSource === "configmap") args.push("--bundle-configmap", `$(POD_NAMESPACE)/${BUNDLE_CONFIGMAP}`);
   else args.push("--bundle-file", BUNDLE_MOUNT_PATH);
+  args.push("--bundle-trust-configmap", trustConfigMap);
   args.push("--metrics-listen", `0.0.0.0:${settings.adminPort}`, "--log-level", settings.logLevel);
   const container: Container = {
     name: SIDECAR_NAME,

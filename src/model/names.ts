@@ -18,6 +18,7 @@ export const SIGNING_KEY_DATA_KEY = "keys.json";
  * A signing-key Secret lives in keyward's system namespace and names its ApiKey
  * here: labels to select on (the tenant; the ApiKey's name, hashed when longer
  * than a label value may be), annotations to read (the exact name and uid).
+ * The tenant label also names the tenant of a bundle record.
  */
 export const TENANT_LABEL = "keyward.dev/tenant";
 export const SigningKeyAnnotations = {
@@ -52,6 +53,21 @@ export const ACCESS_TOKEN_FINALIZER = "keyward.dev/revocation";
 export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";
 export const BUNDLE_DATA_KEY = "bundle.json";
 export const JWKS_DATA_KEY = "jwks.json";
+/** The bundle's signature (bundle signature v1, docs/token-format.md): a detached JWS over bundle.json. */
+export const BUNDLE_SIGNATURE_DATA_KEY = "bundle.jws";
+
+/**
+ * Bundle signing, in keyward's own namespace (--system-namespace), which tenants can
+ * neither read nor write: the Ed25519 bundle-signing keys (a Secret), their public
+ * keys (a ConfigMap every verifier may read, jwks.json), and the controller's own
+ * record of each tenant's bundle (one ConfigMap per tenant, `<prefix><tenant>`).
+ */
+export const BUNDLE_SIGNING_SECRET_NAME = "keyward-bundle-signing-keys";
+export const BUNDLE_SIGNING_SECRET_TYPE = "keyward.dev/bundle-signing-key";
+export const BUNDLE_SIGNING_DATA_KEY = "keys.json";
+export const BUNDLE_TRUST_CONFIGMAP_NAME = "keyward-bundle-trust";
+export const TRUST_DATA_KEY = "jwks.json";
+export const BUNDLE_RECORD_PREFIX = "keyward-bundle-record.";
 /** The bundle's generation, repeated on the ConfigMap for tooling. */
 export const BUNDLE_GENERATION_ANNOTATION = "keyward.dev/bundle-generation";
 /** The API server's limit on a ConfigMap (etcd's request limit). */

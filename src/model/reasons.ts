@@ -171,7 +171,7 @@ export const Reasons = {
     kinds: ["ApiKey"],
     conditions: [],
     event: "Warning",
-    doc: "The tenant bundle ConfigMap held no readable bundle and was rewritten; revocations of deleted AccessTokens it held are lost.",
+    doc: "The tenant bundle ConfigMap did not hold the bundle the controller wrote (edited or unreadable) and was rewritten from the controller's record; without a record, revocations of deleted AccessTokens it held are lost.",
   },
 
   // ApiKey: key lifecycle actions (Events only)

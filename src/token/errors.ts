@@ -91,6 +91,16 @@ export const BundleErrorCodes = [
   "ERR_BUNDLE_GENERATION_REGRESSION",
   /** The new bundle has the generation in use but other content: two bundles claim the same generation. */
   "ERR_BUNDLE_EQUIVOCATION",
+  /** No bundle signature (`bundle.jws`) next to the bundle, and plain bundles are not allowed. */
+  "ERR_BUNDLE_UNSIGNED",
+  /** The bundle signature is malformed, or does not verify over the exact bytes of bundle.json. */
+  "ERR_BUNDLE_SIGNATURE",
+  /** The bundle is signed with a key that is not (or no longer) in the trusted bundle-signing keys. */
+  "ERR_BUNDLE_SIGNATURE_KEY",
+  /** The bundle was signed longer ago than the verifier's maximum signature age (a replayed old bundle). */
+  "ERR_BUNDLE_SIGNATURE_EXPIRED",
+  /** No trusted bundle-signing keys are loaded yet, or the trust set is not valid. */
+  "ERR_BUNDLE_TRUST",
 ] as const;
 
 export type BundleErrorCode = (typeof BundleErrorCodes)[number];

@@ -36,3 +36,6 @@ export type {
   VerifyFailure, VerifyResult,
 } from "./verify/types.ts";
 export { parseRfc3339, formatRfc3339 } from "./lib/rfc3339.ts";
+
+export { BUNDLE_SIGNATURE_TYPE, bundleSignerOf, parseTrustSet, readSignatureHeader, signBundle, verifyBundleSignature } from "./bundle/signature.ts";
+export type { BundleSignature, BundleSigner, TrustedKey, TrustSet } from "./bundle/signature.ts";

@@ -13,8 +13,9 @@ import { TokenVerifier } from "../token/index.ts";
 import { createAdminServer, readiness } from "./admin.ts";
 import { createAuthzHandler } from "./authz.ts";
 import { startGrpcAuthz, type GrpcAuthzServer } from "./grpc/ext-authz-server.ts";
-import { ConfigMapBundleSource } from "./bundle/configmap-source.ts";
+import { ConfigMapBundleSource, trustReader } from "./bundle/configmap-source.ts";
 import { FileBundleSource } from "./bundle/file-source.ts";
+import { TrustFileSource } from "./bundle/trust-file-source.ts";
 import { BundleStore } from "./bundle/store.ts";
 import type { HostPort, VerifierConfig } from "./config.ts";
 import { Decider } from "./decide.ts";
@@ -76,7 +77,14 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     () => store !== null && readiness(store, isDraining).ready,
   );
   const verifier = new TokenVerifier({ leewaySeconds: config.leewaySeconds, sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds, maxTokenBytes: config.maxTokenBytes, ...(deps.tokenCacheSize === undefined ? {} : { cacheSize: deps.tokenCacheSize }) });
-  store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, logger, metrics });
+  const signatures = config.trust.kind === "off" ? null : { maxSignatureAgeMs: config.maxSignatureAgeMs };
+  store = new BundleStore({ tenant: config.tenant, verifier, now, maxBundleAgeMs: config.maxBundleAgeMs, signatures, logger, metrics });
+  if (signatures === null) {
+    logger.warn(
+      { event: "insecure_unsigned_bundles" },
+      "INSECURE: --insecure-allow-unsigned-bundles is set: bundle signatures are not checked, so anyone who can write the bundle ConfigMap decides which tokens pass. Development only.",
+    );
+  }
   const bundleStore = store;
 
   const draining = (): boolean => isDraining;
@@ -106,6 +114,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
   } else {
     server.on("request", createAuthzHandler({ decider, pathPrefix: config.authzPathPrefix, draining }));
   }
+  const trustSource = bundleTrustSource(config, deps, store, logger);
   const source = bundleSource(config, deps, store, logger);
   const reporter = verifierReporter(config, deps, store, metrics, logger, now);
 
@@ -123,6 +132,8 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
     void pool?.destroy();
     throw err;
   }
+  // The trusted keys first: the first bundle read can then be checked at once.
+  await trustSource?.start();
   await source.start();
   reporter?.start();
   logger.info(
@@ -146,6 +157,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       clearTimeout(deadline);
       await source.stop();
       await reporter?.stop();
+      await trustSource?.stop();
       await pool?.destroy();
       if (admin !== null) {
         const adminClosed = new Promise<void>((resolve) => admin.close(() => { resolve(); }));
@@ -217,6 +229,21 @@ function verifierReporter(config: VerifierConfig, deps: VerifierDeps, store: Bun
   });
   store.onLoaded(() => { reporter.changed(); });
   return reporter;
+}
+
+/** Where the trusted bundle-signing keys come from: a ConfigMap in keyward's namespace through the API, a file, or nowhere (insecure). */
+function bundleTrustSource(config: VerifierConfig, deps: VerifierDeps, store: BundleStore, logger: Logger): TrustFileSource | ConfigMapBundleSource | null {
+  const trust = config.trust;
+  if (trust.kind === "off") return null;
+  if (trust.kind === "file") return new TrustFileSource({ path: trust.path, pollIntervalMs: trust.pollIntervalMs, store });
+  return new ConfigMapBundleSource({
+    namespace: trust.namespace,
+    name: trust.name,
+    kubeConfig: deps.kubeConfig ?? loadKubeConfig({ path: trust.kubeconfig ?? undefined }).kubeConfig,
+    reader: trustReader(store, trust.namespace, trust.name),
+    store,
+    logger,
+  });
 }
 
 function listen(server: Server, at: HostPort): Promise<HostPort> {

@@ -18,6 +18,16 @@ export type BundleSourceConfig =
   | { kind: "file"; path: string; pollIntervalMs: number }
   | { kind: "configmap"; namespace: string; name: string; kubeconfig: string | null };
 
+/** Where the trusted bundle-signing keys come from; "off" accepts plain bundles (development only). */
+export type BundleTrustConfig =
+  | { kind: "configmap"; namespace: string; name: string; kubeconfig: string | null }
+  | { kind: "file"; path: string; pollIntervalMs: number }
+  | { kind: "off" };
+
+/** The namespace keyward runs in, where the controller publishes the trusted bundle-signing keys. */
+export const DEFAULT_SYSTEM_NAMESPACE = "keyward-system";
+export const DEFAULT_TRUST_CONFIGMAP = `${DEFAULT_SYSTEM_NAMESPACE}/keyward-bundle-trust`;
+
 export interface VerifierConfig {
   mode: VerifierMode;
   listen: HostPort;
@@ -26,6 +36,10 @@ export interface VerifierConfig {
   /** The namespace whose bundle this verifier enforces; a bundle of another tenant is refused. */
   tenant: string;
   bundle: BundleSourceConfig;
+  /** The trusted bundle-signing keys. */
+  trust: BundleTrustConfig;
+  /** A bundle signed longer ago than this is refused when loaded. Null: no bound (--max-signature-age 0). */
+  maxSignatureAgeMs: number | null;
   /** Metrics, /healthz and /readyz. Null: not served. */
   metricsListen: HostPort | null;
   /** Fail closed when the bundle was not loaded or confirmed for this long. Null: never. */
@@ -87,7 +101,11 @@ export const VERIFIER_FLAGS: readonly FlagSpec[] = [
   { name: "tenant", env: "KEYWARD_VERIFIER_TENANT", kind: "string", arg: "NAME", help: "the tenant (namespace) whose bundle is enforced; default $POD_NAMESPACE" },
   { name: "bundle-file", env: "KEYWARD_VERIFIER_BUNDLE_FILE", kind: "string", arg: "PATH", help: "the bundle ConfigMap mounted as a directory, or its bundle.json file" },
   { name: "bundle-configmap", env: "KEYWARD_VERIFIER_BUNDLE_CONFIGMAP", kind: "string", arg: "NAMESPACE/NAME", help: "watch the bundle ConfigMap through the API (needs get, list, watch on it)" },
-  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap or --report: kubeconfig file; default $KUBECONFIG, then in-cluster (~/.kube/config is never used implicitly)" },
+  { name: "kubeconfig", env: "KEYWARD_VERIFIER_KUBECONFIG", kind: "string", arg: "PATH", help: "with --bundle-configmap, --bundle-trust-configmap or --report: kubeconfig file; default $KUBECONFIG, then in-cluster (~/.kube/config is never used implicitly)" },
+  { name: "bundle-trust-configmap", env: "KEYWARD_VERIFIER_BUNDLE_TRUST_CONFIGMAP", kind: "string", arg: "NAMESPACE/NAME", help: `the trusted bundle-signing keys: watch this ConfigMap in keyward's own namespace (needs get, list, watch on it); default ${DEFAULT_TRUST_CONFIGMAP} with --bundle-configmap` },
+  { name: "bundle-trust-file", env: "KEYWARD_VERIFIER_BUNDLE_TRUST_FILE", kind: "string", arg: "PATH", help: "the trusted bundle-signing keys from a file (the trust ConfigMap's jwks.json, or a directory holding it), re-read every --bundle-poll-interval" },
+  { name: "max-signature-age", env: "KEYWARD_VERIFIER_MAX_SIGNATURE_AGE", kind: "string", arg: "DURATION", default: "168h", help: "refuse to load a bundle signed longer ago than this (the controller re-signs every bundle at least every 24h by default); 0 disables" },
+  { name: "insecure-allow-unsigned-bundles", env: "KEYWARD_VERIFIER_INSECURE_ALLOW_UNSIGNED_BUNDLES", kind: "boolean", help: "DEVELOPMENT ONLY: accept bundles without a signature; anyone who can write the bundle ConfigMap then decides which tokens pass" },
   { name: "bundle-poll-interval", env: "KEYWARD_VERIFIER_BUNDLE_POLL_INTERVAL", kind: "string", arg: "DURATION", default: "10s", help: "with --bundle-file: re-read the file this often besides watching it" },
   { name: "max-bundle-age", env: "KEYWARD_VERIFIER_MAX_BUNDLE_AGE", kind: "string", arg: "DURATION", default: "0", help: "answer 503 when the bundle was not loaded or confirmed for this long; 0 disables" },
   { name: "metrics-listen", env: "KEYWARD_VERIFIER_METRICS_LISTEN", kind: "string", arg: "HOST:PORT", default: "0.0.0.0:9090", help: "address of /metrics, /healthz and /readyz; \"off\" disables" },
@@ -123,10 +141,12 @@ export function verifierHelp(): string {
   return renderFlagHelp(
     [
       "Usage: keyward verifier --mode proxy|authz --listen HOST:PORT [--upstream URL] --tenant NAME",
-      "                        (--bundle-file PATH | --bundle-configmap NAMESPACE/NAME) [flags]",
+      "                        (--bundle-file PATH | --bundle-configmap NAMESPACE/NAME)",
+      "                        [--bundle-trust-configmap NAMESPACE/NAME | --bundle-trust-file PATH] [flags]",
       "",
       "Checks the bearer access token and the access policies of every request against the tenant's",
-      "keyward bundle. Durations are Go-style: 90s, 5m, 1h30m, 500ms.",
+      "keyward bundle, whose signature it checks against the trusted bundle-signing keys.",
+      "Durations are Go-style: 90s, 5m, 1h30m, 500ms.",
       "",
     ],
     VERIFIER_FLAGS,
@@ -166,6 +186,8 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
   }
 
   const bundle = bundleSourceConfig(str, tenant);
+  const trust = bundleTrustConfig(str, bundle);
+  const maxSignatureAge = duration(flag("max-signature-age"), str("max-signature-age")!);
 
   const metricsText = str("metrics-listen")!;
   const metricsListen = metricsText === "off" ? null : hostPort(flag("metrics-listen"), metricsText);
@@ -221,6 +243,8 @@ export function parseVerifierArgs(argv: readonly string[], env: Env): VerifierCo
     upstream,
     tenant,
     bundle,
+    trust,
+    maxSignatureAgeMs: maxSignatureAge === 0 ? null : maxSignatureAge,
     metricsListen,
     grpcListen,
     maxBundleAgeMs: maxAge === 0 ? null : maxAge,
@@ -280,6 +304,40 @@ function bundleSourceConfig(str: (name: string) => string | undefined, tenant: s
   if (m === null) {
     throw new ConfigError("--bundle-configmap", `--bundle-configmap must be NAMESPACE/NAME, e.g. ${tenant}/keyward-bundle, not "${configMap!}"`);
   }
+  return { kind: "configmap", namespace: m[1]!, name: m[2]!, kubeconfig: str("kubeconfig") ?? null };
+}
+
+/**
+ * --bundle-trust-configmap or --bundle-trust-file (at most one), or the insecure opt-out;
+ * with --bundle-configmap the trust ConfigMap defaults to keyward-system/keyward-bundle-trust.
+ */
+function bundleTrustConfig(str: (name: string) => string | undefined, bundle: BundleSourceConfig): BundleTrustConfig {
+  const configMap = str("bundle-trust-configmap");
+  const file = str("bundle-trust-file");
+  const insecureText = str("insecure-allow-unsigned-bundles");
+  const insecure = insecureText === undefined ? false : bool("--insecure-allow-unsigned-bundles", insecureText);
+  if (configMap !== undefined && file !== undefined) {
+    throw new ConfigError("--bundle-trust-file", "give at most one of --bundle-trust-configmap NAMESPACE/NAME and --bundle-trust-file PATH");
+  }
+  if (insecure) {
+    if (configMap !== undefined || file !== undefined) {
+      throw new ConfigError("--insecure-allow-unsigned-bundles", "--insecure-allow-unsigned-bundles turns the signature check off: remove it, or remove --bundle-trust-configmap/--bundle-trust-file");
+    }
+    return { kind: "off" };
+  }
+  if (file !== undefined) {
+    if (file === "") throw new ConfigError("--bundle-trust-file", "--bundle-trust-file must name a file or directory");
+    return { kind: "file", path: file, pollIntervalMs: positiveDuration("--bundle-poll-interval", str("bundle-poll-interval")!) };
+  }
+  if (configMap === undefined && bundle.kind === "file") {
+    throw new ConfigError(
+      "--bundle-trust-file",
+      `with --bundle-file, give the trusted bundle-signing keys: --bundle-trust-file PATH, or --bundle-trust-configmap ${DEFAULT_TRUST_CONFIGMAP} (read through the API)`,
+    );
+  }
+  const text = configMap ?? DEFAULT_TRUST_CONFIGMAP;
+  const m = /^([a-z0-9][-a-z0-9]*)\/([a-z0-9][-a-z0-9.]*)$/.exec(text);
+  if (m === null) throw new ConfigError("--bundle-trust-configmap", `--bundle-trust-configmap must be NAMESPACE/NAME, e.g. ${DEFAULT_TRUST_CONFIGMAP}, not "${text}"`);
   return { kind: "configmap", namespace: m[1]!, name: m[2]!, kubeconfig: str("kubeconfig") ?? null };
 }
 

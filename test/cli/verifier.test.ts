@@ -4,18 +4,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeFixture, type Fixture } from "../verifier/support/fixture.ts";
-import { bearer, eventually, send } from "../verifier/support/http.ts";
+import { bearer, eventually, send, signForTest, testBundleSigner } from "../verifier/support/http.ts";
+import { publicJwkOf } from "../../src/token/index.ts";
 import { Captured, run } from "./support.ts";
 
 let fx: Fixture;
 let dir: string;
 let bundleFile: string;
+let trustFile: string;
 
 beforeAll(async () => {
   fx = await makeFixture();
   dir = await mkdtemp(join(tmpdir(), "keyward-cli-"));
   bundleFile = join(dir, "bundle.json");
   await writeFile(bundleFile, fx.bundleText());
+  await writeFile(join(dir, "bundle.jws"), await signForTest(fx.bundleText(), Date.now()));
+  trustFile = join(dir, "trust.json");
+  await writeFile(trustFile, JSON.stringify({ keys: [publicJwkOf((await testBundleSigner()).jwk)] }));
 });
 
 afterAll(async () => {
@@ -33,7 +38,7 @@ function startedPort(logText: string): number | null {
 
 describe("keyward verifier", () => {
   it("exits 2 naming the flag at fault", async () => {
-    const r = await run(["verifier", "--mode", "authz", "--tenant", "acme", "--bundle-file", bundleFile, "--max-bundle-age", "soon"]);
+    const r = await run(["verifier", "--mode", "authz", "--tenant", "acme", "--bundle-file", bundleFile, "--bundle-trust-file", trustFile, "--max-bundle-age", "soon"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--max-bundle-age");
     expect(r.stderr).toContain('"soon"');
@@ -53,7 +58,7 @@ describe("keyward verifier", () => {
   });
 
   it("exits 1 when it cannot listen", async () => {
-    const r = await run(["verifier", "--mode", "authz", "--listen", "203.0.113.1:1", "--metrics-listen", "off", "--tenant", "acme", "--bundle-file", bundleFile]);
+    const r = await run(["verifier", "--mode", "authz", "--listen", "203.0.113.1:1", "--metrics-listen", "off", "--tenant", "acme", "--bundle-file", bundleFile, "--bundle-trust-file", trustFile]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("cannot start");
   });
@@ -61,7 +66,7 @@ describe("keyward verifier", () => {
   it("runs from its environment until stopped, then exits 0", async () => {
     const stop = new AbortController();
     const stdout = new Captured();
-    const env = { KEYWARD_VERIFIER_MODE: "authz", KEYWARD_VERIFIER_LISTEN: "127.0.0.1:0", KEYWARD_VERIFIER_METRICS_LISTEN: "off", POD_NAMESPACE: "acme", KEYWARD_VERIFIER_BUNDLE_FILE: bundleFile };
+    const env = { KEYWARD_VERIFIER_MODE: "authz", KEYWARD_VERIFIER_LISTEN: "127.0.0.1:0", KEYWARD_VERIFIER_METRICS_LISTEN: "off", POD_NAMESPACE: "acme", KEYWARD_VERIFIER_BUNDLE_FILE: bundleFile, KEYWARD_VERIFIER_BUNDLE_TRUST_FILE: trustFile };
     const running = run(["verifier"], { env, stopSignal: stop.signal, stdout });
     await eventually(() => startedPort(stdout.text) !== null, "the verifier to start");
     const port = startedPort(stdout.text)!;
@@ -73,7 +78,7 @@ describe("keyward verifier", () => {
   });
 
   it("drains and exits 0 on SIGTERM", async () => {
-    const child = spawn(process.execPath, ["src/cli/main.ts", "verifier", "--mode", "authz", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--tenant", "acme", "--bundle-file", bundleFile], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["src/cli/main.ts", "verifier", "--mode", "authz", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--tenant", "acme", "--bundle-file", bundleFile, "--bundle-trust-file", trustFile], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => { resolve(code); }));

@@ -38,10 +38,11 @@ describe("injecting a Pod", () => {
     expect(pod.spec.initContainers?.map((c) => c.name)).toEqual(["keyward-verifier", "migrate"]);
   });
 
-  it("runs the verifier in proxy mode in front of 127.0.0.1:8080, watching the namespace's bundle ConfigMap, by default", () => {
+  it("runs the verifier in proxy mode in front of 127.0.0.1:8080, watching the namespace's bundle ConfigMap and the trusted signing keys, by default", () => {
     expect(sidecarOf(injected(appPod())).args).toEqual([
       "verifier", "--mode", "proxy", "--listen", "0.0.0.0:8443", "--upstream", "http://127.0.0.1:8080",
-      "--bundle-configmap", "$(POD_NAMESPACE)/keyward-bundle", "--metrics-listen", "0.0.0.0:9090", "--log-level", "info",
+      "--bundle-configmap", "$(POD_NAMESPACE)/keyward-bundle", "--bundle-trust-configmap", "keyward-system/keyward-bundle-trust",
+      "--metrics-listen", "0.0.0.0:9090", "--log-level", "info",
     ]);
   });
 
@@ -51,6 +52,13 @@ describe("injecting a Pod", () => {
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
       { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
     ]);
+  });
+
+  it("gives a file-mode verifier the trust ConfigMap too, so it checks bundle signatures", () => {
+    const args: string[] = (sidecarOf(injected(appPod({ [ANNOTATIONS.bundleSource]: "file" }))).args as string[] | undefined) ?? [];
+    expect(args).toContain("--bundle-file");
+    expect(args.slice(args.indexOf("--bundle-trust-configmap"), args.indexOf("--bundle-trust-configmap") + 2)).toEqual(["--bundle-trust-configmap", "keyward-system/keyward-bundle-trust"]);
+    expect(args).not.toContain("--insecure-allow-unsigned-bundles");
   });
 
   it("has the security context, probes and resources of config/verifier, and a startup probe that holds the app back until it serves", () => {
@@ -120,10 +128,11 @@ describe("injecting a Pod", () => {
     expect(refusal(appPod({ [ANNOTATIONS.bundleSource]: "file" }, { volumes: [{ name: "keyward-bundle" }] })).field).toBe("spec.volumes");
   });
 
-  it("refuses the ConfigMap watch in a Pod without API credentials, pointing at the file source", () => {
+  it("refuses a Pod without API credentials in either bundle mode: the trusted signing keys are read through the API", () => {
     const err = refusal(appPod({}, { automountServiceAccountToken: false }));
     expect(err.field).toBe(ANNOTATIONS.bundleSource);
-    expect(err.message).toContain("keyward.dev/bundle-source: file");
-    expect(injectPod(appPod({ [ANNOTATIONS.bundleSource]: "file" }, { automountServiceAccountToken: false }), { image: IMAGE, what: "x" }).kind).toBe("injected");
+    expect(err.message).toContain("allow the token");
+    const file = refusal(appPod({ [ANNOTATIONS.bundleSource]: "file" }, { automountServiceAccountToken: false }));
+    expect(file.message).toContain("keyward-system/keyward-bundle-trust");
   });
 });

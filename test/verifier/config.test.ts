@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseVerifierArgs, VERIFIER_FLAGS, verifierHelp } from "../../src/verifier/config.ts";
 
-const proxy = ["--mode", "proxy", "--upstream", "http://127.0.0.1:8081", "--tenant", "acme", "--bundle-file", "/etc/keyward"];
+const proxy = ["--mode", "proxy", "--upstream", "http://127.0.0.1:8081", "--tenant", "acme", "--bundle-file", "/etc/keyward", "--bundle-trust-file", "/etc/keyward-trust"];
 
 function refusal(argv: string[], env: Record<string, string> = {}): ConfigError {
   try {
@@ -23,6 +23,8 @@ describe("parseVerifierArgs", () => {
     expect(c.listen).toEqual({ host: "0.0.0.0", port: 8080 });
     expect(c.metricsListen).toEqual({ host: "0.0.0.0", port: 9090 });
     expect(c.maxBundleAgeMs).toBeNull();
+    expect(c.trust).toEqual({ kind: "file", path: "/etc/keyward-trust", pollIntervalMs: 10_000 });
+    expect(c.maxSignatureAgeMs).toBe(168 * 3_600_000);
     expect(c.forwardAuthorization).toBe(false);
     expect(c.leewaySeconds).toBe(30);
     expect(c.decisionLogSample).toBe(0.01);
@@ -46,6 +48,7 @@ describe("parseVerifierArgs", () => {
     expect(c.tenant).toBe("acme");
     expect(c.bundle).toEqual({ kind: "configmap", namespace: "acme", name: "keyward-bundle", kubeconfig: null });
     expect(c.maxBundleAgeMs).toBe(600_000);
+    expect(c.trust).toEqual({ kind: "configmap", namespace: "keyward-system", name: "keyward-bundle-trust", kubeconfig: null });
     expect(c.forwardAuthorization).toBe(true);
     expect(c.leewaySeconds).toBe(5);
     expect(c.decisionLogSample).toBe(0.5);
@@ -111,12 +114,12 @@ describe("parseVerifierArgs", () => {
   });
 
   it("needs --upstream in proxy mode and refuses it in authz mode", () => {
-    expect(refusal(["--mode", "proxy", "--tenant", "acme", "--bundle-file", "/b"]).flag).toBe("--upstream");
-    expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b", "--upstream", "http://127.0.0.1:1"]).flag).toBe("--upstream");
+    expect(refusal(["--mode", "proxy", "--tenant", "acme", "--bundle-file", "/b", "--bundle-trust-file", "/t"]).flag).toBe("--upstream");
+    expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b", "--bundle-trust-file", "/t", "--upstream", "http://127.0.0.1:1"]).flag).toBe("--upstream");
   });
 
   it("serves gRPC ext_authz only when --grpc-listen is set, only in authz mode, and never on another server's address", () => {
-    const authz = ["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b"];
+    const authz = ["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b", "--bundle-trust-file", "/t"];
     expect(parseVerifierArgs(authz, {}).grpcListen).toBeNull();
     expect(parseVerifierArgs([...authz, "--grpc-listen", "0.0.0.0:9191"], {}).grpcListen).toEqual({ host: "0.0.0.0", port: 9191 });
     const outsideAuthz = refusal([...proxy, "--grpc-listen", "0.0.0.0:9191"]);
@@ -129,6 +132,26 @@ describe("parseVerifierArgs", () => {
   it("needs exactly one bundle source", () => {
     expect(refusal(["--mode", "authz", "--tenant", "acme"]).flag).toBe("--bundle-file");
     expect(refusal(["--mode", "authz", "--tenant", "acme", "--bundle-configmap", "acme"]).flag).toBe("--bundle-configmap");
+  });
+
+  it("checks signatures by default: the trust ConfigMap in keyward-system with --bundle-configmap, a trust source required with --bundle-file", () => {
+    const cm = ["--mode", "authz", "--tenant", "acme", "--bundle-configmap", "acme/keyward-bundle"];
+    expect(parseVerifierArgs(cm, {}).trust).toEqual({ kind: "configmap", namespace: "keyward-system", name: "keyward-bundle-trust", kubeconfig: null });
+    expect(parseVerifierArgs([...cm, "--bundle-trust-configmap", "kw/trust"], {}).trust).toMatchObject({ kind: "configmap", namespace: "kw", name: "trust" });
+    const file = ["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b"];
+    const missing = refusal(file);
+    expect(missing.flag).toBe("--bundle-trust-file");
+    expect(missing.message).toContain("--bundle-trust-configmap keyward-system/keyward-bundle-trust");
+    expect(parseVerifierArgs([...file, "--bundle-trust-configmap", "keyward-system/keyward-bundle-trust"], {}).trust.kind).toBe("configmap");
+    expect(refusal([...file, "--bundle-trust-file", "/t", "--bundle-trust-configmap", "a/b"]).flag).toBe("--bundle-trust-file");
+    expect(refusal([...cm, "--bundle-trust-configmap", "nope"]).flag).toBe("--bundle-trust-configmap");
+    expect(refusal([...cm, "--max-signature-age", "soon"]).flag).toBe("--max-signature-age");
+  });
+
+  it("accepts plain bundles only with the explicit insecure opt-out, and never together with a trust source", () => {
+    const file = ["--mode", "authz", "--tenant", "acme", "--bundle-file", "/b"];
+    expect(parseVerifierArgs([...file, "--insecure-allow-unsigned-bundles"], {}).trust).toEqual({ kind: "off" });
+    expect(refusal([...file, "--insecure-allow-unsigned-bundles", "--bundle-trust-file", "/t"]).flag).toBe("--insecure-allow-unsigned-bundles");
   });
 
   it("reads IPv6 and all-interfaces listen addresses", () => {

@@ -17,7 +17,8 @@ let generation = 1;
 /** Puts a new bundle in force (a higher generation each time). */
 function useBundle(over: Parameters<Fixture["bundleText"]>[0] = {}): void {
   generation += 1;
-  const r = v.verifier.store.offer(fx.bundleText({ generation, ...over }), "test");
+  const text = fx.bundleText({ generation, ...over });
+  const r = v.verifier.store.offer(text, "test", v.sign(text));
   expect(r.kind).toBe("loaded");
 }
 

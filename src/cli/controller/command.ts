@@ -59,6 +59,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       env: { ...io.env },
       namespaces: config.namespaces,
       systemNamespace: config.systemNamespace,
+      bundleSigning: config.bundleSigning,
       issuer: config.issuer,
       issuerForm: config.issuerForm,
       sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds,

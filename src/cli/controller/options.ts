@@ -55,6 +55,14 @@ export interface ControllerConfig {
   webhook: WebhookConfig | null;
   /** How long a verifier report counts without a heartbeat; null: reports are not read. */
   verifierTtlMs: number | null;
+  bundleSigning: BundleSigningConfig;
+}
+
+/** Bundle signing: how often signatures are renewed and bundle-signing keys rotated. */
+export interface BundleSigningConfig {
+  resignAfterMs: number;
+  rotateEveryMs: number;
+  overlapMs: number;
 }
 
 export interface TokenServiceConfig {
@@ -144,6 +152,30 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
     arg: "DURATION",
     default: "10m",
     help: "every object is reconciled again this often, changed or not (e.g. 10m, 1h); 0s disables",
+  },
+  {
+    name: "bundle-resign-after",
+    env: "KEYWARD_BUNDLE_RESIGN_AFTER",
+    kind: "string",
+    arg: "DURATION",
+    default: "24h",
+    help: "sign every tenant bundle again once its signature is this old (one ConfigMap write per tenant each time); keep it under half the verifiers' --max-signature-age",
+  },
+  {
+    name: "bundle-key-rotate-every",
+    env: "KEYWARD_BUNDLE_KEY_ROTATE_EVERY",
+    kind: "string",
+    arg: "DURATION",
+    default: "720h",
+    help: "the bundle-signing key signs this long before a new one is made",
+  },
+  {
+    name: "bundle-key-overlap",
+    env: "KEYWARD_BUNDLE_KEY_OVERLAP",
+    kind: "string",
+    arg: "DURATION",
+    default: "10m",
+    help: "a new bundle-signing key is published this long before it signs (verifiers must see it first), and a retired one stays published this long after every bundle was signed again",
   },
   {
     name: "token-service-listen",
@@ -289,6 +321,25 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
   if (verifierTtlMs !== 0 && verifierTtlMs < 1000) {
     throw new ControllerConfigError("--verifier-ttl", `--verifier-ttl ${ttlText} is shorter than 1s: use at least 1s (three heartbeats of the verifiers' --report-interval), or 0s to ignore reports`);
   }
+  const signingDuration = (name: string, min: number): number => {
+    const text = str(name)!;
+    let ms: number;
+    try {
+      ms = parseDuration(text);
+    } catch {
+      throw new ControllerConfigError(`--${name}`, `--${name} "${text}" is not a duration: write hours, minutes and seconds such as "24h" or "10m"`);
+    }
+    if (ms < min) throw new ControllerConfigError(`--${name}`, `--${name} ${text} is shorter than ${min / 1000}s`);
+    return ms;
+  };
+  const bundleSigning = {
+    resignAfterMs: signingDuration("bundle-resign-after", 60_000),
+    rotateEveryMs: signingDuration("bundle-key-rotate-every", 3_600_000),
+    overlapMs: signingDuration("bundle-key-overlap", 1000),
+  };
+  if (bundleSigning.overlapMs >= bundleSigning.rotateEveryMs) {
+    throw new ControllerConfigError("--bundle-key-overlap", "--bundle-key-overlap must be shorter than --bundle-key-rotate-every");
+  }
 
   let webhook: WebhookConfig | null;
   try {
@@ -297,7 +348,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
     throw err;
   }
-  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs };
+  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs, bundleSigning };
 }
 
 function sharedIssuerWindow(text: string): number {

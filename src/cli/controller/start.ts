@@ -14,6 +14,9 @@
 //   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
 //                  the bundle ConfigMap itself, rotation policies, the namespace being deleted,
 //                  IssuedTokens (with the token service)
+//                  the bundle-signing Secret (every tenant), its record in the system namespace
+//   keyring        the bundle-signing Secret and the trust ConfigMap in the system namespace; every
+//                  tenant bundle (which key still signs one)
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
 //   keysweep       signing-key Secrets in the system namespace; ApiKeys deleted (a Secret whose ApiKey is gone goes)
@@ -27,6 +30,7 @@ import type { KeyFactory } from "../../controller/apikey/plan.ts";
 import { accessTokenReconciler, accessTokenWatches, API_KEY_INDEX, apiKeyIndexValue, revocationUnenforced } from "../../controller/controllers/accesstoken.ts";
 import { apiKeyReconciler, apiKeyWatches, bundleKey, ROTATION_POLICY_INDEX, rotationPolicyIndexValue } from "../../controller/controllers/apikey.ts";
 import { bundleReconciler, bundleWatches } from "../../controller/controllers/bundle.ts";
+import { keyringKey, keyringReconciler, keyringWatches } from "../../controller/controllers/keyring.ts";
 import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
 import type { ControllerContext, Stores } from "../../controller/controllers/context.ts";
 import { auditRevocation } from "../../controller/controllers/issuedtokens.ts";
@@ -55,7 +59,7 @@ import { cachedTokenSecret } from "../../model/access-token/secret.ts";
 import { internRepeatedStrings, StringPool } from "../../kube/intern.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_SIGNING_SECRET_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
@@ -63,7 +67,7 @@ import { DEFAULT_ISSUER_FORM, type IssuerForm } from "../../token/index.ts";
 import { secretSigner } from "../../model/signing-key/signer.ts";
 import { BYPASS_REASON, bypassGauge, bypassReconciler, INJECTED_PODS_SELECTOR, PODS, SERVICES, type PodObject, type ServiceObject } from "../../webhook/bypass.ts";
 import { startWebhook, type RunningWebhook, type StartWebhookOptions } from "../../webhook/index.ts";
-import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
+import { DEFAULT_ISSUER, DEFAULT_LEASE_NAME, DEFAULT_SYSTEM_NAMESPACE, type BundleSigningConfig, type ListenAddress, type LogLevel, type TokenServiceConfig } from "./options.ts";
 
 export interface LeaderElectionSettings {
   /** Namespace of the Lease. */
@@ -84,8 +88,10 @@ export interface StartControllerOptions {
   env?: Record<string, string | undefined>;
   /** Namespaces to watch; empty or absent: all. */
   namespaces?: readonly string[];
-  /** keyward's own namespace: the ApiKeys' signing-key Secrets live there. Default keyward-system. */
+  /** keyward's own namespace: signing-key Secrets, bundle-signing keys, the trust ConfigMap, bundle records. Default keyward-system. */
   systemNamespace?: string;
+  /** Bundle signing periods. Default: re-sign after 24 h, rotate every 720 h, overlap 10 min. */
+  bundleSigning?: Partial<BundleSigningConfig>;
   /** The `issuer` of every bundle; a tenant's issuer is `{issuer}/{tenant}`. Default "keyward". */
   issuer?: string;
   /** The `iss` of issued tokens: the tenant's issuer (default) or the issuer itself. */
@@ -147,6 +153,7 @@ export interface RunningController {
 }
 
 const DEFAULT_WORKERS = 4;
+const DEFAULT_BUNDLE_SIGNING: BundleSigningConfig = { resignAfterMs: 24 * 3_600_000, rotateEveryMs: 720 * 3_600_000, overlapMs: 10 * 60_000 };
 
 export async function startController(options: StartControllerOptions = {}): Promise<RunningController> {
   const kubeConfig = options.kubeConfig ?? loadKubeConfig({ path: options.kubeconfigPath ?? undefined, env: options.env ?? process.env }).kubeConfig;
@@ -189,6 +196,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     systemNamespace,
     signer,
     verifiers: verifierViews(manager, namespaces, clock, stores, options.verifierTtlMs === undefined ? DEFAULT_VERIFIER_TTL_MS : options.verifierTtlMs),
+    bundleSigning: { ...DEFAULT_BUNDLE_SIGNING, ...options.bundleSigning },
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
@@ -278,6 +286,7 @@ function storeFactory(manager: Manager, namespaces: readonly string[], clock: Cl
 
 function controllerStores(manager: Manager, namespaces: readonly string[], systemNamespace: string, clock: Clock, withIssuedTokens: boolean): Stores {
   const store = storeFactory(manager, namespaces, clock);
+  const inSystem = storeFactory(manager, [systemNamespace], clock);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
     accessTokens: store<AccessToken>(Resources.accessTokens),
@@ -289,6 +298,11 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
     secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, transform: cachedTokenSecret }, [systemNamespace]),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
     ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
+    system: {
+      namespace: systemNamespace,
+      secrets: inSystem<SecretObject>(Resources.secrets, { fieldSelector: `metadata.name=${BUNDLE_SIGNING_SECRET_NAME}` }),
+      configMaps: inSystem<ConfigMapObject>(Resources.configMaps, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
+    },
   };
   // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
   const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
@@ -345,6 +359,16 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
     {
       controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores, ctx.systemNamespace), workers }),
       keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
+    },
+    {
+      controller: manager.addController({
+        name: "keyring",
+        reconcile: keyringReconciler(ctx),
+        watches: keyringWatches(stores),
+        initialKeys: () => [keyringKey(stores.system.namespace)],
+        workers: 1,
+      }),
+      keys: () => [keyringKey(stores.system.namespace)],
     },
     {
       controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),

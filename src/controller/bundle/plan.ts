@@ -2,14 +2,20 @@
 // should publish, from its ApiKeys, AccessPolicies and revocations and from the
 // bundle its ConfigMap holds now. Pure.
 //
-// The ConfigMap is the source of truth for revocations of AccessTokens that no
-// longer exist: every entry of the current bundle is carried over until it is
-// pruned (its token expired, or its ApiKey has no key left), and a deleted
-// AccessToken keeps its finalizer until its entries are in the bundle.
+// The controller's record (a ConfigMap in keyward's own namespace holding the
+// bundle.json it last decided) is the source of truth for what is carried over —
+// revocations of AccessTokens that no longer exist, revocation cut-offs, and the
+// keys and allowNonExpiring of an ApiKey whose Secret or policy cannot be read —
+// and for the generation. The tenant's ConfigMap, which any editor of the
+// namespace can write, is never read for them once a record exists: an edit is
+// simply overwritten. Without a record (the first run after signing came), the
+// record starts from the tenant's bundle once (previousOf): all of it when the
+// controller's own signature holds, else only what refuses more (revocations and
+// cut-offs), never keys or allowNonExpiring.
 //
 // `generation` grows by one on each change of content; a resync that finds the
-// same content writes nothing. When the ConfigMap has no readable bundle, the
-// generation restarts from the current time in milliseconds, which is above any
+// same content writes nothing. Without a record or a bundle the controller signed,
+// the generation starts from the current time in milliseconds, which is above any
 // generation a verifier may still hold from before.
 
 import type { AccessPolicySpec } from "../../api/types.generated.ts";
@@ -17,6 +23,8 @@ import {
   BUNDLE_API_VERSION,
   BundleError,
   buildBundle,
+  verifyBundleSignature,
+  type TrustSet,
   jwkSetOf,
   parseBundle,
   pruneRevoked,
@@ -32,7 +40,7 @@ import {
 import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 
-import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, CONFIGMAP_LIMIT_BYTES, JWKS_DATA_KEY } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, CONFIGMAP_LIMIT_BYTES, JWKS_DATA_KEY } from "../../model/names.ts";
 
 /** A ConfigMap may hold 1 MiB; the rest of the object (metadata, managed fields) needs room too. */
 export const BUNDLE_SIZE_MARGIN_BYTES = 64 * 1024;
@@ -69,6 +77,10 @@ export interface PlanBundleInput {
   revocations: readonly RevokedEntry[];
   /** The data of the keyward-bundle ConfigMap, or null when it does not exist. */
   current: Readonly<Record<string, string>> | null;
+  /** The bundle.json of the controller's record, or null when there is none. */
+  record: string | null;
+  /** The controller's published bundle-signing keys: without a record, a tenant bundle they verify is taken whole. */
+  trust: TrustSet | null;
   /** Largest bundle.json + jwks.json in bytes; DEFAULT_BUNDLE_SIZE_LIMIT unless set. */
   sizeLimit?: number;
 }
@@ -83,6 +95,8 @@ export interface PolicyProblems {
 interface PlanCommon {
   /** What the ConfigMap held: a readable bundle, nothing, or something unreadable. */
   currentState: "ok" | "missing" | "corrupt";
+  /** Where the previous bundle came from: the record, the tenant's bundle (signed by the controller, or not), or nowhere. */
+  previousFrom: PreviousSource;
   /** The generation in the ConfigMap now; null when it holds none. */
   currentGeneration: number | null;
   /** bundle.json + jwks.json in bytes. */
@@ -99,8 +113,10 @@ export type BundlePlan =
       jwks: JwkSet;
       /** The ConfigMap's data. */
       data: { [BUNDLE_DATA_KEY]: string; [JWKS_DATA_KEY]: string };
-      /** Whether the ConfigMap must be written. */
+      /** Whether the record must be written (the content changed). */
       changed: boolean;
+      /** Whether the tenant ConfigMap holds exactly this bundle.json and jwks.json (its signature aside). */
+      inPlace: boolean;
       /** When a deposed key's notAfter passes and the bundle must drop it; null when none. */
       nextWakeAt: Date | null;
     })
@@ -116,15 +132,23 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
   const limit = input.sizeLimit ?? DEFAULT_BUNDLE_SIZE_LIMIT;
   const events: PlannedEvent[] = [];
   const current = readCurrent(input.current);
-  if (current.state === "corrupt") {
+  const { previous, generationBase, from } = previousOf(input, current);
+  if (from === "none" && current.state === "corrupt") {
     events.push(
       eventOf(
         "BundleReplaced",
-        `ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME} held no readable bundle (${current.why}); it is rewritten, and revocations of deleted AccessTokens it held are lost`,
+        `ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME} held no readable bundle (${current.why}) and the controller has no record of it; it is rewritten, and revocations of deleted AccessTokens it held are lost`,
+      ),
+    );
+  } else if (from === "record" && input.current !== null && input.current[BUNDLE_DATA_KEY] !== input.record) {
+    events.push(
+      eventOf(
+        "BundleReplaced",
+        `ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME} does not hold the bundle the controller wrote (generation ${previous?.generation ?? "?"}): ` +
+          `it was edited or is unreadable, and is rewritten from the controller's record; only the keyward controller writes it`,
       ),
     );
   }
-  const previous = current.state === "ok" ? current.bundle : null;
 
   const live = input.apiKeys.filter((a) => !a.deleting);
   const { available, invalid } = namedPolicies(input.tenant, live, input.accessPolicies);
@@ -136,13 +160,14 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
   const revoked = revocationsKept(previous, input.revocations, apiKeys, keys, now);
 
   const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked };
-  const { bundle, unchanged } = nextBundle(content, previous, input.current, now);
+  const { bundle, unchanged } = nextBundle(content, previous, generationBase, input.record, now);
   const bundleJson = serializeBundle(bundle);
   const jwks = jwkSetOf(bundle.keys);
   const jwksJson = JSON.stringify(jwks);
   const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
   const common: PlanCommon = {
     currentState: current.state,
+    previousFrom: from,
     currentGeneration: previous?.generation ?? null,
     size,
     limit,
@@ -164,6 +189,7 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     jwks,
     data: { [BUNDLE_DATA_KEY]: bundleJson, [JWKS_DATA_KEY]: jwksJson },
     changed: !unchanged,
+    inPlace: input.current?.[BUNDLE_DATA_KEY] === bundleJson && input.current[JWKS_DATA_KEY] === jwksJson,
     nextWakeAt: earliestNotAfter(bundle.keys),
   };
 }
@@ -214,7 +240,8 @@ function apiKeyEntries(
       revokedBefore: laterCutoff(a.revokedBefore, before?.uid === a.uid ? before.revokedBefore : null),
       allowNonExpiring: a.allowNonExpiring ?? before?.allowNonExpiring ?? false,
     };
-    const own = a.keys ?? previous?.keys.filter((k) => k.apiKey === a.name) ?? [];
+    // The Secret cannot be read: the keys published before, for this very ApiKey (same uid) only.
+    const own = a.keys ?? (before?.uid === a.uid ? previous?.keys.filter((k) => k.apiKey === a.name) : undefined) ?? [];
     for (const k of own) {
       if (k.state === "deposed") {
         const notAfter = k.notAfter === null ? null : parseTime(k.notAfter);
@@ -243,23 +270,53 @@ function revocationsKept(
   );
 }
 
+export type PreviousSource = "record" | "signed" | "unsigned" | "none";
+
 /**
- * The bundle of `content`: under the current generation when the ConfigMap already
+ * The bundle planned against, and the generation the next one follows: the record's;
+ * without a record, the tenant's bundle once — whole when the controller's own
+ * signature holds, else only what refuses more (revocations and cut-offs, no keys,
+ * allowNonExpiring false) and no generation; else nothing.
+ */
+export function previousOf(input: Pick<PlanBundleInput, "record" | "current" | "trust" | "tenant">, current: CurrentBundle): { previous: Bundle | null; generationBase: number | null; from: PreviousSource } {
+  if (input.record !== null) {
+    const record = readRecord(input.tenant, input.record, input.current);
+    if (record.state === "ok" && record.bundle.tenant === input.tenant) return { previous: record.bundle, generationBase: record.bundle.generation, from: "record" };
+  }
+  if (current.state !== "ok" || current.bundle.tenant !== input.tenant) return { previous: null, generationBase: null, from: "none" };
+  if (input.trust !== null && input.current !== null) {
+    try {
+      verifyBundleSignature(input.current[BUNDLE_DATA_KEY] ?? "", input.current[BUNDLE_SIGNATURE_DATA_KEY], input.trust);
+      return { previous: current.bundle, generationBase: current.bundle.generation, from: "signed" };
+    } catch (err) {
+      if (!(err instanceof BundleError)) throw err;
+    }
+  }
+  const b = current.bundle;
+  const apiKeys: Record<string, BundleApiKey> = {};
+  for (const [name, a] of Object.entries(b.apiKeys)) apiKeys[name] = { ...a, allowNonExpiring: false };
+  return { previous: { ...b, keys: [], apiKeys }, generationBase: null, from: "unsigned" };
+}
+
+/**
+ * The bundle of `content`: under the record's generation when the record already
  * holds exactly it (nothing is written), else under the next one (the current time
- * in milliseconds when there is no readable bundle).
+ * in milliseconds when there is no generation to follow).
  */
 function nextBundle(
   content: Omit<Parameters<typeof buildBundle>[0], "generation" | "generatedAt">,
   previous: Bundle | null,
-  current: PlanBundleInput["current"],
+  generationBase: number | null,
+  record: string | null,
   now: Date,
 ): { bundle: Bundle; unchanged: boolean } {
-  const same = previous === null ? null : buildBundle({ ...content, generation: previous.generation, generatedAt: previous.generatedAt });
-  if (same !== null && serializeBundle(same) === current?.[BUNDLE_DATA_KEY] && jwksText(same) === current[JWKS_DATA_KEY]) return { bundle: same, unchanged: true };
-  return {
-    bundle: buildBundle({ ...content, generation: previous === null ? now.getTime() : previous.generation + 1, generatedAt: formatTime(now) }),
-    unchanged: false,
-  };
+  if (previous !== null && generationBase !== null) {
+    const same = buildBundle({ ...content, generation: generationBase, generatedAt: previous.generatedAt });
+    if (serializeBundle(same) === record) return { bundle: same, unchanged: true };
+  }
+  const generation = generationBase === null ? now.getTime() : Math.max(generationBase + 1, 0);
+  if (!Number.isSafeInteger(generation)) throw new BundleError("ERR_BUNDLE_FIELD", "generation", `the next generation after ${generationBase} is not a safe integer`);
+  return { bundle: buildBundle({ ...content, generation, generatedAt: formatTime(now) }), unchanged: false };
 }
 
 /** Revocation is irreversible: the bundle's cut-off for the same ApiKey (same uid) never moves earlier. */
@@ -273,11 +330,7 @@ function laterCutoff(wanted: string | null, published: string | null): string | 
   return a.getTime() >= b.getTime() ? wanted : published;
 }
 
-function jwksText(bundle: Bundle): string {
-  return JSON.stringify(jwkSetOf(bundle.keys));
-}
-
-type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { state: "corrupt"; why: string };
+export type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing" } | { state: "corrupt"; why: string };
 
 /**
  * The bundle read from each ConfigMap's data, by the data object: a tenant's
@@ -295,6 +348,27 @@ function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBund
   if (known !== undefined) return known;
   const text = data[BUNDLE_DATA_KEY];
   if (text === undefined) return { state: "missing" };
+  const read = parseText(text);
+  reads.set(data, read);
+  return read;
+}
+
+/**
+ * The record's bundle, by tenant: the last text read and what it held. The
+ * record usually holds the text of the tenant's bundle, whose read is reused.
+ */
+const records = new Map<string, { text: string; read: CurrentBundle }>();
+
+function readRecord(tenant: string, text: string, current: Readonly<Record<string, string>> | null): CurrentBundle {
+  if (current !== null && current[BUNDLE_DATA_KEY] === text) return readCurrent(current);
+  const known = records.get(tenant);
+  if (known !== undefined && known.text === text) return known.read;
+  const read = parseText(text);
+  records.set(tenant, { text, read });
+  return read;
+}
+
+function parseText(text: string): CurrentBundle {
   let read: CurrentBundle;
   try {
     read = { state: "ok", bundle: parseBundle(text) };
@@ -302,7 +376,6 @@ function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBund
     if (!(err instanceof BundleError)) throw err;
     read = { state: "corrupt", why: `${err.code} at ${err.field}` };
   }
-  reads.set(data, read);
   return read;
 }
 

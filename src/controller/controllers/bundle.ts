@@ -1,7 +1,11 @@
 // The bundle controller: one reconcile per tenant namespace writes its
-// keyward-bundle ConfigMap (bundle.json and jwks.json) from the ApiKeys, their
-// signing-key Secrets, the AccessPolicies and the revocations of AccessTokens.
-// The generation grows on each content change and only then. Afterwards it
+// keyward-bundle ConfigMap (bundle.json, jwks.json and the signature bundle.jws)
+// from the ApiKeys, their signing-key Secrets, the AccessPolicies, the
+// revocations of AccessTokens and the controller's own record of the bundle (in
+// keyward's namespace, written first: what is carried over comes from there,
+// never from the tenant's ConfigMap). The generation grows on each content change
+// and only then; the signature is renewed when the signing key changes or it is
+// older than --bundle-resign-after, and only then is an unchanged bundle rewritten. Afterwards it
 // works out the bundle's part of each ApiKey's status (AccessPoliciesResolved,
 // Published, bundleGeneration) and hands it to the ApiKey controller, the one
 // writer of that status (handover.ts, the status hand-over); an ApiKey whose entry did not change keeps
@@ -26,14 +30,17 @@ import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { findCondition, type ConditionInput } from "../../model/conditions.ts";
 import { bundleKey } from "./apikey.ts";
-import { bundleOf, currentSigningKeys } from "./memo.ts";
+import { bundleOf, bundleSigningOf, currentSigningKeys } from "./memo.ts";
+import { bundleRecordConfigMap, bundleRecordName } from "../../model/bundle/signing.ts";
+import { planSignature } from "../bundle/sign.ts";
 import { delayUntil, earliestDelay, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { statusHoldsPart, type BundlePart } from "./handover.ts";
 import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
-import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { BUNDLE_SIGNING_SECRET_NAME, BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TENANT_LABEL } from "../../model/names.ts";
+import type { RevokedEntry } from "../../token/index.ts";
 
 export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
   const ns = (obj: { metadata: { namespace?: string } }): string[] =>
@@ -62,6 +69,24 @@ export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpe
     ...(stores.namespaces?.watchDeletion((namespace) => [bundleKey(namespace)]) ?? []),
     // IssuedTokens: a revocation goes into the bundle; every record is deleted once expired.
     ...(stores.issuedTokens?.watchSpecs(ns) ?? []),
+    // The bundle-signing key changed: every bundle is signed again. A record changed: its tenant.
+    ...stores.system.secrets.watchSpecs(() => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey)),
+    ...stores.system.configMaps.watchSpecs((cm) => {
+      const tenant = cm.metadata.labels?.[TENANT_LABEL];
+      return tenant === undefined ? [] : [bundleKey(tenant)];
+    }),
+  ];
+}
+
+/**
+ * The revocations the bundle must carry: every AccessToken that is revoked or
+ * being deleted, and every revoked IssuedToken. Once a deleted AccessToken is
+ * gone, its entries live on in the controller's record until they expire.
+ */
+export function revocationsForBundle(stores: Stores, tenant: string, at: Date): RevokedEntry[] {
+  return [
+    ...stores.accessTokens.list(tenant).flatMap((t) => revocationsOf(t, at)),
+    ...revocationsFromIssuedTokens(stores.issuedTokens?.list(tenant) ?? [], at),
   ];
 }
 
@@ -73,12 +98,19 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const tenant = parseKey(key).namespace ?? "";
     const at = now(ctx);
     const apiKeys = stores.apiKeys.list(tenant);
+    const system = stores.system;
     if (stores.namespaces?.tenantTerminating(tenant, apiKeys) === true) {
       // The namespace is being deleted, its bundle with it: no verifier of it is left to protect.
+      // The record stays: a namespace of the same name later continues its generations, and
+      // carries nothing of an ApiKey whose uid differs.
       ctx.metrics.bundleGone(tenant);
       ctx.reports.dropTenant(tenant);
       return Outcome.done();
     }
+    // Nothing is written unsigned: until the keyring controller has a key, its write wakes every tenant.
+    const signing = bundleSigningOf(system.secrets.get(system.namespace, BUNDLE_SIGNING_SECRET_NAME));
+    if (signing === null) return Outcome.done();
+    const recordCm = system.configMaps.get(system.namespace, bundleRecordName(tenant)) ?? null;
     let cm: ConfigMapObject | null = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME) ?? null;
     const live = apiKeys.filter((k) => k.metadata.deletionTimestamp === undefined);
     if (cm === null && live.length === 0) {
@@ -94,7 +126,6 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       const policy = resolveRotationPolicy({ apiKey: { namespace: tenant, name, rotationPolicyRef: k.spec?.rotationPolicyRef }, ...lookups });
       return bundleApiKeyInput(k, read, policy);
     });
-    const accessTokens = stores.accessTokens.list(tenant);
     const plan = planBundle({
       tenant,
       issuer: ctx.issuer,
@@ -102,18 +133,32 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       // An ApiKey whose first key is still being minted joins the bundle with it, not before.
       apiKeys: inputs.filter((input, i) => joinsBundle(apiKeys[i], input.keys)),
       accessPolicies: stores.accessPolicies.list(tenant).map((p) => ({ name: p.metadata.name ?? "", spec: p.spec })),
-      revocations: [
-        ...accessTokens.flatMap((t) => revocationsOf(t, at)),
-        ...revocationsFromIssuedTokens(stores.issuedTokens?.list(tenant) ?? [], at),
-      ],
+      revocations: revocationsForBundle(stores, tenant, at),
       current: cm?.data ?? null,
+      record: recordCm?.data?.[BUNDLE_DATA_KEY] ?? null,
+      trust: signing.trust,
       ...(ctx.bundleSizeLimit === undefined ? {} : { sizeLimit: ctx.bundleSizeLimit }),
     });
     ctx.metrics.bundlePlanned(tenant, plan.size, !plan.ok);
     const previous = bundleOf(cm ?? undefined);
 
     if (plan.ok && plan.changed) {
-      const desired = bundleConfigMap(tenant, plan.data, plan.bundle.generation);
+      // The record first: a bundle is never published that the record does not hold.
+      await upsert(ctx, Resources.configMaps, system.configMaps, bundleRecordConfigMap(system.namespace, tenant, plan.data[BUNDLE_DATA_KEY]), recordCm);
+    }
+    const signature = plan.ok
+      ? planSignature({
+          bundleJson: plan.data[BUNDLE_DATA_KEY],
+          currentBundle: cm?.data?.[BUNDLE_DATA_KEY],
+          currentSignature: cm?.data?.[BUNDLE_SIGNATURE_DATA_KEY],
+          signer: signing.signer,
+          trust: signing.trust,
+          now: at,
+          resignAfterMs: ctx.bundleSigning.resignAfterMs,
+        })
+      : null;
+    if (plan.ok && signature !== null && (!plan.inPlace || !signature.kept)) {
+      const desired = bundleConfigMap(tenant, { ...plan.data, [BUNDLE_SIGNATURE_DATA_KEY]: signature.jws }, plan.bundle.generation);
       try {
         cm = await upsert(ctx, Resources.configMaps, stores.configMaps, desired, cm);
       } catch (err) {
@@ -130,6 +175,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       }
       ctx.metrics.bundleWritten();
     }
+    const resignAt = signature?.resignAt ?? null;
     const replaced = plan.events.filter((e) => e.reason === "BundleReplaced");
     if (cm !== null && replaced.length > 0) record(ctx.events, { apiVersion: "v1", kind: "ConfigMap", metadata: cm.metadata }, replaced);
 
@@ -148,7 +194,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
 
     const cleanupAt = stores.issuedTokens === undefined ? null : await deleteExpiredIssuedTokens(ctx.client, stores.issuedTokens.list(tenant), at);
     const cleanup = delayUntil(ctx, cleanupAt === null ? null : new Date(cleanupAt.getTime() + 1000));
-    return Outcome.requeueAfter(earliestDelay(nextWake(ctx, plan), cleanup));
+    return Outcome.requeueAfter(earliestDelay(nextWake(ctx, plan), cleanup, delayUntil(ctx, resignAt)));
   };
 }
 

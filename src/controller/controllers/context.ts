@@ -34,6 +34,26 @@ export interface Stores {
   issuedTokens?: Store<IssuedToken> | undefined;
   /** The tenant namespaces (which are being deleted); absent: only a refused create tells. */
   namespaces?: TenantNamespaces | undefined;
+  /** keyward's own namespace: the bundle-signing Secret, the trust ConfigMap and the bundle records. */
+  system: SystemStores;
+}
+
+export interface SystemStores {
+  namespace: string;
+  /** Only the bundle-signing Secret. */
+  secrets: Store<SecretObject>;
+  /** Only ConfigMaps labelled app.kubernetes.io/managed-by=keyward: the trust ConfigMap and the records. */
+  configMaps: Store<ConfigMapObject>;
+}
+
+/** How bundles are signed (docs/controller.md, "Bundle signing"). */
+export interface BundleSigningSettings {
+  /** A tenant bundle's signature is renewed once older than this (the ConfigMap is rewritten). */
+  resignAfterMs: number;
+  /** A bundle-signing key signs this long before its successor is made. */
+  rotateEveryMs: number;
+  /** A new key is published this long before it signs; a retired one stays published this long after. */
+  overlapMs: number;
 }
 
 /** The field managers of the controller's writes. Each kind's status has one writer. */
@@ -69,6 +89,7 @@ export interface ControllerContext {
   signer: Signer;
   /** What each tenant's verifiers report (their Leases); absent when reports are not read. */
   verifiers?: VerifierViews | null | undefined;
+  bundleSigning: BundleSigningSettings;
 }
 
 /** The context's clock as a Date. */

@@ -4,7 +4,8 @@
 // identity stands for its content: a reconcile that reads the same Secret or
 // ConfigMap as the last one does not parse it again.
 
-import { parseBundle, type Bundle } from "../../token/index.ts";
+import { bundleSignerOf, parseBundle, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
+import { readBundleSigningSecret, signingKeyInUse, trustEntryOf, trustText } from "../../model/bundle/signing.ts";
 import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
 import { currentKeySecret } from "../../model/signing-key/location.ts";
 import type { Stores } from "./context.ts";
@@ -45,4 +46,29 @@ export function signingKeysOf(secret: SecretObject | null | undefined, apiKey: A
 /** The ApiKey's signing keys as they stand: its Secret in the system namespace, or its legacy one until moved. */
 export function currentSigningKeys(stores: Pick<Stores, "secrets">, systemNamespace: string, apiKey: ApiKeyRef): SigningKeySecretRead {
   return signingKeysOf(currentKeySecret(stores.secrets, systemNamespace, apiKey), apiKey);
+}
+
+/** What the bundle controller signs with: the key signing now, and every key the controller has published. */
+export interface BundleSigning {
+  signer: BundleSigner;
+  trust: TrustSet;
+}
+
+const bundleSigning = new WeakMap<SecretObject, BundleSigning | null>();
+
+/** The bundle-signing key in use and the controller's trust set, remembered per Secret object; null while there is none. */
+export function bundleSigningOf(secret: SecretObject | undefined): BundleSigning | null {
+  if (secret === undefined) return null;
+  if (bundleSigning.has(secret)) return bundleSigning.get(secret) ?? null;
+  const read = readBundleSigningSecret(secret);
+  let signing: BundleSigning | null = null;
+  if (read.kind === "ok") {
+    const inUse = signingKeyInUse(read.document);
+    if (inUse !== null) {
+      const trust = parseTrustSet(trustText(read.document.keys.map((k) => trustEntryOf(k, k.createdAt))));
+      signing = { signer: bundleSignerOf(inUse.jwk), trust };
+    }
+  }
+  bundleSigning.set(secret, signing);
+  return signing;
 }

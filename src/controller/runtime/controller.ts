@@ -60,6 +60,8 @@ export interface ControllerOptions {
    * object type (Informer<ApiKey> with map(k: ApiKey)) fits here as it is.
    */
   watches: readonly WatchSpec[];
+  /** Keys reconciled each time the controller starts, watch events or not (a singleton such as the keyring). */
+  initialKeys?: () => readonly string[];
   /** Keys reconciled at once (never the same key twice). Default 1. */
   workers?: number;
   backoff?: QueueBackoff;
@@ -115,6 +117,7 @@ export class Controller {
     this.#abort = abort;
     for (const w of this.#opts.watches) this.#unsubscribe.push(w.informer.addHandlers(this.#handlersFor(w, queue)));
     const n = this.#opts.workers ?? 1;
+    for (const key of this.#opts.initialKeys?.() ?? []) queue.add(key);
     this.#workers = Array.from({ length: n }, () => this.#work(queue, abort.signal));
     this.#log.info({ controller: this.name, workers: n }, "controller started");
   }

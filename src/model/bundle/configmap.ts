@@ -1,7 +1,7 @@
-// The tenant's bundle ConfigMap, keyward-bundle: bundle.json and jwks.json.
+// The tenant's bundle ConfigMap, keyward-bundle: bundle.json, jwks.json and, once signed, bundle.jws.
 
 import type { ObjectMeta } from "../../api/types.generated.ts";
-import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_GENERATION_ANNOTATION, JWKS_DATA_KEY, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_GENERATION_ANNOTATION, BUNDLE_SIGNATURE_DATA_KEY, JWKS_DATA_KEY, MANAGED_BY, MANAGED_BY_LABEL } from "../names.ts";
 
 /** A core/v1 ConfigMap, as much of it as keyward writes. */
 export interface ConfigMapObject {
@@ -14,7 +14,7 @@ export interface ConfigMapObject {
 /** The ConfigMap holding a planned bundle. The generation is repeated in an annotation for `kubectl get -o wide`-style tooling. */
 export function bundleConfigMap(
   tenant: string,
-  data: { [BUNDLE_DATA_KEY]: string; [JWKS_DATA_KEY]: string },
+  data: { [BUNDLE_DATA_KEY]: string; [JWKS_DATA_KEY]: string; [BUNDLE_SIGNATURE_DATA_KEY]?: string },
   generation: number,
 ): ConfigMapObject {
   return {
@@ -26,6 +26,10 @@ export function bundleConfigMap(
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY },
       annotations: { [BUNDLE_GENERATION_ANNOTATION]: String(generation) },
     },
-    data: { [BUNDLE_DATA_KEY]: data[BUNDLE_DATA_KEY], [JWKS_DATA_KEY]: data[JWKS_DATA_KEY] },
+    data: {
+      [BUNDLE_DATA_KEY]: data[BUNDLE_DATA_KEY],
+      [JWKS_DATA_KEY]: data[JWKS_DATA_KEY],
+      ...(data[BUNDLE_SIGNATURE_DATA_KEY] === undefined ? {} : { [BUNDLE_SIGNATURE_DATA_KEY]: data[BUNDLE_SIGNATURE_DATA_KEY] }),
+    },
   };
 }

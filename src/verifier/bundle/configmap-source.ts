@@ -1,4 +1,5 @@
-// Watches the bundle ConfigMap through the Kubernetes API with the informer the
+// Watches one ConfigMap through the Kubernetes API (the bundle, or the trusted
+// bundle-signing keys) with the informer the
 // controller uses (src/kube/informer.ts): list it by name first, then watch from the
 // list's resourceVersion; resume at once when the server ends a watch, relist at once
 // after 410 Gone, and back off (exponential, capped, with jitter) after any other
@@ -13,14 +14,61 @@ import { createInformer, type Informer, type RestartReason } from "../../kube/in
 import { Resources } from "../../kube/resources.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { BUNDLE_DATA_KEY } from "../../model/names.ts";
+import { BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TRUST_DATA_KEY } from "../../model/names.ts";
+import { BundleError, parseTrustSet } from "../../token/index.ts";
 import type { Logger } from "../log.ts";
 import type { BundleStore } from "./store.ts";
+
+/** What is done with the ConfigMap's data: offered to the store as a bundle, or as the trusted keys. */
+export interface ConfigMapReader {
+  /** The data read (or re-confirmed when a watch ended cleanly). */
+  apply(data: Readonly<Record<string, string>>, origin: string): void;
+  /** Why there is nothing to apply (missing, deleted). */
+  fail(origin: string, message: string): void;
+  /** The fix named when the ConfigMap does not exist. */
+  missingHint: string;
+}
+
+/** Offers bundle.json and bundle.jws to the store. */
+export function bundleReader(store: BundleStore, namespace: string, name: string): ConfigMapReader {
+  return {
+    apply: (data, origin) => {
+      const text = data[BUNDLE_DATA_KEY];
+      if (text === undefined) store.fail(origin, `ConfigMap ${namespace}/${name} has no key ${BUNDLE_DATA_KEY}; it is not a keyward bundle`);
+      else store.offer(text, origin, data[BUNDLE_SIGNATURE_DATA_KEY]);
+    },
+    fail: (origin, message) => { store.fail(origin, message); },
+    missingHint: "the keyward controller writes it once the tenant has an ApiKey, or fix --bundle-configmap",
+  };
+}
+
+/** Gives the trusted bundle-signing keys (jwks.json) to the store. */
+export function trustReader(store: BundleStore, namespace: string, name: string): ConfigMapReader {
+  return {
+    apply: (data, origin) => {
+      const text = data[TRUST_DATA_KEY];
+      if (text === undefined) {
+        store.trustFailed(origin, `ConfigMap ${namespace}/${name} has no key ${TRUST_DATA_KEY}; it is not keyward's bundle trust`);
+        return;
+      }
+      try {
+        store.setTrust(parseTrustSet(text), origin);
+      } catch (err) {
+        if (!(err instanceof BundleError)) throw err;
+        store.trustFailed(origin, `ConfigMap ${namespace}/${name}: ${err.message}; keeping the trusted keys loaded before`);
+      }
+    },
+    fail: (origin, message) => { store.trustFailed(origin, message); },
+    missingHint: "the keyward controller writes it in its own namespace at start, or fix --bundle-trust-configmap",
+  };
+}
 
 export interface ConfigMapBundleSourceOptions {
   namespace: string;
   name: string;
   kubeConfig: KubeConfig;
+  /** What the data is for; default the bundle, offered to `store`. */
+  reader?: ConfigMapReader;
   store: BundleStore;
   logger: Logger;
   /** First retry delay after an error; doubles up to maxBackoffMs. Default 250 ms. */
@@ -40,13 +88,15 @@ export class ConfigMapBundleSource {
   readonly #origin: string;
   readonly #informer: Informer<ConfigMapObject>;
   readonly #backoff: { initialMs: number; maxMs: number };
-  /** The last bundle.json text seen, re-offered when a watch ends cleanly. */
-  #lastText: string | null = null;
+  readonly #reader: ConfigMapReader;
+  /** The last data seen, re-offered when a watch ends cleanly. */
+  #lastData: Readonly<Record<string, string>> | null = null;
   #failures = 0;
 
   constructor(opts: ConfigMapBundleSourceOptions) {
     this.#opts = opts;
     this.#origin = `configmap:${opts.namespace}/${opts.name}`;
+    this.#reader = opts.reader ?? bundleReader(opts.store, opts.namespace, opts.name);
     this.#backoff = { initialMs: opts.initialBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
     const client = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier" });
     this.#informer = createInformer<ConfigMapObject>(client, Resources.configMaps, {
@@ -61,8 +111,8 @@ export class ConfigMapBundleSource {
       add: (cm) => { this.#apply(cm); },
       update: (_old, cm) => { this.#apply(cm); },
       delete: () => {
-        this.#lastText = null;
-        this.#opts.store.fail(this.#origin, `ConfigMap ${opts.namespace}/${opts.name} was deleted; keeping the bundle in use`);
+        this.#lastData = null;
+        this.#reader.fail(this.#origin, `ConfigMap ${opts.namespace}/${opts.name} was deleted; keeping what is in use`);
       },
     });
     this.#informer.onRestart((reason, err) => { this.#restarted(reason, err); });
@@ -92,28 +142,21 @@ export class ConfigMapBundleSource {
 
   #missing(): void {
     const { namespace, name } = this.#opts;
-    this.#lastText = null;
-    this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} does not exist; the keyward controller writes it once the tenant has an ApiKey, or fix --bundle-configmap`);
+    this.#lastData = null;
+    this.#reader.fail(this.#origin, `ConfigMap ${namespace}/${name} does not exist; ${this.#reader.missingHint}`);
   }
 
   #apply(cm: ConfigMapObject): void {
     this.#failures = 0;
-    const { namespace, name } = this.#opts;
-    const text = cm.data?.[BUNDLE_DATA_KEY];
-    if (text === undefined) {
-      this.#lastText = null;
-      this.#opts.store.fail(this.#origin, `ConfigMap ${namespace}/${name} has no key ${BUNDLE_DATA_KEY}; it is not a keyward bundle`);
-      return;
-    }
-    this.#lastText = text;
-    this.#opts.store.offer(text, this.#origin);
+    this.#lastData = cm.data ?? {};
+    this.#reader.apply(this.#lastData, this.#origin);
   }
 
   #restarted(reason: RestartReason, err: unknown): void {
     const { namespace, name } = this.#opts;
     if (reason === "watch-ended") {
-      // The server's timeout: nothing changed meanwhile, so the bundle in use is confirmed.
-      if (this.#lastText !== null) this.#opts.store.offer(this.#lastText, this.#origin);
+      // The server's timeout: nothing changed meanwhile, so what is in use is confirmed.
+      if (this.#lastData !== null) this.#reader.apply(this.#lastData, this.#origin);
       return;
     }
     const status = err instanceof KubeApiError ? err.status : undefined;

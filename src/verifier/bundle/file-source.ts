@@ -3,13 +3,16 @@
 // swapping the `..data` symlink atomically, so the directory is watched (fs.watch) and,
 // because watches can miss events or break, also polled on an interval. Each read is
 // offered to the store, which ignores text it already has (and counts it as confirmed).
+// The signature (bundle.jws) is read from the same place as bundle.json: in a kubelet
+// volume both through one resolved `..data` directory, so a read never pairs the
+// bundle of one update with the signature of another.
 
 import { watch, type FSWatcher } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
+import { readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { Logger } from "../log.ts";
 import type { BundleStore } from "./store.ts";
-import { BUNDLE_KEY, bundleTextOf } from "./text.ts";
+import { BUNDLE_KEY, bundleFilesOf, SIGNATURE_KEY } from "./text.ts";
 
 /** A directory watch: calls `listener` with the name of each entry that changed. */
 export type WatchDirectory = (dir: string, listener: (event: string, name: string | null) => void) => Pick<FSWatcher, "close" | "on">;
@@ -87,6 +90,7 @@ export class FileBundleSource {
     let file = path;
     let dir: string | undefined;
     let text: string;
+    let signature: string | undefined;
     try {
       const info = await stat(path);
       if (info.isDirectory()) {
@@ -96,7 +100,10 @@ export class FileBundleSource {
         dir = dirname(path);
       }
       this.#ensureWatch(dir, basename(file));
-      text = bundleTextOf(await readFile(file, "utf8"));
+      const from = info.isDirectory() ? await resolvedData(path) : null;
+      const read = bundleFilesOf(await readFile(from === null ? file : join(from, BUNDLE_KEY), "utf8"));
+      text = read.bundle;
+      signature = read.signature ?? (await readOptional(join(from ?? dir, SIGNATURE_KEY)));
     } catch (err) {
       if (this.#stopped) return;
       if (dir === undefined) this.#ensureWatch(dirname(path), basename(path));
@@ -106,7 +113,7 @@ export class FileBundleSource {
       return;
     }
     if (this.#stopped) return;
-    store.offer(text, this.#origin);
+    store.offer(text, this.#origin, signature);
   }
 
   #ensureWatch(dir: string, file: string): void {
@@ -132,6 +139,25 @@ export class FileBundleSource {
     this.#watcher?.close();
     this.#watcher = null;
     this.#watchedDir = null;
+  }
+}
+
+/** The directory a kubelet volume's `..data` symlink points at; null when `dir` is not such a volume. */
+async function resolvedData(dir: string): Promise<string | null> {
+  try {
+    return await realpath(join(dir, "..data"));
+  } catch {
+    return null;
+  }
+}
+
+/** A file's text, or undefined when it does not exist. */
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
   }
 }
 

@@ -1,8 +1,23 @@
 // The one place the verifier's bundle lives. Sources offer the text they read; the store
 // parses, validates, checks the tenant and the generation, compiles, and swaps atomically.
 // A bundle that cannot be used changes nothing: the last good one stays in force.
+//
+// With signatures required (the default), the signature over the exact bytes of
+// bundle.json is checked against the trusted bundle-signing keys first, and the
+// signing time against the maximum signature age, before anything of the bundle
+// is read: an unsigned or wrongly signed bundle never moves the generation floor.
 
-import { assertNotOlder, BundleError, parseBundle, type Bundle, type CompiledBundle, type TokenVerifier } from "../../token/index.ts";
+import {
+  assertNotOlder,
+  BundleError,
+  parseBundle,
+  verifyBundleSignature,
+  type Bundle,
+  type BundleSignature,
+  type CompiledBundle,
+  type TokenVerifier,
+  type TrustSet,
+} from "../../token/index.ts";
 import type { Logger } from "../log.ts";
 import type { VerifierMetrics } from "../metrics.ts";
 
@@ -28,6 +43,12 @@ export type OfferResult =
   | { kind: "unchanged"; generation: number }
   | { kind: "refused"; reason: ReloadFailureReason; message: string };
 
+/** How bundles must be signed. */
+export interface SignatureRule {
+  /** A bundle signed longer ago than this is refused when it is loaded (a replay of an old bundle). Null: no bound. */
+  maxSignatureAgeMs: number | null;
+}
+
 export interface BundleStoreOptions {
   /** The verifier's tenant: a bundle of another tenant is refused. */
   tenant: string;
@@ -35,6 +56,8 @@ export interface BundleStoreOptions {
   now: () => number;
   /** Null: a bundle never goes stale. */
   maxBundleAgeMs: number | null;
+  /** Signatures required (checked against the trust set given to setTrust); null: plain bundles are accepted (development only). */
+  signatures: SignatureRule | null;
   logger: Logger;
   metrics: VerifierMetrics;
 }
@@ -43,15 +66,28 @@ interface Current {
   bundle: Bundle;
   compiled: CompiledBundle;
   text: string;
+  /** bundle.jws as read; undefined for a plain bundle. */
+  signatureText: string | undefined;
+  /** Who signed it and when; null for a plain bundle. */
+  signature: BundleSignature | null;
+}
+
+interface Offer {
+  text: string;
+  signatureText: string | undefined;
+  origin: string;
 }
 
 export class BundleStore {
   readonly #opts: BundleStoreOptions;
   #current: Current | null = null;
   #lastOkMs = 0;
-  #lastRefused: { text: string; result: OfferResult & { kind: "refused" } } | null = null;
+  #lastRefused: { text: string; signatureText: string | undefined; result: OfferResult & { kind: "refused" } } | null = null;
   #lastFailure: string | null = null;
   readonly #listeners: ((generation: number) => void)[] = [];
+  #trust: TrustSet | null = null;
+  /** The last bundle offered that was not loaded: offered again when the trusted keys change. */
+  #pending: Offer | null = null;
 
   constructor(opts: BundleStoreOptions) {
     this.#opts = opts;
@@ -90,24 +126,56 @@ export class BundleStore {
     return this.#lastFailure;
   }
 
-  /**
-   * A source read `text` (bundle.json) from `origin`. The same text as the bundle in use
-   * confirms it (resets its age); other text is parsed, checked and, if good, swapped in.
-   */
-  offer(text: string, origin: string): OfferResult {
-    const cur = this.#current;
-    if (cur !== null && text === cur.text) {
-      this.#lastOkMs = this.#opts.now();
-      this.#lastRefused = null;
-      this.#lastFailure = null;
-      return { kind: "unchanged", generation: cur.bundle.generation };
-    }
-    // The same bad text again (a poll of a file that did not change): no new log or metric.
-    if (this.#lastRefused !== null && this.#lastRefused.text === text) return this.#lastRefused.result;
+  /** The signature of the bundle in use (kid, signing time); null for none or a plain bundle. */
+  signature(): BundleSignature | null {
+    return this.#current?.signature ?? null;
+  }
 
+  /**
+   * The trusted bundle-signing keys changed (a trust source read them). A bundle that
+   * was not loaded is checked again with them; the bundle in use stays in any case.
+   */
+  setTrust(trust: TrustSet, origin: string): void {
+    const before = this.#trust === null ? null : [...this.#trust.keys()].sort().join(",");
+    this.#trust = trust;
+    const after = [...trust.keys()].sort().join(",");
+    if (before === after) return;
+    this.#opts.logger.info({ event: "bundle_trust_loaded", origin, kids: [...trust.keys()] }, `trusted bundle-signing keys from ${origin}: ${after || "none"}`);
+    const pending = this.#pending;
+    this.#lastRefused = null;
+    if (pending !== null) this.offer(pending.text, pending.origin, pending.signatureText);
+  }
+
+  /** A trust source could not read the trusted keys. The keys already loaded stay. */
+  trustFailed(origin: string, message: string): void {
+    this.fail(origin, message);
+  }
+
+  /**
+   * A source read `text` (bundle.json) and `signatureText` (bundle.jws) from `origin`.
+   * The same pair as the bundle in use confirms it (resets its age); a new signature of
+   * the same bundle.json replaces the signature in use; anything else is checked (the
+   * signature first) and, if good, swapped in.
+   */
+  offer(text: string, origin: string, signatureText?: string): OfferResult {
+    const cur = this.#current;
+    if (cur !== null && text === cur.text && signatureText === cur.signatureText) return this.#confirm(cur);
+    // The same bad text again (a poll of a file that did not change): no new log or metric.
+    const refused = this.#lastRefused;
+    if (refused !== null && refused.text === text && refused.signatureText === signatureText) return refused.result;
+
+    this.#pending = { text, signatureText, origin };
+    let signature: BundleSignature | null;
     let next: Bundle;
     let compiled: CompiledBundle;
     try {
+      signature = this.#checkSignature(text, signatureText);
+      if (cur !== null && text === cur.text) {
+        // Re-signed, same content: the newer signature is kept, nothing is reloaded.
+        cur.signatureText = signatureText;
+        cur.signature = signature;
+        return this.#confirm(cur);
+      }
       next = parseBundle(text);
       if (next.tenant !== this.#opts.tenant) {
         return this.#refuse(text, origin, "ERR_BUNDLE_TENANT",
@@ -121,17 +189,49 @@ export class BundleStore {
     }
 
     const previous = cur?.bundle.generation ?? null;
-    this.#current = { bundle: next, compiled, text };
+    this.#current = { bundle: next, compiled, text, signatureText, signature };
+    this.#pending = null;
     this.#lastOkMs = this.#opts.now();
     this.#lastRefused = null;
     this.#lastFailure = null;
     this.#opts.metrics.bundleGeneration.set(next.generation);
     this.#opts.logger.info(
-      { event: "bundle_loaded", origin, tenant: next.tenant, generation: next.generation, previousGeneration: previous, keys: next.keys.length, revoked: next.revoked.length },
+      {
+        event: "bundle_loaded", origin, tenant: next.tenant, generation: next.generation, previousGeneration: previous, keys: next.keys.length, revoked: next.revoked.length,
+        signedBy: signature?.kid ?? null, signedAt: signature === null ? null : new Date(signature.signedAtMs).toISOString(),
+      },
       "bundle loaded",
     );
     for (const listener of this.#listeners) listener(next.generation);
     return { kind: "loaded", generation: next.generation };
+  }
+
+  #confirm(cur: Current): OfferResult {
+    this.#lastOkMs = this.#opts.now();
+    this.#lastRefused = null;
+    this.#lastFailure = null;
+    this.#pending = null;
+    return { kind: "unchanged", generation: cur.bundle.generation };
+  }
+
+  /** Throws BundleError unless `text` is signed as the rule says; null when signatures are not required. */
+  #checkSignature(text: string, signatureText: string | undefined): BundleSignature | null {
+    const rule = this.#opts.signatures;
+    if (rule === null) return null;
+    if (this.#trust === null) {
+      throw new BundleError("ERR_BUNDLE_TRUST", "bundle.jws", "no trusted bundle-signing keys are loaded yet (see the bundle trust source), so no bundle can be checked");
+    }
+    const signature = verifyBundleSignature(text, signatureText, this.#trust);
+    const ageMs = this.#opts.now() - signature.signedAtMs;
+    if (rule.maxSignatureAgeMs !== null && ageMs > rule.maxSignatureAgeMs) {
+      throw new BundleError(
+        "ERR_BUNDLE_SIGNATURE_EXPIRED",
+        "bundle.jws.signedAt",
+        `the bundle was signed ${Math.floor(ageMs / 1000)} s ago, longer than --max-signature-age ${Math.floor(rule.maxSignatureAgeMs / 1000)} s: ` +
+          `an old bundle replayed, or the keyward controller has not re-signed it (is it running?)`,
+      );
+    }
+    return signature;
   }
 
   /** A source could not read the bundle at all. The bundle in use stays. */
@@ -144,7 +244,7 @@ export class BundleStore {
 
   #refuse(text: string, origin: string, reason: ReloadFailureReason, message: string): OfferResult {
     const result = { kind: "refused" as const, reason, message };
-    this.#lastRefused = { text, result };
+    this.#lastRefused = { text, signatureText: this.#pending?.signatureText, result };
     this.#record(origin, reason, message);
     return result;
   }

@@ -68,6 +68,9 @@ function input(over: Partial<PlanBundleInput> = {}): PlanBundleInput {
     accessPolicies: [readPolicy, writePolicy, unusedPolicy],
     revocations: [],
     current: null,
+    // The controller wrote what the ConfigMap holds: its record holds the same.
+    record: over.current?.["bundle.json"] ?? null,
+    trust: null,
     ...over,
   };
 }
@@ -268,11 +271,12 @@ describe("planBundle generations", () => {
     expect(next.bundle.generatedAt).toBe(iso(after(H)));
   });
 
-  it("rewrites a ConfigMap whose jwks.json was edited, under a new generation", () => {
+  it("rewrites a ConfigMap whose jwks.json was edited, from the record and under the same generation", () => {
     const first = ok(planBundle(input()));
-    const plan = ok(planBundle(input({ current: { ...written(first), "jwks.json": '{"keys":[]}' } })));
-    expect(plan.changed).toBe(true);
-    expect(plan.bundle.generation).toBe(first.bundle.generation + 1);
+    const plan = ok(planBundle(input({ current: { ...written(first), "jwks.json": '{"keys":[]}' }, record: first.data["bundle.json"] })));
+    expect(plan.changed).toBe(false);
+    expect(plan.inPlace).toBe(false);
+    expect(plan.data).toEqual(first.data);
   });
 
   it("replaces an unreadable bundle with a warning, above the generation it may have had", () => {
@@ -344,5 +348,50 @@ describe("planBundle size", () => {
       reason: "Published",
       message: `in generation ${plan.bundle.generation} of ConfigMap acme/keyward-bundle`,
     });
+  });
+});
+
+describe("planBundle and the controller's record", () => {
+  const revokedEntry = { jti: "deleted-token", apiKey: "reporting", exp: sec(after(48 * H)) };
+  const withDeleted = (): Extract<BundlePlan, { ok: true }> => ok(planBundle(input({ revocations: [revokedEntry] })));
+
+  it("keeps the revocation of a deleted AccessToken from the record when the ConfigMap was edited to drop it", () => {
+    const first = withDeleted();
+    const edited = { ...first.data, "bundle.json": serializeBundle({ ...first.bundle, generation: first.bundle.generation + 5, revoked: [] }) };
+    const plan = ok(planBundle(input({ current: edited, record: first.data["bundle.json"], now: after(H) })));
+    expect(plan.bundle.revoked).toEqual([revokedEntry]);
+    expect(plan.previousFrom).toBe("record");
+    expect(plan.inPlace).toBe(false);
+    expect(plan.bundle.generation).toBe(first.bundle.generation);
+    expect(plan.events.map((e) => e.reason)).toEqual(["BundleReplaced"]);
+  });
+
+  it("takes the next generation from the record, not from a ConfigMap whose generation was raised to 2^53-1", () => {
+    const first = ok(planBundle(input()));
+    const raised = { ...first.data, "bundle.json": serializeBundle({ ...first.bundle, generation: Number.MAX_SAFE_INTEGER }) };
+    const next = ok(planBundle(input({ apiKeys: [reporting({ suspended: true }), ingest()], current: raised, record: first.data["bundle.json"], now: after(H) })));
+    expect(next.bundle.generation).toBe(first.bundle.generation + 1);
+  });
+
+  it("never carries a key added to the ConfigMap by hand: keys come from the Secrets, or the record while a Secret cannot be read", () => {
+    const first = ok(planBundle(input()));
+    const intruder = { ...key(a3, "ingest", "active") };
+    const edited = { ...first.data, "bundle.json": serializeBundle({ ...first.bundle, keys: [...first.bundle.keys, intruder] }) };
+    const plan = ok(planBundle(input({ apiKeys: [reporting(), ingest({ keys: null })], current: edited, record: first.data["bundle.json"] })));
+    expect(plan.bundle.keys.filter((k) => k.apiKey === "ingest").map((k) => k.kid)).toEqual([b1.kid]);
+  });
+
+  it("without a record, starts one from an unsigned ConfigMap taking only what refuses more: revocations and cut-offs, never keys or allowNonExpiring", () => {
+    const first = ok(planBundle(input({ revocations: [revokedEntry] })));
+    const legacy = { ...first.data, "bundle.json": serializeBundle({ ...first.bundle, generation: Number.MAX_SAFE_INTEGER }) };
+    const plan = ok(planBundle(input({ apiKeys: [reporting({ keys: null, allowNonExpiring: null }), ingest()], current: legacy, record: null, now: after(H) })));
+    expect(plan.previousFrom).toBe("unsigned");
+    expect(plan.bundle.revoked).toEqual([]);
+    // The revocation is dropped here only because reporting has no key left to verify it with.
+    const keyed = ok(planBundle(input({ current: legacy, record: null, now: after(H) })));
+    expect(keyed.bundle.revoked).toEqual([revokedEntry]);
+    expect(keyed.bundle.generation).toBe(after(H).getTime());
+    expect(plan.bundle.keys.filter((k) => k.apiKey === "reporting")).toEqual([]);
+    expect(plan.bundle.apiKeys.reporting?.allowNonExpiring).toBe(false);
   });
 });

@@ -91,6 +91,8 @@ class Tenant {
       accessPolicies: [{ name: "read", spec: { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] } }],
       revocations: this.tokens.flatMap((t) => revocationsOf(t.accessToken, now)),
       current: this.configMap,
+      record: this.configMap?.["bundle.json"] ?? null,
+      trust: null,
     });
     if (!plan.ok) throw new Error(plan.message);
     if (plan.changed) this.configMap = { ...plan.data };

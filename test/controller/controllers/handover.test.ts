@@ -102,7 +102,7 @@ describe("bundlePartOf", () => {
   });
   const read = { name: "read", spec: { rules: [{ methods: ["GET" as const], paths: ["/api/**"] }] } };
   const plan = (apiKeys: BundleApiKeyInput[], current: BundlePlan | null, now = NOW): BundlePlan =>
-    planBundle({ tenant: "acme", issuer: "https://keyward.test", now, apiKeys, accessPolicies: [read], revocations: [], current: current?.ok === true ? current.data : null });
+    planBundle({ tenant: "acme", issuer: "https://keyward.test", now, apiKeys, accessPolicies: [read], revocations: [], current: current?.ok === true ? current.data : null, record: current?.ok === true ? current.data["bundle.json"] : null, trust: null });
   const bundleOf = (p: BundlePlan): Bundle => {
     if (!p.ok) throw new Error("plan not ok");
     return p.bundle;

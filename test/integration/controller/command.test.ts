@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePorts } from "../../../src/controlplane/index.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
-import { apiKeyWhen, condition, controllerIdentity, isTrue } from "./support.ts";
+import { apiKeyWhen, condition, controllerIdentity, isTrue, systemNamespaceFor } from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "ctl-command");
@@ -26,6 +26,7 @@ beforeAll(async () => {
   const kubeconfig = join(dir, "controller.kubeconfig");
   writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
   [metricsPort = 0, healthPort = 0] = await freePorts(2);
+  const systemNamespace = await systemNamespaceFor(ns.name);
   child = spawn(
     process.execPath,
     [
@@ -33,6 +34,7 @@ beforeAll(async () => {
       "controller",
       "--kubeconfig", kubeconfig,
       "--namespace", ns.name,
+      "--system-namespace", systemNamespace,
       "--leader-elect",
       "--leader-election-namespace", ns.name,
       "--metrics-bind-address", `127.0.0.1:${metricsPort}`,

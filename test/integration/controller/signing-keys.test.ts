@@ -11,7 +11,7 @@ import { kubeRequest } from "../../../src/controlplane/index.ts";
 import { serializeSigningKeys, type SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { signingKeySecret } from "../../../src/model/signing-key/secret.ts";
 import { generateSigningKey, issueAccessTokenSync, type PrivateJwk } from "../../../src/token/index.ts";
-import { createNamespace, eventually, keywardObject, Kube, SYSTEM_NAMESPACE, useNamespace, type KubeObject } from "../harness/index.ts";
+import { createNamespace, eventually, keywardObject, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
 import {
   accessTokenWhen,
   apiKeyRef,
@@ -36,6 +36,8 @@ import {
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "signing-keys");
+/** keyward's own namespace of the controllers of this file (support.ts, runController). */
+const systemNamespace = (): string => `${ns.name}-kw`;
 const clock = new OffsetClock();
 let identity: KubeConfig;
 let ctl: TestController | undefined;
@@ -141,7 +143,7 @@ describe("keys kept in the tenant namespace by an earlier release", () => {
     halfMoved = await apiKey("half-moved");
     const doc = documentOf(halfMovedKey, now);
     await kube.create(legacySecret(halfMoved, doc));
-    await kube.create(signingKeySecret(SYSTEM_NAMESPACE, { namespace: ns.name, name: "half-moved", uid: halfMoved.metadata.uid ?? "" }, doc) as unknown as KubeObject);
+    await kube.create(signingKeySecret(systemNamespace(), { namespace: ns.name, name: "half-moved", uid: halfMoved.metadata.uid ?? "" }, doc) as unknown as KubeObject);
     await start();
   });
 
@@ -218,9 +220,9 @@ describe("a user bound only to the built-in edit ClusterRole in the tenant", () 
     // The keys exist, where the user cannot read them.
     const keys = await kube.get<SecretLike>(keySecretRef(ns.name, "reporting"));
     expect(privateMembersIn(keys).length).toBeGreaterThan(0);
-    const denied = await kubeRequest(asUser, { method: "GET", path: `/api/v1/namespaces/${SYSTEM_NAMESPACE}/secrets/${keys.metadata.name}` });
+    const denied = await kubeRequest(asUser, { method: "GET", path: `/api/v1/namespaces/${systemNamespace()}/secrets/${keys.metadata.name}` });
     expect(denied.status).toBe(403);
-    expect((await kubeRequest(asUser, { method: "GET", path: `/api/v1/namespaces/${SYSTEM_NAMESPACE}/secrets` })).status).toBe(403);
+    expect((await kubeRequest(asUser, { method: "GET", path: `/api/v1/namespaces/${systemNamespace()}/secrets` })).status).toBe(403);
   });
 });
 
@@ -250,7 +252,7 @@ describe("an ApiKey's Secret in the system namespace", () => {
     await eventually("the ApiKey gone", async () => (await kube.find(apiKeyRef(ns.name, "forgotten"))) === undefined);
     // A Secret for an ApiKey of a namespace this controller does not watch: not its to judge.
     const key = await generateSigningKey();
-    const foreign = signingKeySecret(SYSTEM_NAMESPACE, { namespace: other, name: "elsewhere", uid: "00000000-0000-4000-8000-000000000000" }, documentOf(key, new Date()));
+    const foreign = signingKeySecret(systemNamespace(), { namespace: other, name: "elsewhere", uid: "00000000-0000-4000-8000-000000000000" }, documentOf(key, new Date()));
     await kube.create(foreign as unknown as KubeObject);
     expect(await kube.find(keySecretRef(ns.name, "forgotten"))).toBeDefined();
 

@@ -17,7 +17,7 @@ import { timerDelay, type Clock, type TimerHandle } from "../../../src/kube/cloc
 import { signingKeySecretName } from "../../../src/model/signing-key/location.ts";
 import { parseBundle, TokenVerifier, type Bundle, type VerifyResult } from "../../../src/token/index.ts";
 import { serviceAccountGroups, serviceAccountKubeConfig, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
-import { ensureSystemNamespace, eventually, SYSTEM_NAMESPACE, type Kube, type KubeObject } from "../harness/index.ts";
+import { ensureSystemNamespace, eventually, Kube, KubeApiError, type KubeObject } from "../harness/index.ts";
 
 export const REPO_ROOT = new URL("../../../", import.meta.url);
 
@@ -148,6 +148,38 @@ export interface TestController {
 
 export const ISSUER = "https://keyward.test";
 
+/**
+ * keyward's own namespace for a controller watching `namespace`: `<namespace>-kw`,
+ * created once (bundle-signing keys, trust ConfigMap and records live there, apart
+ * from the tenant), deleted after the file.
+ */
+export async function systemNamespaceFor(namespace: string): Promise<string> {
+  const name = `${namespace}-kw`;
+  const kube = Kube.fromTestRun();
+  try {
+    await kube.create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "keyward.dev/test": "integration" } } });
+    afterAll(async () => {
+      await kube.delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+    });
+  } catch (err) {
+    if (!(err instanceof KubeApiError) || err.status !== 409) throw err;
+  }
+  return name;
+}
+
+/** The trust ConfigMap of the controller watching `namespace` (its system namespace), as a verifier flag value. */
+export function trustConfigMapFor(namespace: string): string {
+  return `${namespace}-kw/keyward-bundle-trust`;
+}
+
+/** config/trust applied in `systemNamespace`: every service account may read the trust ConfigMap there. */
+export async function grantTrustRead(kube: Kube, systemNamespace: string): Promise<void> {
+  for (const path of ["config/trust/role.yaml", "config/trust/role_binding.yaml"]) {
+    const m = parseYaml(readFileSync(new URL(path, REPO_ROOT), "utf8")) as KubeObject;
+    await kube.create({ ...m, metadata: { ...m.metadata, namespace: systemNamespace } });
+  }
+}
+
 /** Starts the controller in-process on the test namespace with its logs captured at debug level. */
 export async function runController(kubeConfig: KubeConfig, namespace: string, opts: Partial<StartControllerOptions> = {}): Promise<TestController> {
   const logs: string[] = [];
@@ -160,7 +192,7 @@ export async function runController(kubeConfig: KubeConfig, namespace: string, o
   const running = await startController({
     kubeConfig,
     namespaces: [namespace],
-    systemNamespace: SYSTEM_NAMESPACE,
+    systemNamespace: await systemNamespaceFor(namespace),
     issuer: ISSUER,
     logLevel: "debug",
     logDestination: destination as unknown as DestinationStream,
@@ -185,7 +217,7 @@ export interface SecretLike extends KubeObject {
 
 /** The ApiKey's signing-key Secret: in keyward's system namespace, never in the tenant. */
 export function keySecretRef(namespace: string, apiKeyName: string): { apiVersion: string; kind: string; namespace: string; name: string } {
-  return { apiVersion: "v1", kind: "Secret", namespace: SYSTEM_NAMESPACE, name: signingKeySecretName(namespace, apiKeyName) };
+  return { apiVersion: "v1", kind: "Secret", namespace: `${namespace}-kw`, name: signingKeySecretName(namespace, apiKeyName) };
 }
 
 export function decode(secret: SecretLike, key: string): string {

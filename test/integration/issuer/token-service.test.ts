@@ -90,6 +90,8 @@ async function publishBundle(): Promise<void> {
     accessPolicies: Object.entries(POLICIES).map(([name, spec]) => ({ name, spec })),
     revocations: [],
     current: null,
+    record: null,
+    trust: null,
   });
   if (!plan.ok) throw new Error(plan.message);
   await client.create(Resources.configMaps, bundleConfigMap(ns.name, plan.data, plan.bundle.generation));

@@ -14,7 +14,10 @@ import {
   controllerIdentity,
   currentToken,
   isTrue,
+  grantTrustRead,
   runController,
+  systemNamespaceFor,
+  trustConfigMapFor,
   type TestController,
 } from "../controller/support.ts";
 import { verifierIdentity } from "./support.ts";
@@ -76,6 +79,7 @@ beforeAll(async () => {
   const identity = await controllerIdentity(kube, ns.name);
   await kube.create(keywardObject("AccessPolicy", ns.name, "reports-read", { rules: [{ methods: ["GET"], paths: ["/api/v0/**"] }] }));
   ctl = await runController(identity, ns.name);
+  await grantTrustRead(kube, await systemNamespaceFor(ns.name));
   await kube.create(keywardObject("ApiKey", ns.name, API_KEY, { policies: ["reports-read"] }));
   await apiKeyWhen(kube, ns.name, API_KEY, (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
   for (const name of ["revoked-by-spec", "kept", "deleted"]) await createAccessToken(name);
@@ -89,6 +93,7 @@ beforeAll(async () => {
       "--metrics-listen", "off",
       "--tenant", ns.name,
       "--bundle-configmap", `${ns.name}/keyward-bundle`,
+      "--bundle-trust-configmap", trustConfigMapFor(ns.name),
       "--decision-log-sample", "1",
       "--drain-timeout", "2s",
     ],

@@ -223,6 +223,8 @@ export class World {
       accessPolicies: Object.entries(this.policies.get(tenant) ?? {}).map(([name, spec]) => ({ name, spec })),
       revocations,
       current,
+      record: current?.["bundle.json"] ?? null,
+      trust: null,
     });
     this.cache.configMaps.put(bundleConfigMap(tenant, plan.data, plan.bundle.generation));
   }

@@ -43,7 +43,7 @@ beforeEach(async () => {
   logs = new LogCapture();
   let s: BundleStore | null = null;
   metrics = new VerifierMetrics(() => s?.ageSeconds() ?? null);
-  store = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs: 60_000, logger: createLogger("info", logs), metrics });
+  store = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs: 60_000, signatures: null, logger: createLogger("info", logs), metrics });
   s = store;
 });
 

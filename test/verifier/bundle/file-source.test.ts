@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeFixture, TestClock, type Fixture } from "../support/fixture.ts";
-import { bearer, eventually, send, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
+import { makeFixture, T0, TestClock, type Fixture } from "../support/fixture.ts";
+import { bearer, eventually, send, signForTest, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
 import { TokenVerifier } from "../../../src/token/index.ts";
 import { concernsBundle, FileBundleSource, type WatchDirectory } from "../../../src/verifier/bundle/file-source.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
@@ -36,12 +36,14 @@ async function configMapVolume(text: string): Promise<{ dir: string; update(text
     await mkdir(join(dir, version));
     await writeFile(join(dir, version, "bundle.json"), content);
     await writeFile(join(dir, version, "jwks.json"), "{\"keys\":[]}");
+    await writeFile(join(dir, version, "bundle.jws"), await signForTest(content, T0));
     return version;
   };
   const first = await writeVersion(text);
   await symlink(first, join(dir, "..data"));
   await symlink("..data/bundle.json", join(dir, "bundle.json"));
   await symlink("..data/jwks.json", join(dir, "jwks.json"));
+  await symlink("..data/bundle.jws", join(dir, "bundle.jws"));
   let current = first;
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return {
@@ -111,7 +113,7 @@ describe("file bundle source", () => {
 
   it("polls when no watch event comes", async () => {
     const volume = await configMapVolume(fx.bundleText({ generation: 1 }));
-    const store = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: new TestClock().now, maxBundleAgeMs: null, logger: silent, metrics: new VerifierMetrics(() => null) });
+    const store = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: new TestClock().now, maxBundleAgeMs: null, signatures: null, logger: silent, metrics: new VerifierMetrics(() => null) });
     // A watch that never reports anything: only the poll can see the update.
     const watched: string[] = [];
     const source = new FileBundleSource({
@@ -165,7 +167,8 @@ describe("file bundle source", () => {
     const dir = await mkdtemp(join(tmpdir(), "keyward-manifest-"));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
     const file = join(dir, "cm.yaml");
-    await writeFile(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keyward-bundle\n  namespace: acme\ndata:\n  bundle.json: '${fx.bundleText({ generation: 4 })}'\n`);
+    const text = fx.bundleText({ generation: 4 });
+    await writeFile(file, `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keyward-bundle\n  namespace: acme\ndata:\n  bundle.json: '${text}'\n  bundle.jws: '${await signForTest(text, T0)}'\n`);
     const { v } = await verifierOn(file);
     expect(v.verifier.store.generation()).toBe(4);
   });

@@ -1,10 +1,10 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { TokenVerifier } from "../../../src/token/index.ts";
+import { bundleSignerOf, generateSigningKey, parseTrustSet, publicJwkOf, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
 import { VerifierMetrics } from "../../../src/verifier/metrics.ts";
 import { makeFixture, T0, TestClock, type Fixture } from "../support/fixture.ts";
-import { LogCapture } from "../support/http.ts";
+import { LogCapture, signForTest, testBundleSigner } from "../support/http.ts";
 
 let fx: Fixture;
 let clock: TestClock;
@@ -13,7 +13,7 @@ let metrics: VerifierMetrics;
 let store: BundleStore;
 
 function newStore(maxBundleAgeMs: number | null = null): BundleStore {
-  const s: BundleStore = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs, logger: createLogger("info", logs), metrics });
+  const s: BundleStore = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs, signatures: null, logger: createLogger("info", logs), metrics });
   return s;
 }
 
@@ -126,5 +126,77 @@ describe("BundleStore", () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain("keyward_verifier_bundle_generation 9");
     expect(text).toContain("keyward_verifier_bundle_age_seconds 12");
+  });
+});
+
+describe("BundleStore with signatures required", () => {
+  const DAY = 86_400_000;
+  let signed: BundleStore;
+  let trust: ReturnType<typeof parseTrustSet>;
+  let otherSigner: BundleSigner;
+
+  beforeAll(async () => {
+    trust = parseTrustSet(JSON.stringify({ keys: [publicJwkOf((await testBundleSigner()).jwk)] }));
+    otherSigner = bundleSignerOf(await generateSigningKey("EdDSA"));
+  });
+
+  beforeEach(() => {
+    signed = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs: null, signatures: { maxSignatureAgeMs: 7 * DAY }, logger: createLogger("info", logs), metrics });
+    signed.setTrust(trust, "test-trust");
+  });
+
+  it("loads a bundle signed by a trusted key and remembers who signed it and when", async () => {
+    const text = fx.bundleText({ generation: 3 });
+    expect(signed.offer(text, "test", await signForTest(text, T0))).toEqual({ kind: "loaded", generation: 3 });
+    expect(signed.signature()).toMatchObject({ signedAtMs: T0 });
+  });
+
+  it("refuses an unsigned bundle with ERR_BUNDLE_UNSIGNED and does not take its generation as a floor", async () => {
+    const max = fx.bundleText({ generation: Number.MAX_SAFE_INTEGER });
+    expect(signed.offer(max, "test")).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_UNSIGNED" });
+    expect(signed.state().kind).toBe("empty");
+    const good = fx.bundleText({ generation: 4 });
+    expect(signed.offer(good, "test", await signForTest(good, T0))).toEqual({ kind: "loaded", generation: 4 });
+  });
+
+  it("refuses a bundle signed by an untrusted key, or changed after signing, and keeps the bundle in use", async () => {
+    const good = fx.bundleText({ generation: 4 });
+    signed.offer(good, "test", await signForTest(good, T0));
+    const next = fx.bundleText({ generation: 5 });
+    expect(signed.offer(next, "test", signBundle(next, otherSigner, T0))).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SIGNATURE_KEY" });
+    const edited = fx.bundleText({ generation: 5, revoked: [] });
+    expect(signed.offer(edited, "test", await signForTest(fx.bundleText({ generation: 5, revoked: [{ jti: "x", apiKey: "reporting", exp: null }] }), T0))).toMatchObject({
+      kind: "refused",
+      reason: "ERR_BUNDLE_SIGNATURE",
+    });
+    expect(signed.generation()).toBe(4);
+  });
+
+  it("refuses to load a validly signed bundle older than the maximum signature age, but keeps enforcing the bundle in use as it ages", async () => {
+    const text = fx.bundleText({ generation: 4 });
+    const signature = await signForTest(text, T0);
+    signed.offer(text, "test", signature);
+    clock.advance(7 * DAY + 1000);
+    expect(signed.state().kind).toBe("ready");
+    const fresh = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs: null, signatures: { maxSignatureAgeMs: 7 * DAY }, logger: createLogger("info", logs), metrics });
+    fresh.setTrust(trust, "test-trust");
+    expect(fresh.offer(text, "test", signature)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SIGNATURE_EXPIRED" });
+    expect(fresh.state().kind).toBe("empty");
+  });
+
+  it("takes a new signature of the same bundle.json without reloading it", async () => {
+    const text = fx.bundleText({ generation: 4 });
+    signed.offer(text, "test", await signForTest(text, T0));
+    expect(signed.offer(text, "test", await signForTest(text, T0 + DAY))).toEqual({ kind: "unchanged", generation: 4 });
+    expect(signed.signature()?.signedAtMs).toBe(T0 + DAY);
+    expect(logs.events("bundle_loaded")).toHaveLength(1);
+  });
+
+  it("refuses every bundle until trusted keys are loaded, then loads the one waiting", async () => {
+    const waiting = new BundleStore({ tenant: "acme", verifier: new TokenVerifier(), now: clock.now, maxBundleAgeMs: null, signatures: { maxSignatureAgeMs: null }, logger: createLogger("info", logs), metrics });
+    const text = fx.bundleText({ generation: 8 });
+    expect(waiting.offer(text, "test", await signForTest(text, T0))).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_TRUST" });
+    waiting.setTrust(trust, "test-trust");
+    expect(waiting.generation()).toBe(8);
   });
 });

@@ -5,6 +5,7 @@ import { createServer, request as httpRequest, type IncomingHttpHeaders, type In
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { bundleSignerOf, generateSigningKey, publicJwkOf, signBundle, type BundleSigner, type PrivateJwk } from "../../../src/token/index.ts";
 import { parseVerifierArgs, startVerifier, type RunningVerifier, type VerifierDeps } from "../../../src/verifier/index.ts";
 
 export interface SeenRequest {
@@ -110,21 +111,50 @@ export interface TestVerifier {
   dir: string;
   bundleFile: string;
   logs: LogCapture;
+  /** Writes bundle.json and its signature (bundle.jws) by the test's bundle-signing key. */
   writeBundle(text: string): Promise<void>;
+  /** The signature of `text` by the trusted test key, signed now by the verifier's clock. */
+  sign(text: string): string;
   stop(): Promise<void>;
+}
+
+let sharedSigner: Promise<{ jwk: PrivateJwk; signer: BundleSigner }> | null = null;
+
+/** The bundle-signing key every test verifier trusts (one per test process). */
+export function testBundleSigner(): Promise<{ jwk: PrivateJwk; signer: BundleSigner }> {
+  sharedSigner ??= generateSigningKey("EdDSA").then((jwk) => ({ jwk, signer: bundleSignerOf(jwk) }));
+  return sharedSigner;
+}
+
+/** The signature (bundle.jws) of `text` by the key every test verifier trusts. */
+export async function signForTest(text: string, atMs: number): Promise<string> {
+  return signBundle(text, (await testBundleSigner()).signer, atMs);
 }
 
 /**
  * A verifier started through its flags on 127.0.0.1, reading the bundle from a file in a
- * fresh directory (written before start unless `bundleText` is null).
+ * fresh directory (written and signed before start unless `bundleText` is null), and the
+ * trusted bundle-signing key from a trust file next to it.
  */
 export async function startTestVerifier(opts: { args: string[]; bundleText: string | null; deps?: VerifierDeps }): Promise<TestVerifier> {
   const dir = await mkdtemp(join(tmpdir(), "keyward-verifier-"));
   const bundleFile = join(dir, "bundle.json");
-  if (opts.bundleText !== null) await writeFile(bundleFile, opts.bundleText);
+  const { jwk: signingKey, signer } = await testBundleSigner();
+  const now = opts.deps?.now ?? Date.now;
+  const sign = (text: string): string => signBundle(text, signer, now());
+  const writeBundle = async (text: string): Promise<void> => {
+    await writeFile(join(dir, "bundle.jws"), sign(text));
+    await writeFile(bundleFile, text);
+  };
+  const trustFile = join(dir, "trust.json");
+  await writeFile(trustFile, JSON.stringify({ keys: [publicJwkOf(signingKey)] }));
+  if (opts.bundleText !== null) await writeBundle(opts.bundleText);
   const logs = new LogCapture();
   const config = parseVerifierArgs(
-    ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--tenant", "acme", "--bundle-file", bundleFile, "--bundle-poll-interval", "1h", "--drain-timeout", "2s", "--decision-log-sample", "1", ...opts.args],
+    [
+      "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--tenant", "acme", "--bundle-file", bundleFile, "--bundle-trust-file", trustFile,
+      "--bundle-poll-interval", "1h", "--drain-timeout", "2s", "--decision-log-sample", "1", ...opts.args,
+    ],
     {},
   );
   const verifier = await startVerifier(config, { logDestination: logs, ...opts.deps });
@@ -135,7 +165,8 @@ export async function startTestVerifier(opts: { args: string[]; bundleText: stri
     dir,
     bundleFile,
     logs,
-    writeBundle: (text) => writeFile(bundleFile, text),
+    writeBundle,
+    sign,
     stop: async () => {
       await verifier.drain(100);
       await rm(dir, { recursive: true, force: true });
