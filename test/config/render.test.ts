@@ -213,7 +213,7 @@ describe("the controller's RBAC", () => {
     add("keyward.dev", ["apikeys", "accesstokens"], ["patch"]);
     add("keyward.dev", ["apikeys/finalizers", "accesstokens/finalizers"], ["update"]);
     add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["patch"]);
-    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "delete"]);
+    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "patch", "delete"]);
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
     add("core", ["namespaces"], ["list", "watch"]);
     add("core", ["events"], ["create", "patch"]);

@@ -14,6 +14,8 @@
 //   bundle         per tenant: ApiKeys, AccessPolicies, revoked AccessTokens, signing-key Secrets,
 //                  the bundle ConfigMap itself, rotation policies, the namespace being deleted,
 //                  IssuedTokens (with the token service)
+//   tokensecret    token Secrets (their finalizer: revoked once their AccessToken is gone); the AccessToken;
+//                  the tenant bundle; the namespace being deleted
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
 
@@ -31,6 +33,7 @@ import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
 import { BundleReports } from "../../controller/controllers/handover.ts";
+import { DeletedTokens, tokenSecretReconciler, tokenSecretWatches } from "../../controller/controllers/tokensecrets.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
 import { createLogger } from "../../controller/runtime/logging.ts";
@@ -45,7 +48,7 @@ import { Resources, type Resource } from "../../kube/resources.ts";
 import { objectKey, type KubeObject } from "../../kube/types.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import { ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
@@ -162,6 +165,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     policyEvents: manager.eventRecorder<PolicyReason>(),
     metrics: new ControllerMetrics(manager.metrics.registry),
     reports: new BundleReports(),
+    deletedTokens: new DeletedTokens(),
     bundleSizeLimit: options.bundleSizeLimit,
     mintKey: options.mintKey ?? generateSigningKey,
   };
@@ -288,6 +292,9 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
   const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores), workers });
   // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
   ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
+  const bundleController = manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers });
+  // A token whose AccessToken is gone reaches the bundle from its token Secret.
+  ctx.deletedTokens.onChange((tenant) => { bundleController.enqueue(bundleKey(tenant)); });
   const registered: Registered[] = [
     { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
     {
@@ -295,8 +302,17 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
       keys: keysOf(stores.accessTokens),
     },
     {
-      controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores), workers }),
+      controller: bundleController,
       keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
+    },
+    {
+      controller: manager.addController({
+        name: "tokensecret",
+        reconcile: tokenSecretReconciler(ctx, ctx.deletedTokens),
+        watches: tokenSecretWatches(stores, ctx.deletedTokens),
+        workers,
+      }),
+      keys: () => stores.secrets.list().filter((s) => s.type === ACCESS_TOKEN_SECRET_TYPE).map(objectKey),
     },
     {
       controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),

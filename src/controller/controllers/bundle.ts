@@ -105,6 +105,8 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       accessPolicies: stores.accessPolicies.list(tenant).map((p) => ({ name: p.metadata.name ?? "", spec: p.spec })),
       revocations: [
         ...accessTokens.flatMap((t) => revocationsOf(t, at)),
+        // Tokens whose AccessToken is gone, from their token Secrets' records (tokensecrets.ts).
+        ...ctx.deletedTokens.revocations(tenant),
         ...revocationsFromIssuedTokens(stores.issuedTokens?.list(tenant) ?? [], at),
       ],
       current: cm?.data ?? null,
