@@ -58,6 +58,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       kubeconfigPath: config.kubeconfig,
       env: { ...io.env },
       namespaces: config.namespaces,
+      ...(config.shardSelector === null ? {} : { shardSelector: config.shardSelector }),
       issuer: config.issuer,
       leaderElection: config.leaderElect ? { namespace: leaseNamespace ?? "", name: config.leaseName } : false,
       metrics: config.metrics,

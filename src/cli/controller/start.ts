@@ -34,6 +34,7 @@ import { TenantNamespaces, type NamespaceObject } from "../../controller/control
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
 import { BundleReports } from "../../controller/controllers/handover.ts";
 import { DeletedTokens, tokenSecretReconciler, tokenSecretWatches } from "../../controller/controllers/tokensecrets.ts";
+import { NamespaceShard } from "../../controller/controllers/shard.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
 import { createLogger } from "../../controller/runtime/logging.ts";
@@ -76,6 +77,12 @@ export interface StartControllerOptions {
   env?: Record<string, string | undefined>;
   /** Namespaces to watch; empty or absent: all. */
   namespaces?: readonly string[];
+  /**
+   * A label selector on Namespaces: this controller is the shard that owns the
+   * namespaces it selects (docs/scale.md). Not with `namespaces`. Each shard needs a
+   * Lease of its own (`leaderElection.name`).
+   */
+  shardSelector?: string;
   /** `iss` of every token and `issuer` of every bundle. Default "keyward". */
   issuer?: string;
   /** Leader election on a Lease; false or absent: run at once (one replica). */
@@ -151,8 +158,10 @@ export async function startController(options: StartControllerOptions = {}): Pro
     ...(options.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: options.shutdownTimeoutMs }),
   });
   const namespaces = [...new Set(options.namespaces ?? [])];
+  if (namespaces.length > 0 && options.shardSelector !== undefined) throw new Error("startController: namespaces and shardSelector exclude each other");
+  const shard = options.shardSelector === undefined ? undefined : shardOf(manager, options.shardSelector);
   const withTokenService = options.tokenService != null;
-  const stores = controllerStores(manager, namespaces, clock, withTokenService);
+  const stores = controllerStores(manager, namespaces, clock, withTokenService, shard);
   if (stores.issuedTokens !== undefined) auditIssuedTokenRevocations(manager, stores.issuedTokens, log);
 
   const ctx: ControllerContext = {
@@ -170,11 +179,16 @@ export async function startController(options: StartControllerOptions = {}): Pro
     mintKey: options.mintKey ?? generateSigningKey,
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
-  if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
+  if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS, shard));
 
-  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, leaderElection: le !== false, issuer: ctx.issuer }, "starting keyward controller");
+  log.info(
+    { namespaces: namespaces.length === 0 ? "all" : namespaces, shard: shard?.selector ?? null, leaderElection: le !== false, issuer: ctx.issuer },
+    "starting keyward controller",
+  );
   let tokenService: RunningTokenService | null = null;
   try {
+    // A shard knows its namespaces before its other informers list: each lists once, filtered.
+    if (shard !== undefined) await shard.start();
     await manager.start();
     const ts = options.tokenService ?? null;
     if (ts !== null) {
@@ -236,20 +250,27 @@ export async function startController(options: StartControllerOptions = {}): Pro
  * namespace when namespaces are given), Secrets only keyward's, ConfigMaps only
  * the bundles, the tenant namespaces; IssuedTokens with the token service.
  */
-/** A cache of one kind: one informer, or one per watched namespace. */
-function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock) {
+/** A cache of one kind: one informer, or one per watched namespace; with a shard, only its namespaces' objects. */
+function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock, shard?: NamespaceShard) {
   return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Store<T> => {
     const informers = new Map<string, Informer<T>>();
     // Caches keep no managedFields: nothing reads them, and they can be most of an object's size.
-    const cached = { ...opts, transform: withoutManagedFields };
+    const cached: ListWatchOptions = { ...opts, transform: withoutManagedFields };
+    const sharded = shard !== undefined && resource.namespaced;
+    if (sharded) cached.filter = shard.keeps;
     if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
     else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
-    return new Store<T>(informers, clock);
+    if (sharded) shard.relistOnChange([...informers.values()] as unknown as Informer[]);
+    return new Store<T>(informers, clock, sharded ? (ns) => shard.owns(ns) : undefined);
   };
 }
 
-function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean): Stores {
-  const store = storeFactory(manager, namespaces, clock);
+function shardOf(manager: Manager, selector: string): NamespaceShard {
+  return new NamespaceShard(manager.informer<NamespaceObject>(Resources.namespaces, { transform: withoutManagedFields, labelSelector: selector }), selector);
+}
+
+function controllerStores(manager: Manager, namespaces: readonly string[], clock: Clock, withIssuedTokens: boolean, shard?: NamespaceShard): Stores {
+  const store = storeFactory(manager, namespaces, clock, shard);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
     accessTokens: store<AccessToken>(Resources.accessTokens),
@@ -263,7 +284,8 @@ function controllerStores(manager: Manager, namespaces: readonly string[], clock
   // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
   const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
   const namespaceCache = { transform: withoutManagedFields };
-  if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
+  if (shard !== undefined) namespaceInformers.set("", shard.informer);
+  else if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
   else for (const ns of namespaces) namespaceInformers.set(ns, manager.informer<NamespaceObject>(Resources.namespaces, { ...namespaceCache, fieldSelector: `metadata.name=${ns}` }));
   stores.namespaces = new TenantNamespaces(namespaceInformers);
   stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
@@ -347,8 +369,8 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
 }
 
 /** With injection: Services that reach an injected app around its verifier are reported (Event and gauge). */
-function addBypassController(manager: Manager, namespaces: readonly string[], clock: Clock, workers: number): Registered {
-  const store = storeFactory(manager, namespaces, clock);
+function addBypassController(manager: Manager, namespaces: readonly string[], clock: Clock, workers: number, shard?: NamespaceShard): Registered {
+  const store = storeFactory(manager, namespaces, clock, shard);
   const services = store<ServiceObject>(SERVICES);
   const pods = store<PodObject>(PODS, { labelSelector: INJECTED_PODS_SELECTOR });
   const events = manager.eventRecorder<typeof BYPASS_REASON>();

@@ -57,7 +57,7 @@ export class DeletedTokens {
   report(secretKey: string, entries: RevokedEntry[]): void {
     const tenant = parseKey(secretKey).namespace ?? "";
     let secrets = this.#byTenant.get(tenant);
-    if (secrets === undefined) this.#byTenant.set(tenant, (secrets = new Map()));
+    if (secrets === undefined) this.#byTenant.set(tenant, (secrets = new Map<string, RevokedEntry[]>()));
     const before = secrets.get(secretKey);
     secrets.set(secretKey, entries);
     if (before !== undefined && JSON.stringify(before) === JSON.stringify(entries)) return;

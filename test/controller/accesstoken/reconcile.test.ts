@@ -375,8 +375,7 @@ describe("planAccessToken keeps the record a deletion revokes in the token Secre
   it("gives a Secret written before the record existed its record and finalizer, token untouched, and then lets the AccessToken's finalizer go", () => {
     const sim = issuedSim();
     const token = sim.token();
-    const annotations = { ...sim.secret!.metadata.annotations };
-    delete annotations[Annotations.issued];
+    const annotations = Object.fromEntries(Object.entries(sim.secret!.metadata.annotations ?? {}).filter(([k]) => k !== Annotations.issued));
     sim.secret = { ...sim.secret!, metadata: { ...sim.secret!.metadata, annotations, finalizers: [] } };
     const outcome = sim.reconcile(after(H));
     expect(outcome.plan.action).toBe("keep");
