@@ -75,6 +75,12 @@ export function listWatch<T extends KubeObject>(client: KubeClient, resource: Re
         signal,
       }),
   };
+  return shapedSource(source, opts);
+}
+
+/** `source` with the options' transform and filter applied to what it lists and watches. */
+export function shapedSource<T extends KubeObject>(source: ListWatchSource<T>, opts: Pick<ListWatchOptions, "transform" | "filter">): ListWatchSource<T> {
+  const { description } = source;
   const { transform, filter } = opts;
   if (transform === undefined && filter === undefined) return source;
   const apply = (obj: T): T => (transform === undefined ? obj : (transform(obj) as T));
@@ -153,6 +159,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** Ends the current watch early: relist() asks for a list instead of the watch. */
   #watchAbort: AbortController | undefined;
   #relistWanted = false;
+  /** Callers of relist() waiting for a list that begins after their call. */
+  #relistWaiters: Array<() => void> = [];
   #running: Promise<void> | undefined;
   #resyncTimer: TimerHandle | undefined;
   #stats: InformerStats = { lists: 0, watches: 0, restarts: { "watch-ended": 0, gone: 0, error: 0 }, resyncs: 0 };
@@ -281,11 +289,14 @@ export class Informer<T extends KubeObject = KubeObject> {
    * e.g. its filter): the list replaces the cache, and what it adds, changes and
    * drops is delivered as add, update and delete events. Several calls before
    * the list runs cost one list; a call during a list costs one more after it.
+   * Resolves once a list that began after the call has been applied (at once
+   * when the informer is not running: its first list is still to come).
    */
-  relist(): void {
-    if (this.#running === undefined) return;
+  relist(): Promise<void> {
+    if (this.#running === undefined) return Promise.resolve();
     this.#relistWanted = true;
     this.#watchAbort?.abort();
+    return new Promise((resolve) => this.#relistWaiters.push(resolve));
   }
 
   /** Stops the informer; no handler is called once this resolves. The cache is kept. */
@@ -298,6 +309,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     await running;
     this.#running = undefined;
     this.#abort = undefined;
+    for (const resolve of this.#relistWaiters.splice(0)) resolve();
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
     for (const w of waiters) w(this.#synced);
@@ -312,9 +324,18 @@ export class Informer<T extends KubeObject = KubeObject> {
       try {
         if (needList) {
           this.#stats.lists++;
-          const list = await this.#source.list(signal);
+          const waiting = this.#relistWaiters;
+          this.#relistWaiters = [];
+          let list: KubeList<T>;
+          try {
+            list = await this.#source.list(signal);
+          } catch (err) {
+            this.#relistWaiters.unshift(...waiting);
+            throw err;
+          }
           if (stopped()) return;
           this.#replace(list.items);
+          for (const resolve of waiting) resolve();
           this.#resourceVersion = list.metadata.resourceVersion ?? "";
           needList = false;
           failures = 0;

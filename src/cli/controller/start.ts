@@ -33,7 +33,7 @@ import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
 import { BundleReports } from "../../controller/controllers/handover.ts";
-import { DeletedTokens, tokenSecretReconciler, tokenSecretWatches } from "../../controller/controllers/tokensecrets.ts";
+import { DeletedTokens, tokenSecretPending, tokenSecretReconciler, tokenSecretWatches } from "../../controller/controllers/tokensecrets.ts";
 import { NamespaceShard } from "../../controller/controllers/shard.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
@@ -46,10 +46,10 @@ import { loadKubeConfig } from "../../kube/config.ts";
 import { withoutManagedFields, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
 import { Resources, type Resource } from "../../kube/resources.ts";
-import { objectKey, type KubeObject } from "../../kube/types.ts";
+import { objectKey, parseKey, type KubeObject } from "../../kube/types.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
@@ -179,6 +179,10 @@ export async function startController(options: StartControllerOptions = {}): Pro
     mintKey: options.mintKey ?? generateSigningKey,
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
+  // A namespace that arrived in the shard: its objects were listed while hidden; reconcile them now.
+  shard?.onShown((ns) => {
+    for (const { controller, keys } of controllers) for (const key of keys()) if (parseKey(key).namespace === ns) controller.enqueue(key);
+  });
   if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS, shard));
 
   log.info(
@@ -260,8 +264,8 @@ function storeFactory(manager: Manager, namespaces: readonly string[], clock: Cl
     if (sharded) cached.filter = shard.keeps;
     if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
     else for (const ns of namespaces) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
-    if (sharded) shard.relistOnChange([...informers.values()] as unknown as Informer[]);
-    return new Store<T>(informers, clock, sharded ? (ns) => shard.owns(ns) : undefined);
+    if (sharded) shard.track([...informers.values()] as unknown as Informer[]);
+    return new Store<T>(informers, clock, sharded ? (ns) => shard.shows(ns) : undefined);
   };
 }
 
@@ -334,7 +338,7 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
         watches: tokenSecretWatches(stores, ctx.deletedTokens),
         workers,
       }),
-      keys: () => stores.secrets.list().filter((s) => s.type === ACCESS_TOKEN_SECRET_TYPE).map(objectKey),
+      keys: () => stores.secrets.list().filter((s) => tokenSecretPending(stores, s)).map(objectKey),
     },
     {
       controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),

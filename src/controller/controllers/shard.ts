@@ -8,7 +8,8 @@
 // their namespace's labels) and lists again when a namespace arrives or leaves.
 // The caches answer for owned namespaces only, so a shard stops acting on a
 // namespace as soon as its Namespace informer sees it leave, and the new owner
-// starts once its own informer sees it arrive. For a moment both may act on it:
+// starts once its own informer sees it arrive and every informer has listed the
+// namespace's objects (never from half a tenant); then its objects are queued. For a moment both may act on it:
 // every write is a create (refused if the object exists) or is guarded by the
 // resourceVersion read, so the second writer's write fails and it plans again
 // from the newer state, or, once it has seen the namespace leave, not at all. What
@@ -23,6 +24,9 @@ import type { NamespaceObject } from "./namespaces.ts";
 export class NamespaceShard {
   readonly selector: string;
   readonly #namespaces: Informer<NamespaceObject>;
+  readonly #informers: Informer[] = [];
+  /** Owned namespaces whose objects the informers may still be listing: not shown yet. */
+  readonly #arriving = new Set<string>();
   readonly #listeners = new Set<(namespace: string) => void>();
 
   /** `namespaces`: an informer of the Namespaces whose labels match `selector`. */
@@ -30,8 +34,8 @@ export class NamespaceShard {
     this.selector = selector;
     this.#namespaces = namespaces;
     namespaces.addHandlers({
-      add: (ns) => { this.#changed(ns); },
-      delete: (ns) => { this.#changed(ns); },
+      add: (ns) => { this.#arrived(ns.metadata?.name); },
+      delete: (ns) => { this.#left(ns.metadata?.name); },
     });
   }
 
@@ -46,9 +50,18 @@ export class NamespaceShard {
     await this.#namespaces.waitForSync();
   }
 
-  /** Whether `namespace` is this shard's; nothing is, until the Namespace informer has listed. */
+  /** Whether `namespace` is this shard's (its objects are let into the caches); nothing is, until the Namespace informer has listed. */
   owns(namespace: string | undefined): boolean {
     return namespace !== undefined && namespace !== "" && this.#namespaces.get(namespace) !== undefined;
+  }
+
+  /**
+   * Whether reconcilers see the objects of `namespace`: owned, and every informer
+   * has listed since it arrived, so a reconcile never plans from half of a
+   * tenant (ApiKeys without their signing-key Secrets would empty its bundle).
+   */
+  shows(namespace: string): boolean {
+    return this.owns(namespace) && !this.#arriving.has(namespace);
   }
 
   /** The informer filter: an object of an owned namespace, or a cluster-scoped one. */
@@ -57,21 +70,28 @@ export class NamespaceShard {
     return namespace === undefined || namespace === "" || this.owns(namespace);
   };
 
-  /** Calls `fn` with each namespace that arrives in or leaves the shard. */
-  onChange(fn: (namespace: string) => void): void {
+  /** Informers that list again whenever the shard's namespaces change. */
+  track(informers: readonly Informer[]): void {
+    this.#informers.push(...informers);
+  }
+
+  /** Calls `fn` with each namespace once reconcilers see it (it arrived and every informer has listed it). */
+  onShown(fn: (namespace: string) => void): void {
     this.#listeners.add(fn);
   }
 
-  /** Makes every informer of `informers` list again whenever the shard changes. */
-  relistOnChange(informers: readonly Informer[]): void {
-    this.onChange(() => {
-      for (const informer of informers) informer.relist();
+  #arrived(name: string | undefined): void {
+    if (name === undefined) return;
+    this.#arriving.add(name);
+    void Promise.all(this.#informers.map((i) => i.relist())).then(() => {
+      if (!this.#arriving.delete(name) || !this.owns(name)) return;
+      for (const fn of this.#listeners) fn(name);
     });
   }
 
-  #changed(ns: NamespaceObject): void {
-    const name = ns.metadata?.name;
+  #left(name: string | undefined): void {
     if (name === undefined) return;
-    for (const fn of this.#listeners) fn(name);
+    this.#arriving.delete(name);
+    for (const informer of this.#informers) void informer.relist();
   }
 }

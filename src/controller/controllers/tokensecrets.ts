@@ -96,11 +96,23 @@ function alive(at: AccessToken | undefined, uid: string): at is AccessToken {
   return at !== undefined && at.metadata.uid === uid && at.metadata.deletionTimestamp === undefined;
 }
 
+/**
+ * Whether a token Secret has anything for this controller to do: it holds the
+ * finalizer and is being deleted, or its AccessToken is not (or no longer) in
+ * the cache. A resync reconciles only these; every change reconciles any token Secret.
+ */
+export function tokenSecretPending(stores: Pick<Stores, "accessTokens">, secret: SecretObject): boolean {
+  if (!isRecordingTokenSecret(secret)) return false;
+  if (secret.metadata.deletionTimestamp !== undefined) return true;
+  const owner = ownerOf(secret);
+  return owner === null || !alive(stores.accessTokens.get(secret.metadata.namespace, owner.name), owner.uid);
+}
+
 export function tokenSecretWatches(stores: Stores, deleted: DeletedTokens): WatchSpec[] {
-  const isTokenSecret = (s: SecretObject): boolean => s.type === ACCESS_TOKEN_SECRET_TYPE;
   const recording = (namespace: string): string[] => stores.secrets.list(namespace).filter(isRecordingTokenSecret).map(objectKey);
   return [
-    ...stores.secrets.watchSpecs(undefined, (_kind, s) => isTokenSecret(s)),
+    // Every change of a token Secret; of a resync's re-deliveries, only those with something to do.
+    ...stores.secrets.watchSpecs(undefined, (_kind, s, old) => s.type === ACCESS_TOKEN_SECRET_TYPE && (old !== s || tokenSecretPending(stores, s))),
     // An AccessToken deleted, being deleted, or given or relieved of its finalizer: its Secret.
     ...stores.accessTokens.watchSpecs(
       (t) => [makeKey(t.metadata.namespace, tokenSecretName(t))],
