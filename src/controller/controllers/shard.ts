@@ -6,16 +6,17 @@
 // namespaced informer of the controller keeps only the objects of owned
 // namespaces (a client-side filter: the API server cannot select objects by
 // their namespace's labels) and lists again when a namespace arrives or leaves.
-// The caches answer for owned namespaces only, so a shard stops acting on a
+// The caches answer for shown namespaces only: a shard stops acting on a
 // namespace as soon as its Namespace informer sees it leave, and the new owner
 // starts once its own informer sees it arrive and every informer has listed the
-// namespace's objects (never from half a tenant); then its objects are queued. For a moment both may act on it:
-// every write is a create (refused if the object exists) or is guarded by the
-// resourceVersion read, so the second writer's write fails and it plans again
-// from the newer state, or, once it has seen the namespace leave, not at all. What
-// must survive the move is in the API, not in memory: a deleted AccessToken's
-// revocations wait in its token Secret's finalizer, which the namespace's owner
-// of the moment lets go once its bundle lists them.
+// namespace's objects (never from half a tenant); then its objects are queued.
+// For a moment both may act on it: every write is a create (refused if the object
+// exists) or is guarded by the resourceVersion read, so the second writer's write
+// fails and it plans again from the newer state, or, once it has seen the
+// namespace leave, not at all. What must survive the move is in the API, not in
+// memory: a deleted AccessToken's revocations wait in its token Secret's
+// finalizer, which the namespace's owner of the moment lets go once its bundle
+// lists them.
 
 import type { Informer } from "../../kube/informer.ts";
 import type { KubeObject } from "../../kube/types.ts";
