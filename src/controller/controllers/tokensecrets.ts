@@ -101,7 +101,7 @@ function alive(at: AccessToken | undefined, uid: string): at is AccessToken {
  * finalizer and is being deleted, or its AccessToken is not (or no longer) in
  * the cache. A resync reconciles only these; every change reconciles any token Secret.
  */
-export function tokenSecretPending(stores: Pick<Stores, "accessTokens">, secret: SecretObject): boolean {
+export function tokenSecretPending(stores: { accessTokens: Pick<Stores["accessTokens"], "get"> }, secret: SecretObject): boolean {
   if (!isRecordingTokenSecret(secret)) return false;
   if (secret.metadata.deletionTimestamp !== undefined) return true;
   const owner = ownerOf(secret);
