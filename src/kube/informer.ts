@@ -36,6 +36,13 @@ export interface ListWatchOptions {
    * resourceVersion).
    */
   transform?: (obj: KubeObject) => KubeObject;
+  /**
+   * A selector applied here, for what the API server cannot select on (e.g. the
+   * namespaces of a controller shard, chosen by their labels): an object listed
+   * or watched for which it returns false is never cached. When its answer
+   * changes, call the informer's relist().
+   */
+  filter?: (obj: KubeObject) => boolean;
 }
 
 /** kubectl's copy of the object as last applied (client-side apply). */
@@ -81,18 +88,26 @@ export function listWatch<T extends KubeObject>(client: KubeClient, resource: Re
         signal,
       }),
   };
-  const transform = opts.transform;
-  if (transform === undefined) return source;
-  const apply = (obj: T): T => transform(obj) as T;
+  return shapedSource(source, opts);
+}
+
+/** `source` with the options' transform and filter applied to what it lists and watches. */
+export function shapedSource<T extends KubeObject>(source: ListWatchSource<T>, opts: Pick<ListWatchOptions, "transform" | "filter">): ListWatchSource<T> {
+  const { description } = source;
+  const { transform, filter } = opts;
+  if (transform === undefined && filter === undefined) return source;
+  const apply = (obj: T): T => (transform === undefined ? obj : (transform(obj) as T));
+  const keep = (obj: T): boolean => filter === undefined || filter(obj);
   return {
     description,
     list: async (signal) => {
       const list = await source.list(signal);
-      return { ...list, items: list.items.map(apply) };
+      return { ...list, items: list.items.filter(keep).map(apply) };
     },
     watch: async function* (resourceVersion, signal) {
       for await (const ev of source.watch(resourceVersion, signal)) {
-        yield ev.type === "BOOKMARK" ? ev : { type: ev.type, object: apply(ev.object) };
+        if (ev.type === "BOOKMARK") yield ev;
+        else if (keep(ev.object)) yield { type: ev.type, object: apply(ev.object) };
       }
     },
   };
@@ -154,6 +169,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   #syncWaiters: Array<(synced: boolean) => void> = [];
   #resourceVersion = "";
   #abort: AbortController | undefined;
+  /** Ends the current watch early: relist() asks for a list instead of the watch. */
+  #watchAbort: AbortController | undefined;
+  #relistWanted = false;
+  /** Callers of relist() waiting for a list that begins after their call. */
+  #relistWaiters: Array<() => void> = [];
   #running: Promise<void> | undefined;
   #resyncTimer: TimerHandle | undefined;
   #stats: InformerStats = { lists: 0, watches: 0, restarts: { "watch-ended": 0, gone: 0, error: 0 }, resyncs: 0 };
@@ -277,6 +297,21 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (this.#synced) this.#scheduleResync();
   }
 
+  /**
+   * Lists again soon instead of watching on (what the source selects has changed,
+   * e.g. its filter): the list replaces the cache, and what it adds, changes and
+   * drops is delivered as add, update and delete events. Several calls before
+   * the list runs cost one list; a call during a list costs one more after it.
+   * Resolves once a list that began after the call has been applied (at once
+   * when the informer is not running: its first list is still to come).
+   */
+  relist(): Promise<void> {
+    if (this.#running === undefined) return Promise.resolve();
+    this.#relistWanted = true;
+    this.#watchAbort?.abort();
+    return new Promise((resolve) => this.#relistWaiters.push(resolve));
+  }
+
   /** Stops the informer; no handler is called once this resolves. The cache is kept. */
   async stop(): Promise<void> {
     const running = this.#running;
@@ -287,6 +322,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     await running;
     this.#running = undefined;
     this.#abort = undefined;
+    for (const resolve of this.#relistWaiters.splice(0)) resolve();
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
     for (const w of waiters) w(this.#synced);
@@ -301,28 +337,50 @@ export class Informer<T extends KubeObject = KubeObject> {
       try {
         if (needList) {
           this.#stats.lists++;
-          const list = await this.#source.list(signal);
+          const waiting = this.#relistWaiters;
+          this.#relistWaiters = [];
+          let list: KubeList<T>;
+          try {
+            list = await this.#source.list(signal);
+          } catch (err) {
+            this.#relistWaiters.unshift(...waiting);
+            throw err;
+          }
           if (stopped()) return;
           this.#replace(list.items);
+          for (const resolve of waiting) resolve();
           this.#resourceVersion = list.metadata.resourceVersion ?? "";
           needList = false;
           failures = 0;
           this.#markSynced();
         }
+        if (this.#relistWanted) {
+          this.#relistWanted = false;
+          needList = true;
+          continue;
+        }
         this.#stats.watches++;
         let received = false;
-        for await (const ev of this.#source.watch(this.#resourceVersion, signal)) {
-          if (stopped()) return;
+        const watchAbort = new AbortController();
+        this.#watchAbort = watchAbort;
+        for await (const ev of this.#source.watch(this.#resourceVersion, AbortSignal.any([signal, watchAbort.signal]))) {
+          if (stopped() || watchAbort.signal.aborted) break;
           received = true;
           failures = 0;
           this.#apply(ev);
         }
+        this.#watchAbort = undefined;
         if (stopped()) return;
+        // Ended by relist(): list now (a method call: the flag changes under the awaits above).
+        if (this.#relistRequested()) continue;
         this.#restarted("watch-ended");
         // A watch that delivered something resumes at once; one that ended empty counts as a failure.
         if (!received) await this.#backoffSleep(++failures, signal);
       } catch (err) {
         if (stopped()) return;
+        this.#watchAbort = undefined;
+        // The watch was ended by relist(): list now.
+        if (this.#relistWanted && !needList) continue;
         if (err instanceof GoneError && !needList) {
           // The resourceVersion was compacted: relist now. (A 410 answering the list itself,
           // an expired continue token, backs off below like any failed list.)
@@ -337,6 +395,10 @@ export class Informer<T extends KubeObject = KubeObject> {
         await this.#backoffSleep(failures, signal);
       }
     }
+  }
+
+  #relistRequested(): boolean {
+    return this.#relistWanted;
   }
 
   #restarted(reason: RestartReason, err?: unknown): void {

@@ -42,12 +42,24 @@ export const TokenSecretAnnotations = {
   tokenSha256: "keyward.dev/token-sha256",
   /** RFC 3339: when the token was removed because the AccessToken was revoked. */
   revokedAt: "keyward.dev/revoked-at",
+  /**
+   * The record a deletion revokes: JSON, the AccessToken's status.issued when the
+   * Secret was written (jti, kid, expiresAt of every token a verifier may still accept).
+   */
+  issued: "keyward.dev/issued",
 } as const;
 
 /** Kept on an ApiKey that has signing keys until the tenant bundle no longer lists it. */
 export const API_KEY_FINALIZER = "keyward.dev/bundle";
-/** Kept on an AccessToken that issued tokens until the tenant bundle lists their revocations. */
-export const ACCESS_TOKEN_FINALIZER = "keyward.dev/revocation";
+/**
+ * Kept on a token Secret (written in the Secret's create) until the tenant bundle
+ * lists the revocations of the tokens its record names, once its AccessToken is
+ * gone. The same finalizer is kept on an AccessToken only while no Secret carries
+ * its record (a token Secret deleted by hand, or written before the record existed).
+ */
+export const REVOCATION_FINALIZER = "keyward.dev/revocation";
+export const ACCESS_TOKEN_FINALIZER = REVOCATION_FINALIZER;
+export const TOKEN_SECRET_FINALIZER = REVOCATION_FINALIZER;
 
 /** The tenant bundle: one ConfigMap per namespace, with the bundle and a plain JWK Set. */
 export const BUNDLE_CONFIGMAP_NAME = "keyward-bundle";

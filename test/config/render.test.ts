@@ -213,7 +213,7 @@ describe("the controller's RBAC", () => {
     add("keyward.dev", ["apikeys", "accesstokens"], ["patch"]);
     add("keyward.dev", ["apikeys/finalizers", "accesstokens/finalizers"], ["update"]);
     add("keyward.dev", CONTROLLER_KINDS.map((k) => `${k}/status`), ["patch"]);
-    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "delete"]);
+    add("core", ["secrets"], ["get", "list", "watch", "create", "update", "patch", "delete"]);
     add("core", ["configmaps"], ["get", "list", "watch", "create", "update"]);
     add("core", ["namespaces"], ["list", "watch"]);
     add("core", ["events"], ["create", "patch"]);
@@ -250,6 +250,34 @@ describe("the controller's RBAC", () => {
     const lease = parseControllerArgs(controllerContainer().args!.slice(1), { POD_NAMESPACE: NAMESPACE }).leaseName;
     expect(grants(role.rules, "coordination.k8s.io", "leases", "update", lease)).toBe(true);
     expect(grants(role.rules, "coordination.k8s.io", "leases", "update", "another-lease")).toBe(false);
+  });
+});
+
+describe("config/shards", () => {
+  const shards = (): Deployment[] => build("config/shards").filter((m) => m.kind === "Deployment") as unknown as Deployment[];
+  const argsOf = (d: Deployment): string[] => d.spec.template.spec.containers.find((x) => x.name === "controller")?.args?.slice(1) ?? [];
+
+  it("runs two controller Deployments, each owning its own namespaces with a Lease of its own, on pods no other Deployment selects", () => {
+    const ds = shards();
+    expect(ds.map((d) => d.metadata.name).sort()).toEqual(["keyward-controller-shard-a", "keyward-controller-shard-b"]);
+    const configs = ds.map((d) => parseControllerArgs(argsOf(d), { POD_NAMESPACE: NAMESPACE }));
+    expect(configs.map((c) => c.shardSelector).sort()).toEqual(["keyward.dev/shard=a", "keyward.dev/shard=b"]);
+    expect(configs.map((c) => c.leaseName).sort()).toEqual(["keyward-controller-shard-a", "keyward-controller-shard-b"]);
+    expect(configs.every((c) => c.leaderElect)).toBe(true);
+    const [a, b] = ds.map((d) => d.spec.selector.matchLabels);
+    expect(a?.["keyward.dev/shard"]).not.toBe(b?.["keyward.dev/shard"]);
+    for (const d of ds) expect(d.spec.template.metadata.labels).toEqual(expect.objectContaining(d.spec.selector.matchLabels));
+  });
+
+  it("lets each shard read and renew its own Lease, and leaves keyward-system out of every shard", () => {
+    const role = one<Role>(build("config/shards"), "Role", "keyward-leader-election");
+    for (const d of shards()) {
+      const lease = parseControllerArgs(argsOf(d), { POD_NAMESPACE: NAMESPACE }).leaseName;
+      expect(grants(role.rules, "coordination.k8s.io", "leases", "update", lease)).toBe(true);
+    }
+    expect(grants(role.rules, "coordination.k8s.io", "leases", "update", "keyward-controller")).toBe(false);
+    const ns = one(build("config/shards"), "Namespace", NAMESPACE);
+    expect(Object.keys(ns.metadata.labels ?? {})).not.toContain("keyward.dev/shard");
   });
 });
 

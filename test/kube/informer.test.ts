@@ -133,6 +133,30 @@ describe("Informer", () => {
     expect(src.watchCalls.at(-1)).toBe(src.resourceVersion);
   });
 
+  it("lists again on relist(), turns the difference into add, update and delete, and resolves once that list is applied", async () => {
+    const { src, inf, seen } = setup();
+    src.add(obj("keep"));
+    src.add(obj("remove"));
+    inf.start();
+    await inf.waitForSync();
+    await settle();
+    seen.length = 0;
+    src.silently(() => {
+      src.add(obj("new"));
+      src.delete(obj("remove"));
+    });
+    const listed = Promise.all([inf.relist(), inf.relist()]);
+    await settle();
+    await listed;
+    expect(src.listCalls).toHaveLength(2);
+    expect(seen.map((s) => s.slice(0, 2)).sort()).toEqual([
+      ["add", "new"],
+      ["delete", "remove"],
+    ]);
+    expect(inf.stats.restarts).toEqual({ "watch-ended": 0, gone: 0, error: 0 });
+    expect(src.watching).toBe(true);
+  });
+
   it("keeps retrying a failing list with backoff and syncs once it succeeds", async () => {
     const { src, clock, inf } = setup();
     const forbidden = new ForbiddenError({ verb: "list", resource: "configmaps" }, 403, { message: "forbidden" });

@@ -60,6 +60,7 @@ export async function runControllerCommand(args: string[], io: ControllerCommand
       namespaces: config.namespaces,
       systemNamespace: config.systemNamespace,
       bundleSigning: config.bundleSigning,
+      ...(config.shardSelector === null ? {} : { shardSelector: config.shardSelector }),
       issuer: config.issuer,
       issuerForm: config.issuerForm,
       sharedIssuerWindowSeconds: config.sharedIssuerWindowSeconds,

@@ -28,6 +28,8 @@ export interface ControllerConfig {
   kubeconfig: string | null;
   /** The namespaces watched; empty: all namespaces. */
   namespaces: string[];
+  /** A label selector on Namespaces: this controller is the shard owning those it selects; null: no shard. */
+  shardSelector: string | null;
   /**
    * keyward's own namespace: what tenants must neither read nor write lives there (private
    * signing keys, the bundle-signing key, the controller's records) and what verifiers trust.
@@ -93,6 +95,13 @@ export const CONTROLLER_FLAGS: readonly FlagSpec[] = [
     arg: "NS",
     multiple: true,
     help: "watch only this namespace (repeat the flag for several; the variable is comma-separated); default all namespaces",
+  },
+  {
+    name: "shard-selector",
+    env: "KEYWARD_SHARD_SELECTOR",
+    kind: "string",
+    arg: "SELECTOR",
+    help: "run as the shard that owns the namespaces with these labels (e.g. keyward.dev/shard=a); give each shard its own --leader-election-id; not with --namespace",
   },
   {
     name: "system-namespace",
@@ -284,6 +293,8 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw new ControllerConfigError("--leader-election-id", `--leader-election-id "${leaseName}" is not a valid object name (lower-case letters, digits, "-" and ".")`);
   }
 
+  const shardSelector = shardSelectorOf(str("shard-selector"), namespaces, leaderElect, leaseName);
+
   const metrics = listenAddress("--metrics-bind-address", str("metrics-bind-address")!);
   const health = listenAddress("--health-probe-bind-address", str("health-probe-bind-address")!);
   if (metrics !== null && health !== null && metrics.port !== 0 && metrics.port === health.port && metrics.host === health.host) {
@@ -348,7 +359,7 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     if (err instanceof WebhookConfigError) throw new ControllerConfigError(err.flag, err.message);
     throw err;
   }
-  return { kubeconfig, namespaces, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs, bundleSigning };
+  return { kubeconfig, namespaces, shardSelector, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs, bundleSigning };
 }
 
 function sharedIssuerWindow(text: string): number {
@@ -362,6 +373,27 @@ function sharedIssuerWindow(text: string): number {
     throw new ControllerConfigError("--shared-issuer-window", `--shared-issuer-window ${text} must be whole seconds of at most ${MAX_SHARED_ISSUER_WINDOW_SECONDS / 3600}h`);
   }
   return ms / 1000;
+}
+
+/** A label selector's characters: keys, values, =, ==, !=, !, in, notin, parentheses and commas. */
+const LABEL_SELECTOR = /^[A-Za-z0-9._/\-=!,() ]+$/;
+
+function shardSelectorOf(text: string | undefined, namespaces: readonly string[], leaderElect: boolean, leaseName: string): string | null {
+  if (text === undefined) return null;
+  const selector = text.trim();
+  if (selector === "" || !LABEL_SELECTOR.test(selector)) {
+    throw new ControllerConfigError("--shard-selector", `--shard-selector "${text}" is not a label selector: write one such as keyward.dev/shard=a`);
+  }
+  if (namespaces.length > 0) {
+    throw new ControllerConfigError("--shard-selector", "--shard-selector and --namespace exclude each other: a shard's namespaces are those its selector matches");
+  }
+  if (leaderElect && leaseName === DEFAULT_LEASE_NAME) {
+    throw new ControllerConfigError(
+      "--leader-election-id",
+      `--shard-selector with --leader-elect needs a Lease of the shard's own: set --leader-election-id (e.g. ${DEFAULT_LEASE_NAME}-shard-a), different for every shard`,
+    );
+  }
+  return selector;
 }
 
 function tokenServiceConfig(str: (name: string) => string | undefined): TokenServiceConfig | null {

@@ -17,6 +17,8 @@
 //                  the bundle-signing Secret (every tenant), its record in the system namespace
 //   keyring        the bundle-signing Secret and the trust ConfigMap in the system namespace; every
 //                  tenant bundle (which key still signs one)
+//   tokensecret    token Secrets (their finalizer: revoked once their AccessToken is gone); the AccessToken;
+//                  the tenant bundle; the namespace being deleted
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
 //   keysweep       signing-key Secrets in the system namespace; ApiKeys deleted (a Secret whose ApiKey is gone goes)
@@ -40,6 +42,8 @@ import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controll
 import { BundleReports } from "../../controller/controllers/handover.ts";
 import { keySweepKeys, keySweepReconciler, keySweepWatches } from "../../controller/controllers/signingkeys.ts";
 import { signingKeysOf } from "../../controller/controllers/memo.ts";
+import { DeletedTokens, tokenSecretPending, tokenSecretReconciler, tokenSecretWatches } from "../../controller/controllers/tokensecrets.ts";
+import { NamespaceShard } from "../../controller/controllers/shard.ts";
 import { Store } from "../../controller/controllers/store.ts";
 import type { Controller } from "../../controller/runtime/controller.ts";
 import { createLogger } from "../../controller/runtime/logging.ts";
@@ -54,7 +58,7 @@ import { loadKubeConfig } from "../../kube/config.ts";
 import { withoutApplyRecords, type Informer, type ListWatchOptions } from "../../kube/informer.ts";
 import type { Logger } from "../../kube/logger.ts";
 import { Resources, type Resource } from "../../kube/resources.ts";
-import { objectKey, type KubeObject } from "../../kube/types.ts";
+import { objectKey, parseKey, type KubeObject } from "../../kube/types.ts";
 import { cachedTokenSecret } from "../../model/access-token/secret.ts";
 import { internRepeatedStrings, StringPool } from "../../kube/intern.ts";
 import { WriteCounter } from "../../kube/writes.ts";
@@ -92,6 +96,12 @@ export interface StartControllerOptions {
   systemNamespace?: string;
   /** Bundle signing periods. Default: re-sign after 24 h, rotate every 720 h, overlap 10 min. */
   bundleSigning?: Partial<BundleSigningConfig>;
+  /**
+   * A label selector on Namespaces: this controller is the shard that owns the
+   * namespaces it selects (docs/scale.md). Not with `namespaces`. Each shard needs a
+   * Lease of its own (`leaderElection.name`).
+   */
+  shardSelector?: string;
   /** The `issuer` of every bundle; a tenant's issuer is `{issuer}/{tenant}`. Default "keyward". */
   issuer?: string;
   /** The `iss` of issued tokens: the tenant's issuer (default) or the issuer itself. */
@@ -174,9 +184,11 @@ export async function startController(options: StartControllerOptions = {}): Pro
     ...(options.shutdownTimeoutMs === undefined ? {} : { shutdownTimeoutMs: options.shutdownTimeoutMs }),
   });
   const namespaces = [...new Set(options.namespaces ?? [])];
+  if (namespaces.length > 0 && options.shardSelector !== undefined) throw new Error("startController: namespaces and shardSelector exclude each other");
+  const shard = options.shardSelector === undefined ? undefined : shardOf(manager, options.shardSelector);
   const withTokenService = options.tokenService != null;
   const systemNamespace = options.systemNamespace ?? DEFAULT_SYSTEM_NAMESPACE;
-  const stores = controllerStores(manager, namespaces, systemNamespace, clock, withTokenService);
+  const stores = controllerStores(manager, namespaces, systemNamespace, clock, withTokenService, shard);
   const signer = secretSigner({ secrets: stores.secrets, systemNamespace, read: signingKeysOf });
   if (stores.issuedTokens !== undefined) auditIssuedTokenRevocations(manager, stores.issuedTokens, log);
 
@@ -191,6 +203,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     policyEvents: manager.eventRecorder<PolicyReason>(),
     metrics: new ControllerMetrics(manager.metrics.registry),
     reports: new BundleReports(),
+    deletedTokens: new DeletedTokens(),
     bundleSizeLimit: options.bundleSizeLimit,
     mintKey: options.mintKey ?? ((algorithm) => signer.generate(algorithm)),
     systemNamespace,
@@ -199,11 +212,20 @@ export async function startController(options: StartControllerOptions = {}): Pro
     bundleSigning: { ...DEFAULT_BUNDLE_SIGNING, ...options.bundleSigning },
   };
   const controllers = addControllers(manager, ctx, options.workers ?? DEFAULT_WORKERS, withTokenService);
-  if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS));
+  // A namespace that arrived in the shard: its objects were listed while hidden; reconcile them now.
+  shard?.onShown((ns) => {
+    for (const { controller, keys } of controllers) for (const key of keys()) if (parseKey(key).namespace === ns) controller.enqueue(key);
+  });
+  if (options.webhook != null) controllers.push(addBypassController(manager, namespaces, clock, options.workers ?? DEFAULT_WORKERS, shard));
 
-  log.info({ namespaces: namespaces.length === 0 ? "all" : namespaces, systemNamespace, leaderElection: le !== false, issuer: ctx.issuer, issuerForm: ctx.issuerForm }, "starting keyward controller");
+  log.info(
+    { namespaces: namespaces.length === 0 ? "all" : namespaces, shard: shard?.selector ?? null, systemNamespace, leaderElection: le !== false, issuer: ctx.issuer, issuerForm: ctx.issuerForm },
+    "starting keyward controller",
+  );
   let tokenService: RunningTokenService | null = null;
   try {
+    // A shard knows its namespaces before its other informers list: each lists once, filtered.
+    if (shard !== undefined) await shard.start();
     await manager.start();
     const ts = options.tokenService ?? null;
     if (ts !== null) {
@@ -269,23 +291,34 @@ export async function startController(options: StartControllerOptions = {}): Pro
  * namespace when namespaces are given), Secrets only keyward's, ConfigMaps only
  * the bundles, the tenant namespaces; IssuedTokens with the token service.
  */
-/** A cache of one kind: one informer, or one per watched namespace (and per namespace of `also`). */
-function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock) {
+/**
+ * A cache of one kind: one informer, or one per watched namespace (and per namespace of `also`);
+ * with a shard, only the objects of its namespaces and of keyward's own.
+ */
+function storeFactory(manager: Manager, namespaces: readonly string[], clock: Clock, shard?: NamespaceShard, systemNamespace?: string) {
   const strings = new StringPool();
   return <T extends KubeObject>(resource: Resource, opts: ListWatchOptions = {}, also: readonly string[] = []): Store<T> => {
     const informers = new Map<string, Informer<T>>();
     // Caches keep no managedFields (nothing reads them, and they can be most of an object's
     // size), and share the strings that repeat across objects (src/kube/intern.ts).
     const own = opts.transform ?? ((o: KubeObject) => o);
-    const cached = { ...opts, transform: (o: KubeObject) => internRepeatedStrings(own(withoutApplyRecords(o)), strings) };
+    const cached: ListWatchOptions = { ...opts, transform: (o: KubeObject) => internRepeatedStrings(own(withoutApplyRecords(o)), strings) };
+    const sharded = shard !== undefined && resource.namespaced;
+    const ownNamespace = (ns: string | undefined): boolean => ns !== undefined && ns === systemNamespace;
+    if (sharded) cached.filter = (o) => ownNamespace(o.metadata?.namespace) || shard.keeps(o);
     if (!resource.namespaced || namespaces.length === 0) informers.set("", manager.informer<T>(resource, cached));
     else for (const ns of new Set([...namespaces, ...also])) informers.set(ns, manager.informer<T>(resource, { ...cached, namespace: ns }));
-    return new Store<T>(informers, clock);
+    if (sharded) shard.track([...informers.values()] as unknown as Informer[]);
+    return new Store<T>(informers, clock, sharded ? (ns) => ownNamespace(ns) || shard.shows(ns) : undefined);
   };
 }
 
-function controllerStores(manager: Manager, namespaces: readonly string[], systemNamespace: string, clock: Clock, withIssuedTokens: boolean): Stores {
-  const store = storeFactory(manager, namespaces, clock);
+function shardOf(manager: Manager, selector: string): NamespaceShard {
+  return new NamespaceShard(manager.informer<NamespaceObject>(Resources.namespaces, { transform: withoutApplyRecords, labelSelector: selector }), selector);
+}
+
+function controllerStores(manager: Manager, namespaces: readonly string[], systemNamespace: string, clock: Clock, withIssuedTokens: boolean, shard?: NamespaceShard): Stores {
+  const store = storeFactory(manager, namespaces, clock, shard, systemNamespace);
   const inSystem = storeFactory(manager, [systemNamespace], clock);
   const stores: Stores = {
     apiKeys: store<ApiKey>(Resources.apiKeys),
@@ -307,7 +340,8 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
   // Which tenant namespaces are being deleted: every namespace, or each watched one by name.
   const namespaceInformers = new Map<string, Informer<NamespaceObject>>();
   const namespaceCache = { transform: withoutApplyRecords };
-  if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
+  if (shard !== undefined) namespaceInformers.set("", shard.informer);
+  else if (namespaces.length === 0) namespaceInformers.set("", manager.informer<NamespaceObject>(Resources.namespaces, namespaceCache));
   else for (const ns of namespaces) namespaceInformers.set(ns, manager.informer<NamespaceObject>(Resources.namespaces, { ...namespaceCache, fieldSelector: `metadata.name=${ns}` }));
   stores.namespaces = new TenantNamespaces(namespaceInformers);
   stores.apiKeys.addIndex(ROTATION_POLICY_INDEX, (k) => [rotationPolicyIndexValue(k)]);
@@ -350,6 +384,9 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
   const apiKeyController = manager.addController({ name: "apikey", reconcile: apiKeyReconciler(ctx), watches: apiKeyWatches(stores, ctx.systemNamespace, ctx.verifiers), workers });
   // The bundle reconciler hands the bundle's part of an ApiKey's status to the ApiKey controller, its one writer.
   ctx.reports.onChange((key) => { apiKeyController.enqueue(key); });
+  const bundleController = manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores, ctx.systemNamespace), workers });
+  // A token whose AccessToken is gone reaches the bundle from its token Secret.
+  ctx.deletedTokens.onChange((tenant) => { bundleController.enqueue(bundleKey(tenant)); });
   const registered: Registered[] = [
     { controller: apiKeyController, keys: keysOf(stores.apiKeys) },
     {
@@ -357,7 +394,7 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
       keys: keysOf(stores.accessTokens),
     },
     {
-      controller: manager.addController({ name: "bundle", reconcile: bundleReconciler(ctx), watches: bundleWatches(stores, ctx.systemNamespace), workers }),
+      controller: bundleController,
       keys: () => [...new Set([...stores.apiKeys.namespaces(), ...stores.configMaps.namespaces()])].map(bundleKey),
     },
     {
@@ -369,6 +406,15 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
         workers: 1,
       }),
       keys: () => [keyringKey(stores.system.namespace)],
+    },
+    {
+      controller: manager.addController({
+        name: "tokensecret",
+        reconcile: tokenSecretReconciler(ctx, ctx.deletedTokens),
+        watches: tokenSecretWatches(stores, ctx.deletedTokens),
+        workers,
+      }),
+      keys: () => stores.secrets.list().filter((s) => tokenSecretPending(stores, s)).map(objectKey),
     },
     {
       controller: manager.addController({ name: "accesspolicy", reconcile: accessPolicyReconciler(ctx), watches: stores.accessPolicies.watchSpecs() }),
@@ -407,8 +453,8 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
 }
 
 /** With injection: Services that reach an injected app around its verifier are reported (Event and gauge). */
-function addBypassController(manager: Manager, namespaces: readonly string[], clock: Clock, workers: number): Registered {
-  const store = storeFactory(manager, namespaces, clock);
+function addBypassController(manager: Manager, namespaces: readonly string[], clock: Clock, workers: number, shard?: NamespaceShard): Registered {
+  const store = storeFactory(manager, namespaces, clock, shard);
   const services = store<ServiceObject>(SERVICES);
   const pods = store<PodObject>(PODS, { labelSelector: INJECTED_PODS_SELECTOR });
   const events = manager.eventRecorder<typeof BYPASS_REASON>();

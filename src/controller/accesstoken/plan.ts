@@ -153,6 +153,10 @@ export function planToken(input: PlanTokenInput): TokenPlan {
       : addMs(iat, terms.lifetimeSeconds * 1000 - terms.renewBeforeMs);
   const issuedAt = status.issuedAt === undefined ? null : parseTime(status.issuedAt);
   const renewAt = issuedAt === null ? null : renewAtOf(issuedAt);
+  if (input.secret?.metadata.deletionTimestamp !== undefined) {
+    // Its Secret is being deleted (by hand: it waits on its finalizer): the next token goes into a new one once it is gone.
+    return { action: "keep", reason: "Issued", renewAt, issued: live, wakeAt: pruneWake };
+  }
   const reissue = reissueCause({ who, ns, apiKeyName, now, status, secretName, secretState, activeKid: active.kid, lifetimeSeconds: terms.lifetimeSeconds, revokedBefore: key.revokedBefore, renewAt });
   if (reissue === null) {
     return { action: "keep", reason: "Issued", renewAt, issued: live, wakeAt: earliest(renewAt, pruneWake) };

@@ -1,8 +1,16 @@
 // One AccessToken, start to finish, without I/O but the signature: plan, have
 // the signer sign the token if the plan says so, and say what to write. The
-// caller writes the status first (so the new token is on record in
-// status.issued), then the Secret, deletes a stale Secret, adds or removes the
-// finalizer, records the events and requeues at requeueAt.
+// caller adds the AccessToken's finalizer when it must be there, writes the
+// status (so the new token is on record in status.issued), then the Secret,
+// deletes a stale Secret, removes the AccessToken's finalizer when it may go,
+// records the events and requeues at requeueAt.
+//
+// Where the record a deletion revokes is kept: in the token Secret (its
+// finalizer and its keyward.dev/issued annotation, written with the token), so a
+// new AccessToken costs no finalizer write of its own. The AccessToken keeps the
+// finalizer only while no Secret of its carries that record: its Secret was
+// deleted by hand (and is not re-created yet), is someone else's, or was written
+// before the record existed.
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
 import { issueAccessTokenWith, type Bundle, type RevokedEntry } from "../../token/index.ts";
@@ -13,7 +21,9 @@ import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "
 import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planToken, type IssueCause, type PlanTokenInput, type TokenPlan } from "./plan.ts";
 import { revocationsPublished } from "./revocations.ts";
-import { revokedTokenSecret, tokenSecret } from "../../model/access-token/secret.ts";
+import { carriesRecord, revokedTokenSecret, tokenSecret, withRecord } from "../../model/access-token/secret.ts";
+import { isControlledBy } from "../../model/signing-key/secret.ts";
+import { ACCESS_TOKEN_SECRET_TYPE } from "../../model/names.ts";
 
 export interface PlanAccessTokenInput extends PlanTokenInput {
   /** The `iss` of the token: tokenIssuer(configured issuer, tenant, form). */
@@ -31,7 +41,12 @@ export interface AccessTokenOutcome {
   secret: SecretObject | null;
   /** A Secret of this AccessToken under its previous name, to delete once the new one is written. */
   deleteSecret: string | null;
-  /** "ensure": the finalizer must be on the object; "remove": take it off; "keep": leave it. */
+  /**
+   * The AccessToken's own finalizer. Alive: "ensure" while it has tokens a
+   * verifier may accept and no Secret carries their record (added before any
+   * other write), "remove" otherwise (taken off after the Secret is written).
+   * Being deleted: "remove" once the bundle lists its revocations, else "keep".
+   */
   finalizer: "ensure" | "remove" | "keep";
   /** The AccessToken's entries for the tenant's revocation list. */
   revocations: RevokedEntry[];
@@ -52,6 +67,37 @@ const EVENT_OF_CAUSE: Record<IssueCause, Reason | null> = {
 };
 
 export async function planAccessToken(input: PlanAccessTokenInput): Promise<AccessTokenOutcome> {
+  const outcome = await planWrites(input);
+  return input.accessToken.metadata.deletionTimestamp === undefined ? recordKept(input, outcome) : outcome;
+}
+
+/**
+ * A live AccessToken's record of its tokens: the Secret written carries it; a
+ * Secret of its own without it (written before the record existed, or edited)
+ * is given it; and the AccessToken keeps the finalizer only when no Secret will
+ * carry it.
+ */
+function recordKept(input: PlanAccessTokenInput, outcome: AccessTokenOutcome): AccessTokenOutcome {
+  const uid = input.accessToken.metadata.uid ?? "";
+  const live = outcome.status.issued ?? [];
+  const current = input.secret;
+  let secret = outcome.secret;
+  if (
+    secret === null &&
+    live.length > 0 &&
+    current !== null &&
+    current.type === ACCESS_TOKEN_SECRET_TYPE &&
+    current.metadata.deletionTimestamp === undefined &&
+    isControlledBy(current.metadata, uid) &&
+    !carriesRecord(current, uid, live)
+  ) {
+    secret = withRecord(current, live);
+  }
+  const carried = secret !== null || carriesRecord(current, uid, live);
+  return { ...outcome, secret, finalizer: live.length === 0 || carried ? "remove" : "ensure" };
+}
+
+async function planWrites(input: PlanAccessTokenInput): Promise<AccessTokenOutcome> {
   const now = floorToSecond(input.now);
   const { accessToken } = input;
   const previous = accessToken.status ?? {};
@@ -79,7 +125,7 @@ export async function planAccessToken(input: PlanAccessTokenInput): Promise<Acce
       delete status.renewAt;
       return {
         status,
-        secret: plan.removeToken && !deleting ? revokedTokenSecret(accessToken, revokedAt) : null,
+        secret: plan.removeToken && !deleting ? revokedTokenSecret(accessToken, revokedAt, plan.issued) : null,
         deleteSecret: null,
         finalizer: deleting ? (revocationsPublished(input.bundle, plan.revocations) ? "remove" : "keep") : "ensure",
         revocations: plan.revocations,
@@ -138,7 +184,7 @@ export async function planAccessToken(input: PlanAccessTokenInput): Promise<Acce
       else status.renewAt = formatTime(plan.renewAt);
       return {
         status,
-        secret: tokenSecret(accessToken, { token: issued.token, jti, kid: plan.kid, expiresAt: expiresAt ?? null }),
+        secret: tokenSecret(accessToken, { token: issued.token, jti, kid: plan.kid, expiresAt: expiresAt ?? null }, status.issued ?? []),
         deleteSecret: plan.staleSecretName,
         finalizer: "ensure",
         revocations: [],

@@ -42,8 +42,17 @@ export function liveIssued(
 /** The revocation entries of an AccessToken that is revoked or being deleted; none otherwise. */
 export function revocationsOf(accessToken: AccessToken, now: Date, kids: ReadonlySet<string> | null = null): RevokedEntry[] {
   if (!isRevoking(accessToken)) return [];
-  const apiKey = accessToken.spec.apiKeyName;
-  return liveIssued(accessToken.status?.issued ?? [], now, kids).map((entry) => ({ jti: entry.jti, apiKey, exp: expSeconds(entry) }));
+  return revocationsOfIssued(accessToken.spec.apiKeyName, accessToken.status?.issued ?? [], now, kids);
+}
+
+/** The revocation entries of the tokens `issued` names (status.issued, or a token Secret's record) that a verifier could still accept. */
+export function revocationsOfIssued(
+  apiKey: string,
+  issued: readonly AccessTokenStatusIssued[],
+  now: Date,
+  kids: ReadonlySet<string> | null = null,
+): RevokedEntry[] {
+  return liveIssued(issued, now, kids).map((entry) => ({ jti: entry.jti, apiKey, exp: expSeconds(entry) }));
 }
 
 /** Whether every entry is on the bundle's revocation list (or no longer needed there): the finalizer may go. */

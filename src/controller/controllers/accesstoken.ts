@@ -3,8 +3,11 @@
 // altered, and on revocation or deletion hands its tokens to the revocation list.
 // On issue the status (the new jti in status.issued) is written before the
 // Secret, so a token is on record, and revocable, before anything can read it.
-// The finalizer keyward.dev/revocation keeps a deleted AccessToken until the
-// tenant bundle lists its revocations.
+// The record a deletion revokes lives in the token Secret (its finalizer
+// keyward.dev/revocation and its keyward.dev/issued annotation, written with the
+// token: tokensecrets.ts lets it go). The AccessToken carries the same finalizer
+// only while no Secret carries that record; a deleted AccessToken with it waits
+// until the tenant bundle lists its revocations.
 
 import { tokenIssuer } from "../../token/index.ts";
 import type { AccessToken, AccessTokenStatus, ApiKey } from "../../api/types.generated.ts";
@@ -13,25 +16,25 @@ import { Resources } from "../../kube/resources.ts";
 import { makeKey, objectKey } from "../../kube/types.ts";
 import { planAccessToken } from "../accesstoken/reconcile.ts";
 import { isRevoking } from "../accesstoken/revocations.ts";
-import { tokenSecretName } from "../../model/access-token/secret.ts";
+import { tokenSecretName, type CachedSecret } from "../../model/access-token/secret.ts";
 import { apiKeyForToken, type ApiKeyForToken } from "../accesstoken/plan.ts";
 import { isControlledBy, type SecretObject } from "../../model/signing-key/secret.ts";
 import { signingKeyTenantOf } from "../../model/signing-key/location.ts";
 import { resolveRotationPolicy } from "../../model/policy/resolve.ts";
 import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/controller.ts";
-import { withFinalizer } from "../runtime/finalizer.ts";
+import { hasFinalizer, withFinalizer, type FinalizerWrites } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { ROTATION_POLICY_INDEX } from "./apikey.ts";
 import { bundleOf, currentSigningKeys } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
-import { finalizerWrites, readLive, upsert, writeStatus, type StatusPart } from "./writes.ts";
+import { finalizerWrites, readLive, removeFinalizer, upsert, writeStatus, type StatusPart } from "./writes.ts";
 import { AccessTokenConditionTypes } from "../../model/reasons.ts";
 import { revocationsOf } from "../accesstoken/revocations.ts";
 import { reportChanged } from "../verifiers/watch.ts";
 import { measureTokenRevocation } from "../verifiers/revocation.ts";
-import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
+import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME, TOKEN_SECRET_FINALIZER } from "../../model/names.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
   "observedGeneration",
@@ -121,32 +124,34 @@ export function accessTokenReconciler(ctx: ControllerContext): ReconcileFunc {
     if (at === undefined) return Outcome.done();
     return withFinalizer(at, finalizer, {
       namespaceTerminating: stores.namespaces?.terminating(at) === true,
-      // Being deleted: its tokens go on the revocation list; the finalizer goes once the bundle lists them.
+      // Being deleted with the finalizer: its tokens go on the revocation list; the finalizer goes once the bundle lists them.
       cleanup: async (t) => {
         const converged = await convergeAccessToken(ctx, t, null);
         return converged.release ? "release" : converged.outcome;
       },
-      apply: async (t, ensureFinalizer) => (await convergeAccessToken(ctx, t, ensureFinalizer)).outcome,
+      apply: async (t) => (await convergeAccessToken(ctx, t, finalizer)).outcome,
     });
   };
 }
 
 /**
- * An AccessToken, alive (with `ensureFinalizer`) or being deleted (null): its
- * status first (a new token is on record before anything can read it), then its
- * Secret, a stale Secret deleted, the Events. `release`: a deleted AccessToken's
- * revocations are in the bundle and its finalizer may go.
+ * An AccessToken, alive (with its `finalizer` writes) or being deleted (null):
+ * its own finalizer first when no Secret carries its record, its status (a new
+ * token is on record before anything can read it), then its Secret (with the
+ * record), its finalizer off once the Secret carries the record, a stale Secret
+ * deleted, the Events. `release`: a deleted AccessToken's revocations are in
+ * the bundle and its finalizer may go.
  */
 async function convergeAccessToken(
   ctx: ControllerContext,
   at: AccessToken,
-  ensureFinalizer: (() => Promise<AccessToken>) | null,
+  finalizer: FinalizerWrites<AccessToken> | null,
 ): Promise<{ outcome: Outcome; release: boolean }> {
   const { stores } = ctx;
   const namespace = at.metadata.namespace ?? "";
   const uid = at.metadata.uid ?? "";
   const previous = at.status ?? {};
-  const deleting = ensureFinalizer === null;
+  const deleting = finalizer === null;
 
   const secretName = tokenSecretName(at);
   let secret: SecretObject | null = stores.secrets.get(namespace, secretName) ?? null;
@@ -171,9 +176,8 @@ async function convergeAccessToken(
     // would only cost writes.
     return { outcome: Outcome.done(), release: false };
   }
-  const issuing = outcome.plan.action === "issue";
-  const holdsTokens = (outcome.status.issued ?? []).length > 0;
-  if (ensureFinalizer !== null && outcome.finalizer === "ensure" && (issuing || holdsTokens)) at = await ensureFinalizer();
+  // No Secret carries the record of its tokens: the AccessToken keeps it, before anything else is written.
+  if (finalizer !== null && outcome.finalizer === "ensure") at = await finalizer.add(at);
   let status = outcome.status;
   // A revocation is enforced once every live verifier enforces the first bundle generation listing its tokens.
   const view = deleting ? null : (ctx.verifiers?.view(namespace) ?? null);
@@ -188,7 +192,7 @@ async function convergeAccessToken(
 
   if (outcome.secret !== null) {
     try {
-      await upsert(ctx, Resources.secrets, stores.secrets, outcome.secret, secret);
+      await upsert(ctx, Resources.secrets, stores.secrets, await withTokenData(ctx, outcome.secret), secret);
     } catch (err) {
       // The namespace is being deleted: the token recorded in status never left the controller.
       if (refusedInTerminatingNamespace(ctx.log, err, "accesstoken", namespace)) return { outcome: Outcome.done(), release: false };
@@ -199,9 +203,27 @@ async function convergeAccessToken(
     }
     if (outcome.plan.action === "issue") ctx.metrics.tokenIssued(outcome.plan.cause);
   }
+  // The Secret carries the record now (a migration, or a Secret re-created after a hand delete): the AccessToken's finalizer goes.
+  if (finalizer !== null && outcome.finalizer === "remove" && hasFinalizer(at, finalizer.name)) {
+    await finalizer.remove(stores.accessTokens.get(namespace, at.metadata.name ?? "") ?? at);
+  }
   if (outcome.deleteSecret !== null) await deleteStaleSecret(ctx, namespace, outcome.deleteSecret, uid);
   record(ctx.events, at, newsworthy(outcome.events, previous.conditions));
-  return { outcome: Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt)), release: outcome.finalizer === "remove" };
+  return { outcome: Outcome.requeueAfter(delayUntil(ctx, outcome.requeueAt)), release: deleting && outcome.finalizer === "remove" };
+}
+
+/**
+ * The Secret to write. One the plan built on the cached Secret (its record added)
+ * holds no token: the cache keeps only the token's digest (cachedTokenSecret). Its
+ * data is then taken from the Secret as the API server has it, so rewriting the
+ * record never drops the token; the replace is at the cached resourceVersion, so a
+ * Secret changed meanwhile is refused (409) and the AccessToken reconciled again.
+ */
+async function withTokenData(ctx: ControllerContext, desired: CachedSecret): Promise<SecretObject> {
+  if (desired.tokenDigest === undefined) return desired;
+  const { tokenDigest: _digest, ...rest } = desired;
+  const live = await readLive<SecretObject>(ctx, Resources.secrets, desired.metadata.namespace ?? "", desired.metadata.name ?? "");
+  return live?.data === undefined ? rest : { ...rest, data: live.data };
 }
 
 /** Without verifier reports: the bundle's generation once it lists every one of `jtis` as revoked, else null. */
@@ -216,6 +238,8 @@ function revokedInBundle(ctx: ControllerContext, namespace: string, jtis: readon
 async function deleteStaleSecret(ctx: ControllerContext, namespace: string, name: string, uid: string): Promise<void> {
   const stale = ctx.stores.secrets.get(namespace, name);
   if (stale === undefined || stale.type !== ACCESS_TOKEN_SECRET_TYPE || !isControlledBy(stale.metadata, uid)) return;
+  // The Secret just written carries the record of its tokens too: its finalizer need not hold this one.
+  await removeFinalizer(ctx, Resources.secrets, ctx.stores.secrets, stale, TOKEN_SECRET_FINALIZER);
   try {
     await ctx.client.delete(Resources.secrets, { namespace, name }, { preconditions: { uid: stale.metadata.uid ?? "" } });
     await ctx.stores.secrets.waitFor(makeKey(namespace, name), null);

@@ -80,12 +80,17 @@ export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpe
 
 /**
  * The revocations the bundle must carry: every AccessToken that is revoked or
- * being deleted, and every revoked IssuedToken. Once a deleted AccessToken is
- * gone, its entries live on in the controller's record until they expire.
+ * being deleted, the tokens of AccessTokens already gone whose token Secrets
+ * still hold their record (until the bundle lists them and their finalizer
+ * goes), and every revoked IssuedToken. Once listed, a deleted AccessToken's
+ * entries live on in the controller's record until they expire.
  */
-export function revocationsForBundle(stores: Stores, tenant: string, at: Date): RevokedEntry[] {
+export function revocationsForBundle(ctx: Pick<ControllerContext, "stores" | "deletedTokens">, tenant: string, at: Date): RevokedEntry[] {
+  const { stores } = ctx;
   return [
     ...stores.accessTokens.list(tenant).flatMap((t) => revocationsOf(t, at)),
+    // Tokens whose AccessToken is gone, from their token Secrets' records (tokensecrets.ts).
+    ...ctx.deletedTokens.revocations(tenant),
     ...revocationsFromIssuedTokens(stores.issuedTokens?.list(tenant) ?? [], at),
   ];
 }
@@ -133,7 +138,7 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       // An ApiKey whose first key is still being minted joins the bundle with it, not before.
       apiKeys: inputs.filter((input, i) => joinsBundle(apiKeys[i], input.keys)),
       accessPolicies: stores.accessPolicies.list(tenant).map((p) => ({ name: p.metadata.name ?? "", spec: p.spec })),
-      revocations: revocationsForBundle(stores, tenant, at),
+      revocations: revocationsForBundle(ctx, tenant, at),
       current: cm?.data ?? null,
       record: recordCm?.data?.[BUNDLE_DATA_KEY] ?? null,
       trust: signing.trust,

@@ -17,6 +17,7 @@ import type { ControllerMetrics } from "./metrics.ts";
 import type { TenantNamespaces } from "./namespaces.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { BundleReports } from "./handover.ts";
+import type { DeletedTokens } from "./tokensecrets.ts";
 import type { Store } from "./store.ts";
 import type { VerifierViews } from "../verifiers/views.ts";
 
@@ -80,6 +81,8 @@ export interface ControllerContext {
   metrics: ControllerMetrics;
   /** The bundle's part of each ApiKey's status, from the bundle reconciler to the ApiKey controller. */
   reports: BundleReports;
+  /** The revocations of tokens whose AccessToken is gone, from their token Secrets to the bundle reconciler. */
+  deletedTokens: DeletedTokens;
   /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
   bundleSizeLimit: number | undefined;
   mintKey: KeyFactory;

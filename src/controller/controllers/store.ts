@@ -26,12 +26,19 @@ export class Store<T extends KubeObject> {
   readonly #byNamespace: ReadonlyMap<string, Informer<T>>;
   readonly #clock: Clock;
   readonly #waiters = new Map<string, Set<Waiter>>();
+  /** Whether objects of a namespace are this controller's (a shard's); undefined: all are. */
+  readonly #owns: ((namespace: string) => boolean) | undefined;
 
-  /** `informers`: a single informer over all namespaces (key ""), or one per namespace. */
-  constructor(informers: ReadonlyMap<string, Informer<T>>, clock: Clock) {
+  /**
+   * `informers`: a single informer over all namespaces (key ""), or one per namespace.
+   * `owns`: with a controller shard, the namespaces it owns; the objects of any other
+   * namespace are not shown, even while an informer still holds them.
+   */
+  constructor(informers: ReadonlyMap<string, Informer<T>>, clock: Clock, owns?: (namespace: string) => boolean) {
     this.#all = informers.get("");
     this.#byNamespace = informers;
     this.#clock = clock;
+    this.#owns = owns;
     for (const inf of informers.values()) {
       inf.addIndex(NAMESPACE_INDEX, (obj) => [obj.metadata?.namespace ?? ""]);
       inf.addHandlers({
@@ -56,8 +63,16 @@ export class Store<T extends KubeObject> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
+    if (!this.#shown(namespace)) return undefined;
     return this.#informerFor(namespace)?.get(makeKey(namespace, name));
   }
+
+  /** Whether objects of `namespace` are shown: every one without a shard; a cluster-scoped one always. */
+  #shown(namespace: string | undefined): boolean {
+    return this.#owns === undefined || namespace === undefined || namespace === "" || this.#owns(namespace);
+  }
+
+  #visible = (obj: T): boolean => this.#shown(obj.metadata?.namespace);
 
   getKey(key: string): T | undefined {
     const { namespace, name } = parseKey(key);
@@ -66,8 +81,9 @@ export class Store<T extends KubeObject> {
 
   /** Every cached object, or those of one namespace. */
   list(namespace?: string): T[] {
-    if (namespace !== undefined) return this.#informerFor(namespace)?.byIndex(NAMESPACE_INDEX, namespace) ?? [];
-    return this.informers.flatMap((inf) => inf.list());
+    if (namespace !== undefined) return this.#shown(namespace) ? (this.#informerFor(namespace)?.byIndex(NAMESPACE_INDEX, namespace) ?? []) : [];
+    const all = this.informers.flatMap((inf) => inf.list());
+    return this.#owns === undefined ? all : all.filter(this.#visible);
   }
 
   /** The namespaces that have at least one cached object. */
@@ -85,7 +101,8 @@ export class Store<T extends KubeObject> {
   }
 
   byIndex(name: string, value: string): T[] {
-    return this.informers.flatMap((inf) => inf.byIndex(name, value));
+    const found = this.informers.flatMap((inf) => inf.byIndex(name, value));
+    return this.#owns === undefined ? found : found.filter(this.#visible);
   }
 
   /** One watch per informer, with the same mapping and filter. */

@@ -160,7 +160,10 @@ export async function upsert<T extends OwnedObject>(ctx: ControllerContext, reso
       ...(Object.keys(labels).length > 0 ? { labels } : {}),
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
     };
-    if (current.metadata?.finalizers !== undefined) metadata.finalizers = current.metadata.finalizers;
+    // Finalizers others added stay; the controller's own (in `desired`) are added.
+    const finalizers = [...new Set([...(current.metadata?.finalizers ?? []), ...(desired.metadata?.finalizers ?? [])])];
+    if (finalizers.length > 0) metadata.finalizers = finalizers;
+    else delete metadata.finalizers;
     written = await ctx.client.replace<T>(resource, { ...desired, metadata }, { fieldManager: FieldManagers.controller });
   }
   await store.waitFor(objectKey(desired), written.metadata?.resourceVersion ?? null);

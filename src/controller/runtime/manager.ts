@@ -111,7 +111,7 @@ export class Manager {
    * shared by every controller that asks for the same thing.
    */
   informer<T extends KubeObject = KubeObject>(resource: Resource, opts: ListWatchOptions = {}): Informer<T> {
-    const id = JSON.stringify([resourceName(resource), opts.namespace ?? "", opts.labelSelector ?? "", opts.fieldSelector ?? ""]);
+    const id = JSON.stringify([resourceName(resource), opts.namespace ?? "", opts.labelSelector ?? "", opts.fieldSelector ?? "", opts.filter === undefined ? "" : "filtered"]);
     let inf = this.#informers.get(id);
     if (inf === undefined) {
       inf = new Informer(listWatch(this.client, resource, opts), { clock: this.#clock, logger: this.#log, ...this.#opts.informerDefaults });

@@ -2,13 +2,28 @@
 // its manifest, and whether the token in it is the one the AccessToken's status
 // says was issued. The JWT is only ever in `data.token`; the annotations carry its
 // jti, kid, expiry and SHA-256, never the token.
+//
+// The Secret also carries the record a deletion revokes: the annotation
+// keyward.dev/issued (the AccessToken's status.issued when the Secret was
+// written) and the finalizer keyward.dev/revocation, both in the create that
+// writes the token. When the AccessToken is deleted, the garbage collector
+// deletes the Secret, which waits on that finalizer until the tenant bundle lists
+// the revocations of the tokens in its record (docs/controller.md).
 
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { AccessToken } from "../../api/types.generated.ts";
+import type { AccessToken, AccessTokenStatusIssued } from "../../api/types.generated.ts";
 import { decodeUnverified } from "../../token/index.ts";
 import { controllerRef, isControlledBy, type SecretObject } from "../signing-key/secret.ts";
 
-import { ACCESS_TOKEN_SECRET_TYPE, API_KEY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, TOKEN_DATA_KEY, TokenSecretAnnotations as Annotations } from "../names.ts";
+import {
+  ACCESS_TOKEN_SECRET_TYPE,
+  API_KEY_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  TOKEN_DATA_KEY,
+  TOKEN_SECRET_FINALIZER,
+  TokenSecretAnnotations as Annotations,
+} from "../names.ts";
 
 /** The Secret name of an AccessToken: spec.secretName, default the AccessToken's name. */
 export function tokenSecretName(accessToken: AccessToken): string {
@@ -27,41 +42,111 @@ export interface IssuedTokenFacts {
   expiresAt: string | null;
 }
 
-function meta(accessToken: AccessToken, name: string, annotations: Record<string, string>): SecretObject["metadata"] {
+/** The tokens a deletion revokes, as status.issued records them. */
+export type IssuedRecord = readonly AccessTokenStatusIssued[];
+
+function recordText(record: IssuedRecord): string {
+  return JSON.stringify(record.map((e) => ({ jti: e.jti, kid: e.kid, ...(e.expiresAt === undefined ? {} : { expiresAt: e.expiresAt }) })));
+}
+
+function meta(accessToken: AccessToken, name: string, annotations: Record<string, string>, record: IssuedRecord): SecretObject["metadata"] {
   return {
     name,
     namespace: accessToken.metadata.namespace ?? "",
     labels: { [MANAGED_BY_LABEL]: MANAGED_BY, [API_KEY_LABEL]: accessToken.spec.apiKeyName },
-    annotations: { [Annotations.accessToken]: accessToken.metadata.name ?? "", ...annotations },
+    annotations: { [Annotations.accessToken]: accessToken.metadata.name ?? "", ...annotations, [Annotations.issued]: recordText(record) },
     ownerReferences: [controllerRef("AccessToken", { name: accessToken.metadata.name ?? "", uid: accessToken.metadata.uid ?? "" })],
+    finalizers: [TOKEN_SECRET_FINALIZER],
   };
 }
 
-/** The Secret holding a freshly issued token. */
-export function tokenSecret(accessToken: AccessToken, issued: IssuedTokenFacts): SecretObject {
+/** The Secret holding a freshly issued token, with the record of every token a deletion must revoke (the new one included). */
+export function tokenSecret(accessToken: AccessToken, issued: IssuedTokenFacts, record: IssuedRecord): SecretObject {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: meta(accessToken, tokenSecretName(accessToken), {
-      [Annotations.jti]: issued.jti,
-      [Annotations.kid]: issued.kid,
-      [Annotations.expiresAt]: issued.expiresAt ?? "never",
-      [Annotations.tokenSha256]: tokenSha256(issued.token),
-    }),
+    metadata: meta(
+      accessToken,
+      tokenSecretName(accessToken),
+      {
+        [Annotations.jti]: issued.jti,
+        [Annotations.kid]: issued.kid,
+        [Annotations.expiresAt]: issued.expiresAt ?? "never",
+        [Annotations.tokenSha256]: tokenSha256(issued.token),
+      },
+      record,
+    ),
     type: ACCESS_TOKEN_SECRET_TYPE,
     data: { [TOKEN_DATA_KEY]: Buffer.from(issued.token, "utf8").toString("base64") },
   };
 }
 
-/** The Secret of a revoked AccessToken: kept, with its token removed. */
-export function revokedTokenSecret(accessToken: AccessToken, revokedAt: string): SecretObject {
+/** The Secret of a revoked AccessToken: kept, with its token removed (and the record kept). */
+export function revokedTokenSecret(accessToken: AccessToken, revokedAt: string, record: IssuedRecord): SecretObject {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: meta(accessToken, tokenSecretName(accessToken), { [Annotations.revokedAt]: revokedAt }),
+    metadata: meta(accessToken, tokenSecretName(accessToken), { [Annotations.revokedAt]: revokedAt }, record),
     type: ACCESS_TOKEN_SECRET_TYPE,
     data: {},
   };
+}
+
+/**
+ * `secret` as it is, with the record and the finalizer: how a Secret written
+ * before the record existed (or whose record was edited) gets it, token untouched.
+ */
+export function withRecord(secret: SecretObject, record: IssuedRecord): SecretObject {
+  const finalizers = secret.metadata.finalizers ?? [];
+  return {
+    ...secret,
+    metadata: {
+      ...secret.metadata,
+      annotations: { ...(secret.metadata.annotations ?? {}), [Annotations.issued]: recordText(record) },
+      finalizers: finalizers.includes(TOKEN_SECRET_FINALIZER) ? finalizers : [...finalizers, TOKEN_SECRET_FINALIZER],
+    },
+  };
+}
+
+/** The record a token Secret carries; null when it has none or it cannot be read. */
+export function secretRecord(secret: SecretObject): AccessTokenStatusIssued[] | null {
+  const text = secret.metadata.annotations?.[Annotations.issued];
+  if (text === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed)) return null;
+  const out: AccessTokenStatusIssued[] = [];
+  for (const e of parsed as unknown[]) {
+    if (typeof e !== "object" || e === null) return null;
+    const { jti, kid, expiresAt } = e as Record<string, unknown>;
+    if (typeof jti !== "string" || typeof kid !== "string" || (expiresAt !== undefined && typeof expiresAt !== "string")) return null;
+    out.push({ jti, kid, ...(expiresAt === undefined ? {} : { expiresAt }) });
+  }
+  return out;
+}
+
+/** Whether `secret` is a token Secret of keyward's (its type), holding the finalizer: one whose record a deletion revokes. */
+export function isRecordingTokenSecret(secret: SecretObject): boolean {
+  return secret.type === ACCESS_TOKEN_SECRET_TYPE && (secret.metadata.finalizers ?? []).includes(TOKEN_SECRET_FINALIZER);
+}
+
+/**
+ * Whether `secret` keeps the record of `live` (the AccessToken `uid`'s tokens a
+ * verifier may still accept) for a deletion: it is that AccessToken's token
+ * Secret, not being deleted, holds the finalizer, and its record names every
+ * one of them. When it does not, the AccessToken itself keeps the finalizer.
+ */
+export function carriesRecord(secret: SecretObject | null, uid: string, live: IssuedRecord): boolean {
+  if (secret === null || !isRecordingTokenSecret(secret) || !isControlledBy(secret.metadata, uid)) return false;
+  if (secret.metadata.deletionTimestamp !== undefined) return false;
+  const record = secretRecord(secret);
+  if (record === null) return false;
+  const jtis = new Set(record.map((e) => e.jti));
+  return live.every((e) => jtis.has(e.jti));
 }
 
 export type TokenSecretState =

@@ -25,6 +25,16 @@ describe("parseControllerArgs", () => {
     expect(err.message).toContain("--system-namespace");
   });
 
+  it("runs as the shard of --shard-selector, which needs a Lease of its own with election and excludes --namespace", () => {
+    expect(parseControllerArgs(["--shard-selector", "keyward.dev/shard=a", "--leader-elect", "--leader-election-id", "keyward-controller-shard-a"], {}).shardSelector).toBe("keyward.dev/shard=a");
+    expect(parseControllerArgs([], { KEYWARD_SHARD_SELECTOR: "tier in (gold,silver)" }).shardSelector).toBe("tier in (gold,silver)");
+    expect(parseControllerArgs([], {}).shardSelector).toBeNull();
+    expect(refusal(["--shard-selector", "keyward.dev/shard=a", "--leader-elect"]).flag).toBe("--leader-election-id");
+    expect(refusal(["--shard-selector", "keyward.dev/shard=a", "--namespace", "acme"]).flag).toBe("--shard-selector");
+    expect(refusal(["--shard-selector", " "]).flag).toBe("--shard-selector");
+    expect(refusal(["--shard-selector", "a=b;c"]).flag).toBe("--shard-selector");
+  });
+
   it("runs on every namespace, without election, with the defaults, when given nothing", () => {
     expect(parseControllerArgs([], {})).toEqual(
       expect.objectContaining({

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { tokenSha256 } from "../../../src/model/access-token/secret.ts";
+import { secretRecord, tokenSha256 } from "../../../src/model/access-token/secret.ts";
 import { TokenSecretAnnotations as Annotations } from "../../../src/model/names.ts";
 import { MAX_ISSUED } from "../../../src/controller/accesstoken/revocations.ts";
 import { decodeUnverified } from "../../../src/token/jwt/decode.ts";
@@ -73,7 +73,9 @@ describe("planAccessToken issues", () => {
     // The first token is routine: Ready reports it, no Event does.
     expect(outcome.events).toEqual([]);
     expect(outcome.requeueAt).toEqual(after(16 * H));
-    expect(outcome.finalizer).toBe("ensure");
+    // The Secret carries the record a deletion revokes: the AccessToken needs no finalizer of its own.
+    expect(outcome.secret?.metadata.finalizers).toEqual(["keyward.dev/revocation"]);
+    expect(outcome.finalizer).toBe("remove");
   });
 
   it("never puts the token in status, events or conditions", async () => {
@@ -353,5 +355,76 @@ describe("planAccessToken keeps its record of issued tokens", () => {
     sim.apiKey = null;
     sim.setSpec({ revoked: true });
     expect((await sim.reconcile(after(H))).revocations).toHaveLength(1);
+  });
+});
+
+describe("planAccessToken keeps the record a deletion revokes in the token Secret", () => {
+  const jtis = (sim: SimulatedAccessToken): string[] => (secretRecord(sim.secret!) ?? []).map((e) => e.jti);
+
+  it("writes the Secret with the finalizer and a record naming every token a verifier may still accept", async () => {
+    const sim = await issuedSim();
+    const first = sim.accessToken.status?.jti ?? "";
+    expect(jtis(sim)).toEqual([first]);
+    const renewed = await sim.reconcile(after(16 * H));
+    expect(renewed.plan).toMatchObject({ action: "issue", cause: "renew" });
+    expect(jtis(sim)).toEqual([first, sim.accessToken.status?.jti]);
+    expect(sim.secret?.metadata.finalizers).toEqual(["keyward.dev/revocation"]);
+    expect(renewed.finalizer).toBe("remove");
+  });
+
+  it("gives a Secret written before the record existed its record and finalizer, token untouched, and then lets the AccessToken's finalizer go", async () => {
+    const sim = await issuedSim();
+    const token = sim.token();
+    const annotations = Object.fromEntries(Object.entries(sim.secret!.metadata.annotations ?? {}).filter(([k]) => k !== Annotations.issued));
+    sim.secret = { ...sim.secret!, metadata: { ...sim.secret!.metadata, annotations, finalizers: [] } };
+    const outcome = await sim.reconcile(after(H));
+    expect(outcome.plan.action).toBe("keep");
+    expect(outcome.secret?.metadata.finalizers).toEqual(["keyward.dev/revocation"]);
+    expect(jtis(sim)).toEqual([sim.accessToken.status?.jti]);
+    expect(sim.token()).toBe(token);
+    expect(outcome.finalizer).toBe("remove");
+    // Then nothing more to write.
+    expect((await sim.reconcile(after(H))).secret).toBeNull();
+  });
+
+  it("holds the AccessToken's finalizer while its Secret, deleted by hand, waits on its own, and does not revoke the token", async () => {
+    const sim = await issuedSim();
+    const first = sim.accessToken.status?.jti ?? "";
+    sim.secret = { ...sim.secret!, metadata: { ...sim.secret!.metadata, deletionTimestamp: iso(after(H)) } };
+    const waiting = await sim.reconcile(after(H));
+    expect(waiting.plan.action).toBe("keep");
+    expect(waiting.secret).toBeNull();
+    expect(waiting.revocations).toEqual([]);
+    expect(waiting.finalizer).toBe("ensure");
+    sim.secret = null;
+    const reissued = await sim.reconcile(after(H));
+    expect(reissued.plan).toMatchObject({ action: "issue", cause: "secretMissing" });
+    expect(jtis(sim)).toEqual([first, sim.accessToken.status?.jti]);
+    expect(reissued.finalizer).toBe("remove");
+  });
+
+  it("holds the AccessToken's finalizer while a Secret of someone else's stands where its token was", async () => {
+    const sim = await issuedSim();
+    sim.secret = { apiVersion: "v1", kind: "Secret", metadata: { name: "ci", namespace: "acme" }, type: "Opaque" };
+    const outcome = await sim.reconcile(after(H));
+    expect(outcome.plan).toMatchObject({ action: "fail", reason: "TokenSecretConflict" });
+    expect(outcome.secret).toBeNull();
+    expect(outcome.finalizer).toBe("ensure");
+  });
+
+  it("keeps the record in the Secret of a revoked AccessToken, without its token", async () => {
+    const sim = await issuedSim();
+    const jti = sim.accessToken.status?.jti;
+    sim.setSpec({ revoked: true });
+    const outcome = await sim.reconcile(after(H));
+    expect(outcome.secret?.data).toEqual({});
+    expect(outcome.secret?.metadata.finalizers).toEqual(["keyward.dev/revocation"]);
+    expect(jtis(sim)).toEqual([jti]);
+    expect(outcome.finalizer).toBe("remove");
+  });
+
+  it("records a token without exp as such", async () => {
+    const sim = await issuedSim({ neverExpires: true }, policyOf({ allowNeverExpires: true }));
+    expect(secretRecord(sim.secret!)).toEqual([{ jti: sim.accessToken.status?.jti, kid: k1.kid }]);
   });
 });

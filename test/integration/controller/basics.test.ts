@@ -114,11 +114,14 @@ describe("an AccessToken", () => {
     expect(Date.parse(status.expiresAt ?? "") - issuedAt).toBe(3_600_000);
     expect(Date.parse(status.renewAt ?? "") - issuedAt).toBe(40 * 60_000);
     expect(status.issued).toEqual([{ jti: status.jti, kid: status.kid, expiresAt: status.expiresAt }]);
-    expect(at.metadata.finalizers).toContain("keyward.dev/revocation");
+    // The record a deletion revokes is in the token Secret, not on the AccessToken.
+    expect(at.metadata.finalizers ?? []).not.toContain("keyward.dev/revocation");
 
     const token = await currentToken(kube, ns.name, "reporting-token");
     const secret = await kube.get<SecretLike>({ apiVersion: "v1", kind: "Secret", namespace: ns.name, name: "reporting-token" });
     expect(secret.type).toBe("keyward.dev/access-token");
+    expect(secret.metadata.finalizers).toEqual(["keyward.dev/revocation"]);
+    expect(JSON.parse(secret.metadata.annotations?.["keyward.dev/issued"] ?? "null")).toEqual(status.issued);
     expect(secret.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "AccessToken", name: "reporting-token", uid: at.metadata.uid, controller: true })]);
     const bundle = await readBundle(kube, ns.name);
     if (bundle === undefined) throw new Error("no bundle");

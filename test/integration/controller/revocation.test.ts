@@ -143,7 +143,7 @@ describe("revocation", () => {
     expect(await verdict(token)).toBe("ERR_TOKEN_REVOKED");
   });
 
-  it("a deleted AccessToken stays until its jti is on the revocation list, which keeps it until the token expires", async () => {
+  it("a deleted AccessToken's jti goes on the revocation list, which keeps it until the token expires", async () => {
     const token = await newToken("deleted-one", "1h");
     const at = await accessTokenWhen(kube, ns.name, "deleted-one", () => true, "exists");
     const jti = at.status?.jti ?? "";
