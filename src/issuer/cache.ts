@@ -1,14 +1,15 @@
 // What the token service reads, all from informer caches (never from the API on
 // a request): ApiKeys, their signing-key Secrets (in keyward's system namespace)
-// and client-secret-hash Secrets, the tenants' bundle ConfigMaps and the rotation
-// policies.
+// and client-secret-hash Secrets, the controller's bundle records (in keyward's
+// system namespace: never the tenants' keyward-bundle ConfigMaps, which their
+// editors can write) and the rotation policies.
 
 import type { ApiKey, ClusterRotationPolicy, RotationPolicy } from "../api/types.generated.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { createInformer, type Informer, type InformerOptions } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
 import type { ConfigMapObject } from "../model/bundle/configmap.ts";
-import { BUNDLE_CONFIGMAP_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../model/names.ts";
+import { MANAGED_BY, MANAGED_BY_LABEL } from "../model/names.ts";
 import type { SecretObject } from "../model/signing-key/secret.ts";
 
 /** Read access to one kind, by namespace (undefined for cluster-scoped) and name. The controller's Store fits. */
@@ -22,8 +23,15 @@ export interface IssuerCache {
   apiKeys: ObjectLookup<ApiKey>;
   /** Secrets labelled app.kubernetes.io/managed-by=keyward are enough. */
   secrets: ObjectLookup<SecretObject>;
-  /** The keyward-bundle ConfigMaps are enough. */
-  configMaps: ObjectLookup<ConfigMapObject>;
+  /**
+   * The controller's bundle records (`keyward-bundle-record.<tenant>`) in keyward's own
+   * namespace: what the token service checks callers against and serves as each
+   * tenant's JWKS. The tenant's own `keyward-bundle` ConfigMap is never read: a
+   * namespace editor can write it.
+   */
+  records: ObjectLookup<ConfigMapObject>;
+  /** keyward's own namespace, where the records are. */
+  systemNamespace: string;
   rotationPolicies: ObjectLookup<RotationPolicy>;
   clusterRotationPolicies: ObjectLookup<ClusterRotationPolicy>;
 }
@@ -31,7 +39,7 @@ export interface IssuerCache {
 export interface IssuerInformers {
   apiKeys: Informer<ApiKey>;
   secrets: Informer<SecretObject>;
-  configMaps: Informer<ConfigMapObject>;
+  records: Informer<ConfigMapObject>;
   rotationPolicies: Informer<RotationPolicy>;
   clusterRotationPolicies: Informer<ClusterRotationPolicy>;
 }
@@ -40,14 +48,15 @@ function lookup<T extends object>(informer: Informer<T & { metadata?: object }>)
   return { get: (namespace, name) => informer.getByName(name, namespace) };
 }
 
-/** An IssuerCache over informers. */
-export function informerCache(informers: IssuerInformers): IssuerCache {
+/** An IssuerCache over informers (`records` watching keyward's own namespace, `systemNamespace`). */
+export function informerCache(informers: IssuerInformers, systemNamespace: string): IssuerCache {
   const all = Object.values(informers) as Informer[];
   return {
     synced: () => all.every((i) => i.hasSynced()),
     apiKeys: lookup(informers.apiKeys),
     secrets: lookup(informers.secrets),
-    configMaps: lookup(informers.configMaps),
+    records: lookup(informers.records),
+    systemNamespace,
     rotationPolicies: lookup(informers.rotationPolicies),
     clusterRotationPolicies: lookup(informers.clusterRotationPolicies),
   };
@@ -55,13 +64,14 @@ export function informerCache(informers: IssuerInformers): IssuerCache {
 
 /**
  * The informers a standalone token service needs, over all namespaces: Secrets
- * only those keyward manages, ConfigMaps only keyward-bundle. Not started.
+ * only those keyward manages; ConfigMaps only keyward's own in `systemNamespace`
+ * (the bundle records). Not started.
  */
-export function createIssuerInformers(client: KubeClient, opts: InformerOptions = {}): IssuerInformers {
+export function createIssuerInformers(client: KubeClient, systemNamespace: string, opts: InformerOptions = {}): IssuerInformers {
   return {
     apiKeys: createInformer<ApiKey>(client, Resources.apiKeys, opts),
     secrets: createInformer<SecretObject>(client, Resources.secrets, { ...opts, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
-    configMaps: createInformer<ConfigMapObject>(client, Resources.configMaps, { ...opts, fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
+    records: createInformer<ConfigMapObject>(client, Resources.configMaps, { ...opts, namespace: systemNamespace, labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}` }),
     rotationPolicies: createInformer<RotationPolicy>(client, Resources.rotationPolicies, opts),
     clusterRotationPolicies: createInformer<ClusterRotationPolicy>(client, Resources.clusterRotationPolicies, opts),
   };

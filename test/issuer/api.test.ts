@@ -74,6 +74,24 @@ describe("POST /api/v0/admin/api-keys/{apiKey}/tokens", () => {
     expect(r.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope"');
   });
 
+  it("refuses a caller whose policies allow the POST only in a keyward-bundle ConfigMap edited in the tenant, and uses keyward's record", async () => {
+    // A namespace editor can write keyward-bundle: here it gives the reader the workflow key's policies.
+    const cm = w.cache.configMaps.get("acme", "keyward-bundle");
+    const edited = JSON.parse(cm?.data?.["bundle.json"] ?? "") as { apiKeys: Record<string, { policies: string[] }> };
+    const reader = edited.apiKeys.reader;
+    const workflow = edited.apiKeys.workflow;
+    if (cm === undefined || reader === undefined || workflow === undefined) throw new Error("the fixture has no bundle for acme");
+    reader.policies = workflow.policies;
+    w.cache.configMaps.put({ ...cm, data: { ...cm.data, "bundle.json": JSON.stringify(edited) } });
+    try {
+      const r = await issue("acme", "reporting", callerToken("acme", "reader"));
+      expect(r.status).toBe(403);
+      expect(r.json.error).toBe("ERR_POLICY_DENIED");
+    } finally {
+      w.cache.configMaps.put(cm);
+    }
+  });
+
   it("refuses a caller token of another tenant with 401", async () => {
     const r = await issue("beta", "workflow", callerToken("acme", "workflow"));
     expect(r.status).toBe(401);

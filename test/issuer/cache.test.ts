@@ -27,11 +27,11 @@ describe("informerCache", () => {
     const sources = {
       apiKeys: informer(apiKeys),
       secrets: informer(new MemorySource<SecretObject>()),
-      configMaps: informer(new MemorySource<ConfigMapObject>()),
+      records: informer(new MemorySource<ConfigMapObject>()),
       rotationPolicies: informer(new MemorySource<RotationPolicy>()),
       clusterRotationPolicies: informer(clusterPolicies),
     };
-    const cache = informerCache(sources);
+    const cache = informerCache(sources, "keyward-system");
     expect(cache.synced()).toBe(false);
     for (const i of Object.values(sources)) i.start();
     await Promise.all(Object.values(sources).map((i) => i.waitForSync()));

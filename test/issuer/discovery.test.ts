@@ -76,6 +76,22 @@ describe("discovery", () => {
     expect(protectedHeader.alg).toBe("EdDSA");
   });
 
+  it("serves the keys of keyward's record, never a key added to the tenant's keyward-bundle ConfigMap", async () => {
+    const cm = w.cache.configMaps.get("acme", "keyward-bundle");
+    if (cm === undefined) throw new Error("the fixture has no bundle for acme");
+    const served = (await w.request("/acme/.well-known/jwks.json")).body;
+    const jwks = JSON.parse(cm.data?.["jwks.json"] ?? "") as { keys: Record<string, unknown>[] };
+    jwks.keys.push({ ...jwks.keys[0], kid: "added-by-an-editor" });
+    w.cache.configMaps.put({ ...cm, data: { ...cm.data, "jwks.json": JSON.stringify(jwks) } });
+    try {
+      const r = await w.request("/acme/.well-known/jwks.json");
+      expect(r.body).toBe(served);
+      expect(r.body).not.toContain("added-by-an-editor");
+    } finally {
+      w.cache.configMaps.put(cm);
+    }
+  });
+
   it("keeps tenants apart: another tenant's JWKS does not verify the token", async () => {
     const token = w.token("acme", "reporting");
     const doc = (await w.request("/beta/.well-known/openid-configuration")).json as { issuer: string; jwks_uri: string };

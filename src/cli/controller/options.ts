@@ -312,34 +312,19 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
   }
 
   const resyncText = str("resync-period")!;
-  let resyncPeriodMs: number;
-  try {
-    resyncPeriodMs = parseDuration(resyncText);
-  } catch {
-    throw new ControllerConfigError("--resync-period", `--resync-period "${resyncText}" is not a duration: write hours, minutes and seconds such as "10m" or "1h30m"`);
-  }
+  const resyncPeriodMs = durationFlag("resync-period", resyncText, '"10m" or "1h30m"');
   if (resyncPeriodMs !== 0 && resyncPeriodMs < 1000) {
     throw new ControllerConfigError("--resync-period", `--resync-period ${resyncText} is shorter than 1s: use at least 1s, or 0s to disable it`);
   }
 
   const ttlText = str("verifier-ttl")!;
-  let verifierTtlMs: number;
-  try {
-    verifierTtlMs = parseDuration(ttlText);
-  } catch {
-    throw new ControllerConfigError("--verifier-ttl", `--verifier-ttl "${ttlText}" is not a duration: write hours, minutes and seconds such as "3m" or "90s"`);
-  }
+  const verifierTtlMs = durationFlag("verifier-ttl", ttlText, '"3m" or "90s"');
   if (verifierTtlMs !== 0 && verifierTtlMs < 1000) {
     throw new ControllerConfigError("--verifier-ttl", `--verifier-ttl ${ttlText} is shorter than 1s: use at least 1s (three heartbeats of the verifiers' --report-interval), or 0s to ignore reports`);
   }
   const signingDuration = (name: string, min: number): number => {
     const text = str(name)!;
-    let ms: number;
-    try {
-      ms = parseDuration(text);
-    } catch {
-      throw new ControllerConfigError(`--${name}`, `--${name} "${text}" is not a duration: write hours, minutes and seconds such as "24h" or "10m"`);
-    }
+    const ms = durationFlag(name, text, '"24h" or "10m"');
     if (ms < min) throw new ControllerConfigError(`--${name}`, `--${name} ${text} is shorter than ${min / 1000}s`);
     return ms;
   };
@@ -360,6 +345,15 @@ export function parseControllerArgs(argv: readonly string[], env: Env): Controll
     throw err;
   }
   return { kubeconfig, namespaces, shardSelector, systemNamespace, issuer, issuerForm, sharedIssuerWindowSeconds, leaderElect, leaderElectionNamespace, leaseName, metrics, health, logLevel: level, workers, resyncPeriodMs, tokenService: tokenServiceConfig(str), webhook, verifierTtlMs: verifierTtlMs === 0 ? null : verifierTtlMs, bundleSigning };
+}
+
+/** The duration `text` of flag --`name` gives, in milliseconds; refused with the flag and an `example` when it is none. */
+function durationFlag(name: string, text: string, example: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new ControllerConfigError(`--${name}`, `--${name} "${text}" is not a duration: write hours, minutes and seconds such as ${example}`);
+  }
 }
 
 function sharedIssuerWindow(text: string): number {

@@ -473,13 +473,14 @@ function addBypassController(manager: Manager, namespaces: readonly string[], cl
 /** What the token service reads, over the controller's caches. */
 function issuerCacheOf(stores: Stores): IssuerCache {
   const informers: { hasSynced(): boolean }[] = [
-    ...stores.apiKeys.informers, ...stores.secrets.informers, ...stores.configMaps.informers, ...stores.rotationPolicies.informers, ...stores.clusterRotationPolicies.informers,
+    ...stores.apiKeys.informers, ...stores.secrets.informers, ...stores.system.configMaps.informers, ...stores.rotationPolicies.informers, ...stores.clusterRotationPolicies.informers,
   ];
   return {
     synced: () => informers.every((i) => i.hasSynced()),
     apiKeys: stores.apiKeys,
     secrets: stores.secrets,
-    configMaps: stores.configMaps,
+    records: stores.system.configMaps,
+    systemNamespace: stores.system.namespace,
     rotationPolicies: stores.rotationPolicies,
     clusterRotationPolicies: stores.clusterRotationPolicies,
   };

@@ -57,9 +57,12 @@ export class Store<T extends KubeObject> {
     return this.#all ?? (namespace === undefined ? undefined : this.#byNamespace.get(namespace));
   }
 
-  /** Whether objects of `namespace` are watched at all. */
+  /**
+   * Whether objects of `namespace` are watched at all, and shown: a namespace another
+   * shard owns is not this controller's to judge (what it does not show, it cannot know).
+   */
   watches(namespace: string): boolean {
-    return this.#informerFor(namespace) !== undefined;
+    return this.#informerFor(namespace) !== undefined && this.#shown(namespace);
   }
 
   get(namespace: string | undefined, name: string): T | undefined {

@@ -16,14 +16,14 @@ const thing = (namespace: string, name: string, owner?: string): Thing => ({
 
 const started: Informer<Thing>[] = [];
 
-async function storeOver(sources: Record<string, MemorySource<Thing>>, clock = new ManualClock()): Promise<Store<Thing>> {
+async function storeOver(sources: Record<string, MemorySource<Thing>>, clock = new ManualClock(), owns?: (namespace: string) => boolean): Promise<Store<Thing>> {
   const informers = new Map<string, Informer<Thing>>();
   for (const [ns, source] of Object.entries(sources)) {
     const inf = new Informer(source, { clock, resyncPeriodMs: 0 });
     informers.set(ns, inf);
     started.push(inf);
   }
-  const store = new Store(informers, clock);
+  const store = new Store(informers, clock, owns);
   for (const inf of informers.values()) {
     inf.start();
     await inf.waitForSync();
@@ -63,6 +63,16 @@ describe("Store", () => {
     expect(store.watches("anything")).toBe(true);
     expect(store.get("z", "two")?.metadata?.name).toBe("two");
     expect(store.list("a").map((t) => t.metadata?.name)).toEqual(["one"]);
+  });
+
+  it("watches, as a shard, only the namespaces it owns: another shard's are not its to judge", async () => {
+    const all = new MemorySource<Thing>();
+    all.add(thing("mine", "one"));
+    all.add(thing("theirs", "two"));
+    const store = await storeOver({ "": all }, new ManualClock(), (ns) => ns === "mine");
+    expect(store.watches("mine")).toBe(true);
+    expect(store.watches("theirs")).toBe(false);
+    expect(store.get("theirs", "two")).toBeUndefined();
   });
 
   it("lists a namespace as its objects come and go", async () => {

@@ -23,6 +23,7 @@ import { ensureSystemNamespace, eventually, Kube, SYSTEM_NAMESPACE, useNamespace
 import { bundleKeysOf, signingKeySecret, type SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { SigningKeyDocument } from "../../../src/model/signing-key/document.ts";
 import { bundleConfigMap } from "../../../src/model/bundle/configmap.ts";
+import { bundleRecordConfigMap } from "../../../src/model/bundle/signing.ts";
 import { deleteExpiredIssuedTokens } from "../../../src/controller/controllers/issuedtokens.ts";
 import { issuedTokenObject, revocationsFromIssuedTokens } from "../../../src/model/issued-token.ts";
 import { applyClientCredentials } from "../../../src/controller/controllers/clientcredentials.ts";
@@ -94,6 +95,8 @@ async function publishBundle(): Promise<void> {
     trust: null,
   });
   if (!plan.ok) throw new Error(plan.message);
+  // What the controller does: its record in keyward's own namespace (what the token service reads), then the tenant's copy.
+  await client.create(Resources.configMaps, bundleRecordConfigMap(SYSTEM_NAMESPACE, ns.name, plan.data["bundle.json"]));
   await client.create(Resources.configMaps, bundleConfigMap(ns.name, plan.data, plan.bundle.generation));
 }
 
@@ -116,9 +119,9 @@ beforeAll(async () => {
   await makeApiKey("ingest", ["read"], { "keyward.dev/client-credentials": "enabled" });
   await publishBundle();
 
-  informers = createIssuerInformers(client, { resyncPeriodMs: 0 });
+  informers = createIssuerInformers(client, SYSTEM_NAMESPACE, { resyncPeriodMs: 0 });
   for (const i of Object.values(informers) as { start(): void }[]) i.start();
-  const cache = informerCache(informers);
+  const cache = informerCache(informers, SYSTEM_NAMESPACE);
   await eventually("the token service's caches to sync", () => Promise.resolve(cache.synced()), { timeoutMs: 30_000, intervalMs: 50 });
 
   dir = await mkdtemp(join(tmpdir(), "keyward-issuer-it-"));
@@ -187,7 +190,7 @@ describe("the token service on a real API server", () => {
 
   it("mints client credentials for the ApiKey that opts in, and issues to the client with them", async () => {
     const ingest = apiKeys.get("ingest")!;
-    const plan = await applyClientCredentials(client, informerCache(informers).secrets, ingest, log);
+    const plan = await applyClientCredentials(client, informerCache(informers, SYSTEM_NAMESPACE).secrets, ingest, log);
     expect(plan.minted).toBe(true);
     const creds = await client.get<SecretObject>(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials" });
     const secret = Buffer.from(creds.data?.client_secret ?? "", "base64").toString("utf8");
@@ -195,7 +198,7 @@ describe("the token service on a real API server", () => {
     expect(clientId).toBe(`${ns.name}/ingest`);
     await eventually("the hash Secret in the cache", () => Promise.resolve(informers.secrets.getByName("ingest-client-credentials-hash", ns.name) !== undefined), { timeoutMs: 10_000, intervalMs: 50 });
     await eventually("the client Secret in the cache", () => Promise.resolve(informers.secrets.getByName("ingest-client-credentials", ns.name) !== undefined), { timeoutMs: 10_000, intervalMs: 50 });
-    expect((await applyClientCredentials(client, informerCache(informers).secrets, ingest, log)).actions).toEqual([]);
+    expect((await applyClientCredentials(client, informerCache(informers, SYSTEM_NAMESPACE).secrets, ingest, log)).actions).toEqual([]);
 
     const r = await request("/oauth2/token", {
       method: "POST",
@@ -225,7 +228,7 @@ describe("the token service on a real API server", () => {
 
   it("deletes the client-credentials Secrets when the annotation is removed", async () => {
     const ingest = await client.mergePatch<ApiKey>(Resources.apiKeys, { namespace: ns.name, name: "ingest" }, { metadata: { annotations: { "keyward.dev/client-credentials": null } } });
-    const plan = await applyClientCredentials(client, informerCache(informers).secrets, ingest, log);
+    const plan = await applyClientCredentials(client, informerCache(informers, SYSTEM_NAMESPACE).secrets, ingest, log);
     expect(plan.actions.map((a) => a.verb)).toEqual(["delete", "delete"]);
     expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials" })).toBeUndefined();
     expect(await client.find(Resources.secrets, { namespace: ns.name, name: "ingest-client-credentials-hash" })).toBeUndefined();

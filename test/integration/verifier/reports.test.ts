@@ -14,7 +14,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiKey } from "../../../src/api/index.ts";
 import { readVerifierReport, VERIFIER_REPORT_SELECTOR, type LeaseObject } from "../../../src/model/verifier-report.ts";
 import { run } from "../../plugin/support.ts";
-import { accessTokenRef, accessTokenWhen, apiKeyRef, apiKeyWhen, condition, controllerIdentity, getAccessToken, getApiKey, isTrue, readBundle, runController, settled, type TestController } from "../controller/support.ts";
+import {
+  accessTokenRef,
+  accessTokenWhen,
+  apiKeyRef,
+  apiKeyWhen,
+  condition,
+  controllerIdentity,
+  getAccessToken,
+  getApiKey,
+  grantTrustRead,
+  isTrue,
+  readBundle,
+  runController,
+  settled,
+  systemNamespaceFor,
+  trustConfigMapFor,
+  type TestController,
+} from "../controller/support.ts";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { verifierIdentity } from "./support.ts";
 
@@ -43,6 +60,7 @@ function startVerifier(pod: string, kubeconfig: string): ChildProcess {
       "--metrics-listen", "off",
       "--tenant", ns.name,
       "--bundle-configmap", `${ns.name}/keyward-bundle`,
+      "--bundle-trust-configmap", trustConfigMapFor(ns.name),
       "--kubeconfig", kubeconfig,
       "--report-interval", "300ms",
       "--pod-name", pod,
@@ -121,6 +139,8 @@ async function activated(kid: string): Promise<NonNullable<NonNullable<ApiKey["s
 
 beforeAll(async () => {
   const identity = await controllerIdentity(kube, ns.name);
+  // config/trust in the controller's system namespace: the verifiers read the bundle-signing keys there.
+  await grantTrustRead(kube, await systemNamespaceFor(ns.name));
   ctl = await runController(identity, ns.name, { verifierTtlMs: TTL_MS });
   await kube.create(keywardObject("RotationPolicy", ns.name, "gated", { schedule: { every: "24h" }, prePublish: `${PRE_PUBLISH_MS / 1000}s`, grace: "1h" }));
   await kube.create(keywardObject("ApiKey", ns.name, API_KEY, { rotationPolicyRef: { kind: "RotationPolicy", name: "gated" } }));

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { AccessPolicySpec, ApiKey, ClusterRotationPolicy, IssuedToken, RotationPolicy } from "../../../src/api/types.generated.ts";
 import { API_VERSION } from "../../../src/api/types.generated.ts";
 import { bundleConfigMap, bundleKeysOf, planBundleFor, type ConfigMapObject } from "./bundle.ts";
+import { bundleRecordConfigMap } from "../../../src/model/bundle/signing.ts";
 import { createCertificateAuthority, issueCertificate, type CertificateAuthority } from "../../../src/lib/pki.ts";
 import { createTokenServiceLogger, startTokenService, type AuditEvents, type IssuedTokenStore, type IssuerCache, type ObjectLookup, type RunningTokenService, type TokenServiceOptions } from "../../../src/issuer/index.ts";
 import { ManualClock } from "../../../src/kube/clock.ts";
@@ -43,7 +44,11 @@ export class MemoryCache implements IssuerCache {
   isSynced = true;
   readonly apiKeys = new MapLookup<ApiKey>();
   readonly secrets = new MapLookup<SecretObject>();
+  /** The tenants' keyward-bundle ConfigMaps, as the controller publishes them (and their editors can write them). */
   readonly configMaps = new MapLookup<ConfigMapObject>();
+  /** The controller's records in keyward's own namespace: what the token service reads. */
+  readonly records = new MapLookup<ConfigMapObject>();
+  readonly systemNamespace = "keyward-system";
   readonly rotationPolicies = new MapLookup<RotationPolicy>();
   readonly clusterRotationPolicies = new MapLookup<ClusterRotationPolicy>();
   synced(): boolean {
@@ -201,7 +206,7 @@ export class World {
     this.publish(name, []);
   }
 
-  /** Writes the tenant's bundle ConfigMap from its ApiKeys, policies and these revocations. */
+  /** Writes the tenant's bundle, record first, from its ApiKeys, policies and these revocations. */
   publish(tenant: string, revocations: RevokedEntry[]): void {
     const t = this.tenants.get(tenant);
     if (t === undefined) throw new Error(`no tenant ${tenant}`);
@@ -226,6 +231,7 @@ export class World {
       record: current?.["bundle.json"] ?? null,
       trust: null,
     });
+    this.cache.records.put(bundleRecordConfigMap(this.cache.systemNamespace, tenant, plan.data["bundle.json"]));
     this.cache.configMaps.put(bundleConfigMap(tenant, plan.data, plan.bundle.generation));
   }
 
