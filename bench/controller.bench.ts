@@ -34,7 +34,7 @@ import { loadKubeConfig } from "../src/kube/config.ts";
 import { createInformer, type Informer } from "../src/kube/informer.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
-import { machine } from "./lib/measure.ts";
+import { cpuSeconds, machine } from "./lib/measure.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
 import { pool, ready } from "./lib/tasks.ts";
@@ -77,12 +77,6 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms = 
 }
 
 
-/** CPU seconds (user + system) a process has used so far (Linux; clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function peakRssMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

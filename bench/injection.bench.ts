@@ -27,7 +27,7 @@ import { silentLogger } from "../src/kube/logger.ts";
 import { Resources, type Resource } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { MUTATING_WEBHOOK_CONFIGURATIONS, startWebhook, type RunningWebhook } from "../src/webhook/index.ts";
-import { machine } from "./lib/measure.ts";
+import { machine, percentile } from "./lib/measure.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -65,9 +65,6 @@ for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
 
 async function until(what: string, test: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -27,7 +27,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
+import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane, type ManagedProcess } from "../src/controlplane/index.ts";
 import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
@@ -35,7 +35,8 @@ import { loadKubeConfig } from "../src/kube/config.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
-import { machine } from "./lib/measure.ts";
+import { machine, percentile } from "./lib/measure.ts";
+import { ready } from "./lib/tasks.ts";
 import { benchSigner } from "./lib/signing.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
@@ -130,14 +131,8 @@ async function pool(count: number, limit: number, fn: (i: number) => Promise<unk
   await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
 }
 
-function isTrue(obj: { status?: { conditions?: Condition[] } } | undefined, type: string): boolean {
-  return obj?.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
-}
 
 /** Nearest-rank percentile of sorted values. */
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
 
 function ms(value: number): string {
   return value < 100 ? value.toFixed(1) : Math.round(value).toString();
@@ -234,7 +229,7 @@ async function main(): Promise<void> {
   await client.create(Resources.apiKeys, { metadata: { name: API_KEY, namespace: TENANT }, spec: { policies: ["reports-read"] } } as KubeObject);
   await until("the ApiKey to be Ready and Published", async () => {
     const k = await client.get<ApiKey & KubeObject>(Resources.apiKeys, { name: API_KEY, namespace: TENANT });
-    return isTrue(k, "Ready") && isTrue(k, "Published");
+    return ready(k, "Ready") && ready(k, "Published");
   });
   const names = Array.from({ length: N }, (_, i) => `token-${String(i).padStart(4, "0")}`);
   await pool(N, 8, (i) => client.create(Resources.accessTokens, { metadata: { name: names[i] ?? "", namespace: TENANT }, spec: { apiKeyName: API_KEY, lifetime: "2h" } } as KubeObject));
@@ -247,7 +242,7 @@ async function main(): Promise<void> {
       const name = at.metadata.name;
       const secret = byName.get(at.spec.secretName ?? name);
       const token = secret?.data?.token;
-      if (name !== undefined && isTrue(at, "Ready") && token !== undefined && at.status?.jti !== undefined && secret?.metadata?.annotations?.["keyward.dev/jti"] === at.status.jti) {
+      if (name !== undefined && ready(at, "Ready") && token !== undefined && at.status?.jti !== undefined && secret?.metadata?.annotations?.["keyward.dev/jti"] === at.status.jti) {
         tokens.set(name, Buffer.from(token, "base64").toString("utf8"));
       }
     }
@@ -350,7 +345,7 @@ async function main(): Promise<void> {
     log(`${String(i + 1).padStart(3)}/${N}: revocation ${ms(round.revocationMs)} ms (${revoked.polls} polls), patch ${ms(round.patchMs)} ms, baseline ${ms(round.baselineMs)} ms`);
 
     // Let the controller finish with this AccessToken (status, Secret) before the next one.
-    await until(`AccessToken ${name} to be Revoked`, async () => isTrue(await client.get<AccessToken & KubeObject>(Resources.accessTokens, { name, namespace: TENANT }), "Revoked"), 20, ROUND_TIMEOUT_MS);
+    await until(`AccessToken ${name} to be Revoked`, async () => ready(await client.get<AccessToken & KubeObject>(Resources.accessTokens, { name, namespace: TENANT }), "Revoked"), 20, ROUND_TIMEOUT_MS);
   }
   const measureMs = performance.now() - measureStart;
 

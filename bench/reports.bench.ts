@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { AccessToken, ApiKey, Condition } from "../src/api/index.ts";
+import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane } from "../src/controlplane/index.ts";
 import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
@@ -41,7 +41,8 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { BUNDLE_DATA_KEY } from "../src/model/names.ts";
 import { createLogger } from "../src/verifier/log.ts";
 import { VerifierReporter } from "../src/verifier/report/reporter.ts";
-import { CLOCK_TICKS_PER_SECOND, machine, processTicks } from "./lib/measure.ts";
+import { CLOCK_TICKS_PER_SECOND, machine, percentile, processTicks } from "./lib/measure.ts";
+import { ready } from "./lib/tasks.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 import { scrape, sum } from "./lib/metrics.ts";
 
@@ -101,13 +102,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
   }
 }
 
-function isTrue(obj: { status?: { conditions?: Condition[] } } | undefined, type: string): boolean {
-  return obj?.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
-}
 
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
 
 function fmt(value: number): string {
   return value < 100 ? value.toFixed(1) : Math.round(value).toString();
@@ -154,7 +149,7 @@ async function main(): Promise<void> {
   await supervisor.waitHealthy(controller, health, "/readyz", { timeoutMs: 60_000 });
   await client.create(Resources.apiKeys, { metadata: { name: API_KEY, namespace: TENANT }, spec: { policies: ["reports-read"], rotationPolicyRef: { kind: "RotationPolicy", name: "gated" } } } as KubeObject);
   const apiKey = (): Promise<ApiKey & KubeObject> => client.get<ApiKey & KubeObject>(Resources.apiKeys, { name: API_KEY, namespace: TENANT });
-  await until("the ApiKey Ready and Published", async () => { const k = await apiKey(); return isTrue(k, "Ready") && isTrue(k, "Published") ? true : undefined; }, 100, 60_000);
+  await until("the ApiKey Ready and Published", async () => { const k = await apiKey(); return ready(k, "Ready") && ready(k, "Published") ? true : undefined; }, 100, 60_000);
   const names = Array.from({ length: 2 * R }, (_, i) => `token-${String(i).padStart(4, "0")}`);
   for (const name of names) await client.create(Resources.accessTokens, { metadata: { name, namespace: TENANT }, spec: { apiKeyName: API_KEY, lifetime: "2h" } } as KubeObject);
   log(`${names.length} AccessTokens created`);
@@ -204,7 +199,7 @@ async function main(): Promise<void> {
 
   const tokenOf = async (name: string): Promise<string> => until(`the token of ${name}`, async () => {
     const at = await client.get<AccessToken & KubeObject>(Resources.accessTokens, { name, namespace: TENANT });
-    if (!isTrue(at, "Ready")) return undefined;
+    if (!ready(at, "Ready")) return undefined;
     const secret = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.secrets, { name, namespace: TENANT });
     if (secret.metadata?.annotations?.["keyward.dev/jti"] !== at.status?.jti || secret.data?.token === undefined) return undefined;
     const token = Buffer.from(secret.data.token, "base64").toString("utf8");

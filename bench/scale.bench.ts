@@ -49,7 +49,7 @@ import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { heapAfterGc } from "./lib/heap.ts";
 import { heapByType, heapGrowth } from "./lib/heap-snapshot.ts";
-import { machine } from "./lib/measure.ts";
+import { cpuSeconds, machine, percentile } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
 import { pool, ready } from "./lib/tasks.ts";
@@ -163,12 +163,6 @@ function writes(s: Sample[], resource?: string, verb?: string): number {
   return sum(s, "keyward_api_writes_total", (l) => l.resource !== "leases.coordination.k8s.io" && (resource === undefined || l.resource === resource) && (verb === undefined || l.verb === verb));
 }
 
-/** CPU seconds (user + system) a process has used so far (Linux; clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 function statusKiB(pid: number, field: string): number {
   const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -180,9 +174,6 @@ function benchCpu(): number {
   return (u.user + u.system) / 1e6;
 }
 
-function percentile(sorted: readonly number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
 
 const f1 = (v: number): string => v.toFixed(1);
 const f2 = (v: number): string => v.toFixed(2);

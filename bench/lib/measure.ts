@@ -82,3 +82,13 @@ export function processTicks(pid: number): number {
     return 0;
   }
 }
+
+/** CPU seconds (user + system) a process has used so far (Linux /proc); 0 where /proc is missing. */
+export function cpuSeconds(pid: number): number {
+  return processTicks(pid) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The nearest-rank percentile `q` (0–1) of ascending `sorted`; NaN when it is empty. */
+export function percentile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}

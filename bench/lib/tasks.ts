@@ -12,6 +12,6 @@ export async function pool(count: number, limit: number, fn: (i: number) => Prom
 }
 
 /** Whether an object's condition `type` (default Ready) is True. */
-export function ready(obj: { status?: { conditions?: Condition[] } }, type = "Ready"): boolean {
-  return obj.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
+export function ready(obj: { status?: { conditions?: Condition[] } } | undefined, type = "Ready"): boolean {
+  return obj?.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
 }
