@@ -131,7 +131,7 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
   const now = floorToSecond(input.now);
   const limit = input.sizeLimit ?? DEFAULT_BUNDLE_SIZE_LIMIT;
   const events: PlannedEvent[] = [];
-  const current = readCurrent(input.current);
+  const current = readBundleData(input.current);
   const { previous, generationBase, from } = previousOf(input, current);
   if (from === "none" && current.state === "corrupt") {
     events.push(
@@ -342,7 +342,8 @@ export type CurrentBundle = { state: "ok"; bundle: Bundle } | { state: "missing"
  */
 const reads = new WeakMap<Readonly<Record<string, string>>, CurrentBundle>();
 
-function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBundle {
+/** The bundle a ConfigMap's data holds, read once per data object (the controllers' bundleOf reads through it too). */
+export function readBundleData(data: Readonly<Record<string, string>> | null): CurrentBundle {
   if (data === null) return { state: "missing" };
   const known = reads.get(data);
   if (known !== undefined) return known;
@@ -360,7 +361,7 @@ function readCurrent(data: Readonly<Record<string, string>> | null): CurrentBund
 const records = new Map<string, { text: string; read: CurrentBundle }>();
 
 function readRecord(tenant: string, text: string, current: Readonly<Record<string, string>> | null): CurrentBundle {
-  if (current !== null && current[BUNDLE_DATA_KEY] === text) return readCurrent(current);
+  if (current !== null && current[BUNDLE_DATA_KEY] === text) return readBundleData(current);
   const known = records.get(tenant);
   if (known !== undefined && known.text === text) return known.read;
   const read = parseText(text);

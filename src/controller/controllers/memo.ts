@@ -4,32 +4,20 @@
 // identity stands for its content: a reconcile that reads the same Secret or
 // ConfigMap as the last one does not parse it again.
 
-import { bundleSignerOf, parseBundle, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
+import { bundleSignerOf, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
 import { readBundleSigningSecret, signingKeyInUse, trustEntryOf, trustText } from "../../model/bundle/signing.ts";
 import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
 import { currentKeySecret } from "../../model/signing-key/location.ts";
 import type { Stores } from "./context.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { BUNDLE_DATA_KEY } from "../../model/names.ts";
+import { readBundleData } from "../bundle/plan.ts";
 
-const bundles = new WeakMap<ConfigMapObject, Bundle | null>();
 const signingKeys = new WeakMap<SecretObject, Map<string, SigningKeySecretRead>>();
 
-/** The bundle a ConfigMap holds; null when it holds none or nothing readable. */
+/** The bundle a ConfigMap holds; null when it holds none or nothing readable. One read per cached object, shared with the planner. */
 export function bundleOf(cm: ConfigMapObject | null | undefined): Bundle | null {
-  if (cm === null || cm === undefined) return null;
-  if (bundles.has(cm)) return bundles.get(cm) ?? null;
-  const text = cm.data?.[BUNDLE_DATA_KEY];
-  let bundle: Bundle | null = null;
-  if (text !== undefined) {
-    try {
-      bundle = parseBundle(text);
-    } catch {
-      bundle = null;
-    }
-  }
-  bundles.set(cm, bundle);
-  return bundle;
+  const read = readBundleData(cm?.data ?? null);
+  return read.state === "ok" ? read.bundle : null;
 }
 
 /** readSigningKeySecret, remembered per Secret object and ApiKey. */
