@@ -67,6 +67,26 @@ export const BUNDLE_DATA_KEY = "bundle.json";
 export const JWKS_DATA_KEY = "jwks.json";
 /** The bundle's signature (bundle signature v1, docs/token-format.md): a detached JWS over bundle.json. */
 export const BUNDLE_SIGNATURE_DATA_KEY = "bundle.jws";
+/**
+ * Revocation segments (bundle segment v1): a tenant's revocations past what
+ * bundle.json carries, in ConfigMaps of fixed names `keyward-bundle-revoked-<slot>`,
+ * slot 1 to BUNDLE_SEGMENT_SLOTS, each holding revoked.json. The names are fixed so
+ * the verifier's Role can list them (resourceNames); the head names the slots in use
+ * with their SHA-256, and a slot is rewritten only while no head names it.
+ */
+export const BUNDLE_SEGMENT_PREFIX = "keyward-bundle-revoked-";
+export const BUNDLE_SEGMENT_SLOTS = 32;
+export const BUNDLE_SEGMENT_DATA_KEY = "revoked.json";
+
+/** The ConfigMap of segment slot `slot` (1 to BUNDLE_SEGMENT_SLOTS). */
+export function bundleSegmentName(slot: number): string {
+  return `${BUNDLE_SEGMENT_PREFIX}${slot}`;
+}
+
+/** Every segment slot's name, in slot order: what the verifier's Role lists. */
+export function bundleSegmentNames(): string[] {
+  return Array.from({ length: BUNDLE_SEGMENT_SLOTS }, (_, i) => bundleSegmentName(i + 1));
+}
 
 /**
  * Bundle signing, in keyward's own namespace (--system-namespace), which tenants can

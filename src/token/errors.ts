@@ -101,6 +101,10 @@ export const BundleErrorCodes = [
   "ERR_BUNDLE_SIGNATURE_EXPIRED",
   /** No trusted bundle-signing keys are loaded yet, or the trust set is not valid. */
   "ERR_BUNDLE_TRUST",
+  /** A revocation segment the bundle names cannot be read (not there, or without revoked.json). */
+  "ERR_BUNDLE_SEGMENT_MISSING",
+  /** A revocation segment's bytes are not the ones the bundle names (SHA-256 differs, or another count or tenant). */
+  "ERR_BUNDLE_SEGMENT_DIGEST",
 ] as const;
 
 export type BundleErrorCode = (typeof BundleErrorCodes)[number];

@@ -23,6 +23,9 @@ export { validateBundle } from "./bundle/validate.ts";
 export { assertNotOlder } from "./bundle/generation.ts";
 export { sameBundleContent } from "./bundle/same-content.ts";
 export { pruneRevoked, REVOKED_RETENTION_SECONDS } from "./bundle/prune.ts";
+export { parseSegment, segmentDigest, serializeSegment } from "./bundle/segment.ts";
+export { assembleBundle, segmentRevocations } from "./bundle/assemble.ts";
+export { validateSegment } from "./bundle/validate.ts";
 
 export { normalizePath } from "./policy/normalize.ts";
 export { pathPatternProblem } from "./policy/pattern.ts";

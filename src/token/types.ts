@@ -107,6 +107,29 @@ export interface RevokedEntry {
   exp: number | null;
 }
 
+/**
+ * A revocation segment the bundle's head names: a ConfigMap holding part of the
+ * revocation list (`revoked.json`, bundle segment v1), bound to the signed head
+ * by the SHA-256 of its exact bytes.
+ */
+export interface RevokedSegmentRef {
+  /** The segment's ConfigMap, in the tenant's namespace. */
+  name: string;
+  /** base64url(SHA-256(the segment's revoked.json bytes)), unpadded. */
+  sha256: string;
+  /** How many revocations it holds. */
+  count: number;
+}
+
+export const BUNDLE_SEGMENT_API_VERSION = "keyward.dev/bundle-segment/v1";
+
+/** A revocation segment (`revoked.json`): revocations of one tenant, outside bundle.json. */
+export interface RevokedSegment {
+  apiVersion: typeof BUNDLE_SEGMENT_API_VERSION;
+  tenant: string;
+  revoked: RevokedEntry[];
+}
+
 /** The tenant bundle, `bundle.json` of the `keyward-bundle` ConfigMap. */
 export interface Bundle {
   apiVersion: typeof BUNDLE_API_VERSION;
@@ -120,4 +143,10 @@ export interface Bundle {
   apiKeys: Record<string, BundleApiKey>;
   policies: Record<string, BundlePolicy>;
   revoked: RevokedEntry[];
+  /**
+   * The rest of the revocation list, in segments (bundle segment v1). Absent (and
+   * never written) while `revoked` holds every revocation; a verifier enforces
+   * `revoked` and every segment, and takes a bundle only with all of them.
+   */
+  revokedSegments?: RevokedSegmentRef[];
 }

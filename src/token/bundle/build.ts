@@ -10,5 +10,7 @@ import { validateBundle } from "./validate.ts";
  * and policies by name.
  */
 export function buildBundle(input: Omit<Bundle, "apiVersion">): Bundle {
-  return canonicalBundle(validateBundle({ ...input, apiVersion: BUNDLE_API_VERSION }));
+  const { revokedSegments, ...rest } = input;
+  const segments = revokedSegments === undefined || revokedSegments.length === 0 ? {} : { revokedSegments };
+  return canonicalBundle(validateBundle({ ...rest, ...segments, apiVersion: BUNDLE_API_VERSION }));
 }

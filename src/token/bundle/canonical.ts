@@ -55,5 +55,9 @@ export function canonicalBundle(b: Bundle): Bundle {
     apiKeys: sortedMap(b.apiKeys, canonicalApiKey),
     policies: sortedMap(b.policies, canonicalPolicy),
     revoked,
+    // Left out while every revocation is in `revoked`: such a bundle is the same text as before segments existed.
+    ...(b.revokedSegments === undefined || b.revokedSegments.length === 0
+      ? {}
+      : { revokedSegments: b.revokedSegments.map((s) => ({ name: s.name, sha256: s.sha256, count: s.count })).sort((x, y) => compare(x.name, y.name)) }),
   };
 }

@@ -11,10 +11,11 @@ import { isDns1123Label, isDns1123Subdomain } from "../lib/names.ts";
 import { parseRfc3339 } from "../lib/rfc3339.ts";
 import { jwkThumbprint } from "../keys/thumbprint.ts";
 import { pathPatternProblem } from "../policy/pattern.ts";
-import { BUNDLE_API_VERSION, KEY_STATES } from "../types.ts";
-import type { Bundle, BundleApiKey, BundleKey, BundlePolicy, KeyState, PolicyRule, RevokedEntry } from "../types.ts";
+import { BUNDLE_API_VERSION, BUNDLE_SEGMENT_API_VERSION, KEY_STATES } from "../types.ts";
+import type { RevokedSegment } from "../types.ts";
+import type { Bundle, BundleApiKey, BundleKey, BundlePolicy, KeyState, PolicyRule, RevokedEntry, RevokedSegmentRef } from "../types.ts";
 
-const TOP_FIELDS = ["apiVersion", "tenant", "issuer", "generation", "generatedAt", "keys", "apiKeys", "policies", "revoked"];
+const TOP_FIELDS = ["apiVersion", "tenant", "issuer", "generation", "generatedAt", "keys", "apiKeys", "policies", "revoked", "revokedSegments"];
 const KEY_FIELDS: Readonly<Record<BundleKey["kty"], readonly string[]>> = {
   OKP: ["kty", "crv", "x", "kid", "alg", "use", "apiKey", "state", "notAfter"],
   EC: ["kty", "crv", "x", "y", "kid", "alg", "use", "apiKey", "state", "notAfter"],
@@ -24,6 +25,7 @@ const API_KEY_FIELDS = ["uid", "policies", "suspended", "revokedBefore", "allowN
 const POLICY_FIELDS = ["rules"];
 const RULE_FIELDS = ["effect", "methods", "paths"];
 const REVOKED_FIELDS = ["jti", "apiKey", "exp"];
+const SEGMENT_REF_FIELDS = ["name", "sha256", "count"];
 /** "*" or an upper-case HTTP method token. */
 const METHOD = /^(?:\*|[A-Z][A-Z0-9_-]*)$/;
 const MAX_STRING = 2048;
@@ -207,6 +209,23 @@ function validateRevoked(value: unknown, apiKeys: Record<string, BundleApiKey>):
   });
 }
 
+/** The segments named by the head: each once, by a ConfigMap name, with a SHA-256 and at least one revocation. */
+function validateSegmentRefs(value: unknown): RevokedSegmentRef[] {
+  const names = new Set<string>();
+  return array(value, "revokedSegments").map((raw, i): RevokedSegmentRef => {
+    const field = `revokedSegments[${i}]`;
+    const entry = object(raw, field, SEGMENT_REF_FIELDS);
+    const name = string(entry.name, `${field}.name`);
+    if (!isDns1123Subdomain(name)) fail(`${field}.name`, "must be a ConfigMap name (a DNS-1123 subdomain)");
+    if (names.has(name)) fail(`${field}.name`, `"${name}" is named twice`);
+    names.add(name);
+    const sha256 = base64url(entry.sha256, `${field}.sha256`, 32, 32);
+    const count = integer(entry.count, `${field}.count`);
+    if (count === 0) fail(`${field}.count`, "must be at least 1: an empty segment is not named");
+    return { name, sha256, count };
+  });
+}
+
 /**
  * Checks that `value` is a valid v1 bundle and returns a copy of it. Throws
  * BundleError with the first problem: ERR_BUNDLE_JSON (not an object),
@@ -235,5 +254,42 @@ export function validateBundle(value: unknown): Bundle {
     return key;
   });
   const revoked = validateRevoked(top.revoked, apiKeys);
-  return { apiVersion: BUNDLE_API_VERSION, tenant, issuer, generation, generatedAt, keys, apiKeys, policies, revoked };
+  const bundle: Bundle = { apiVersion: BUNDLE_API_VERSION, tenant, issuer, generation, generatedAt, keys, apiKeys, policies, revoked };
+  if (top.revokedSegments !== undefined) {
+    const segments = validateSegmentRefs(top.revokedSegments);
+    if (segments.length === 0) fail("revokedSegments", "must name at least one segment, or be left out");
+    bundle.revokedSegments = segments;
+  }
+  return bundle;
+}
+
+const SEGMENT_FIELDS = ["apiVersion", "tenant", "revoked"];
+
+/**
+ * Checks that `value` is a valid revocation segment (bundle segment v1:
+ * `{"apiVersion", "tenant", "revoked": {<apiKey>: {<jti>: exp | null}}}`) and
+ * returns its entries, ApiKey by ApiKey in the order given. Throws BundleError
+ * with the first problem, its field prefixed with `where`. A segment may name
+ * ApiKeys the head no longer lists: their revocations have no key left to match.
+ */
+export function validateSegment(value: unknown, where: string): RevokedSegment {
+  const at = (field: string): string => `${where}:${field}`;
+  if (!isRecord(value)) fail(at("$"), `a revocation segment must be a JSON object, not ${describe(value)}`, "ERR_BUNDLE_JSON");
+  if (value.apiVersion !== BUNDLE_SEGMENT_API_VERSION) {
+    fail(at("apiVersion"), `is ${describe(value.apiVersion)}; this build reads "${BUNDLE_SEGMENT_API_VERSION}" only`, "ERR_BUNDLE_API_VERSION");
+  }
+  const top = object(value, at("$"), SEGMENT_FIELDS);
+  const tenant = string(top.tenant, at("tenant"));
+  if (!isDns1123Label(tenant)) fail(at("tenant"), "must be a namespace name (a DNS-1123 label)");
+  const revoked: RevokedEntry[] = [];
+  for (const [apiKey, raw] of Object.entries(map(top.revoked, at("revoked")))) {
+    const field = memberPath(at("revoked"), apiKey);
+    if (!isDns1123Subdomain(apiKey)) fail(field, "an ApiKey name must be a DNS-1123 subdomain");
+    for (const [jti, exp] of Object.entries(map(raw, field))) {
+      const entryField = memberPath(field, jti);
+      if (jti === "" || jti.length > MAX_STRING) fail(entryField, `a jti must be 1 to ${MAX_STRING} characters`);
+      revoked.push({ jti, apiKey, exp: nullable(exp, entryField, integer) });
+    }
+  }
+  return { apiVersion: BUNDLE_SEGMENT_API_VERSION, tenant, revoked };
 }
