@@ -113,3 +113,6 @@ export const CLIENT_SECRET_HASH_SECRET_TYPE = "keyward.dev/client-secret-hash";
 export const CLIENT_ID_KEY = "client_id";
 export const CLIENT_SECRET_KEY = "client_secret";
 export const CLIENT_SECRET_HASH_KEY = "client_secret.sha256";
+
+/** On each revocation segment ConfigMap (the tenant's slot and the record's copy): the slot's name. */
+export const BUNDLE_SEGMENT_LABEL = "keyward.dev/bundle-segment";

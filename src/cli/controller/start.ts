@@ -63,7 +63,7 @@ import { cachedTokenSecret } from "../../model/access-token/secret.ts";
 import { internRepeatedStrings, StringPool } from "../../kube/intern.ts";
 import { WriteCounter } from "../../kube/writes.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
-import { BUNDLE_CONFIGMAP_NAME, BUNDLE_SIGNING_SECRET_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_SEGMENT_LABEL, BUNDLE_SIGNING_SECRET_NAME, MANAGED_BY, MANAGED_BY_LABEL } from "../../model/names.ts";
 import type { PolicyReason } from "../../model/reasons.ts";
 import type { Reason } from "../../model/reasons.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
@@ -128,6 +128,8 @@ export interface StartControllerOptions {
   resyncPeriodMs?: number;
   /** Largest bundle.json + jwks.json. Default: 1 MiB minus a 64 KiB margin. */
   bundleSizeLimit?: number;
+  /** Revocations bundle.json carries before they move into a revocation segment. Default 1024. */
+  bundleSealAt?: number;
   /** How long shutdown waits for in-flight reconciles. Default 25 s. */
   shutdownTimeoutMs?: number;
   /** Makes signing keys. Default the signer's generate (the in-cluster signer: generateSigningKey). */
@@ -205,6 +207,7 @@ export async function startController(options: StartControllerOptions = {}): Pro
     reports: new BundleReports(),
     deletedTokens: new DeletedTokens(),
     bundleSizeLimit: options.bundleSizeLimit,
+    bundleSealAt: options.bundleSealAt,
     mintKey: options.mintKey ?? ((algorithm) => signer.generate(algorithm)),
     systemNamespace,
     signer,
@@ -330,6 +333,7 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
     // are cached without their token (its digest is what is compared).
     secrets: store<SecretObject>(Resources.secrets, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY}`, transform: cachedTokenSecret }, [systemNamespace]),
     configMaps: store<ConfigMapObject>(Resources.configMaps, { fieldSelector: `metadata.name=${BUNDLE_CONFIGMAP_NAME}` }),
+    bundleSegments: store<ConfigMapObject>(Resources.configMaps, { labelSelector: BUNDLE_SEGMENT_LABEL }),
     ...(withIssuedTokens ? { issuedTokens: store<IssuedToken>(Resources.issuedTokens) } : {}),
     system: {
       namespace: systemNamespace,
@@ -353,7 +357,7 @@ function controllerStores(manager: Manager, namespaces: readonly string[], syste
 function verifierViews(manager: Manager, namespaces: readonly string[], clock: Clock, stores: Stores, ttlMs: number | null): VerifierViews | null {
   if (ttlMs === null) return null;
   const leases = storeFactory(manager, namespaces, clock)<LeaseObject>(Resources.leases, { labelSelector: VERIFIER_REPORT_SELECTOR });
-  const views = new VerifierViews({ leases, configMaps: stores.configMaps, clock, ttlMs });
+  const views = new VerifierViews({ leases, configMaps: stores.configMaps, bundleSegments: stores.bundleSegments, clock, ttlMs });
   const pendingSince = (): number[] =>
     stores.apiKeys.list().flatMap((k) => {
       const r = k.status?.revocation;

@@ -28,6 +28,8 @@ import {
   jwkSetOf,
   parseBundle,
   pruneRevoked,
+  REVOKED_RETENTION_SECONDS,
+  segmentRevocations,
   serializeBundle,
   validateBundle,
   type Bundle,
@@ -36,7 +38,9 @@ import {
   type BundlePolicy,
   type JwkSet,
   type RevokedEntry,
+  type RevokedSegmentRef,
 } from "../../token/index.ts";
+import { DEFAULT_SEAL_AT, DEFAULT_SEGMENT_MAX_BYTES, planSegments, type ExistingSegment, type PlannedSegment } from "./segments.ts";
 import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
 
@@ -83,6 +87,14 @@ export interface PlanBundleInput {
   trust: TrustSet | null;
   /** Largest bundle.json + jwks.json in bytes; DEFAULT_BUNDLE_SIZE_LIMIT unless set. */
   sizeLimit?: number;
+  /** The record's copies of revocation segments (revoked.json), by slot name. */
+  recordSegments?: ReadonlyMap<string, string>;
+  /** The tenant's revocation segment slots (revoked.json), by name. */
+  tenantSegments?: ReadonlyMap<string, string>;
+  /** Loose revocations at which they move into a segment; DEFAULT_SEAL_AT unless set. */
+  sealAt?: number;
+  /** Largest revoked.json of a segment; DEFAULT_SEGMENT_MAX_BYTES unless set. */
+  segmentMaxBytes?: number;
 }
 
 /** Per ApiKey: the AccessPolicies it names that are not in the bundle, and why. */
@@ -101,6 +113,8 @@ interface PlanCommon {
   currentGeneration: number | null;
   /** bundle.json + jwks.json in bytes. */
   size: number;
+  /** The revocation segments' revoked.json, in bytes. */
+  segmentBytes: number;
   limit: number;
   policyProblems: Record<string, PolicyProblems>;
   events: PlannedEvent[];
@@ -113,11 +127,13 @@ export type BundlePlan =
       jwks: JwkSet;
       /** The ConfigMap's data. */
       data: { [BUNDLE_DATA_KEY]: string; [JWKS_DATA_KEY]: string };
+      /** The revocation segments the bundle names (written into their slots, record copy first, before the bundle). */
+      segments: PlannedSegment[];
       /** Whether the record must be written (the content changed). */
       changed: boolean;
       /** Whether the tenant ConfigMap holds exactly this bundle.json and jwks.json (its signature aside). */
       inPlace: boolean;
-      /** When a deposed key's notAfter passes and the bundle must drop it; null when none. */
+      /** When the bundle must change by time alone (a deposed key's notAfter, a segment half expired); null when never. */
       nextWakeAt: Date | null;
     })
   | (PlanCommon & {
@@ -157,27 +173,46 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
   for (const [name, policy] of available) {
     if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
   }
-  const revoked = revocationsKept(previous, input.revocations, apiKeys, keys, now);
-
-  const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked };
-  const { bundle, unchanged } = nextBundle(content, previous, generationBase, input.record, now);
-  const bundleJson = serializeBundle(bundle);
-  const jwks = jwkSetOf(bundle.keys);
-  const jwksJson = JSON.stringify(jwks);
-  const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
+  const existing = existingSegments(input, previous, events);
+  const wanted = revocationsKept([...(previous?.revoked ?? []), ...existing.flatMap((e) => e.entries)], input.revocations, apiKeys, keys, now);
+  const inUse = new Set([...(previous?.revokedSegments ?? []), ...(current.state === "ok" ? (current.bundle.revokedSegments ?? []) : [])].map((r) => r.name));
+  const draft = (mustSeal: boolean) => {
+    const layout = planSegments({
+      tenant: input.tenant,
+      wanted,
+      previous: existing,
+      inUse,
+      mustSeal,
+      sealAt: input.sealAt ?? DEFAULT_SEAL_AT,
+      segmentMaxBytes: input.segmentMaxBytes ?? DEFAULT_SEGMENT_MAX_BYTES,
+    });
+    const content = { tenant: input.tenant, issuer: input.issuer, keys, apiKeys, policies, revoked: layout.head, revokedSegments: layout.segments.map((x) => x.ref) };
+    const { bundle, unchanged } = nextBundle(content, previous, generationBase, input.record, now);
+    const bundleJson = serializeBundle(bundle);
+    const jwks = jwkSetOf(bundle.keys);
+    const jwksJson = JSON.stringify(jwks);
+    const size = Buffer.byteLength(bundleJson, "utf8") + Buffer.byteLength(jwksJson, "utf8");
+    return { layout, bundle, unchanged, bundleJson, jwks, jwksJson, size };
+  };
+  let planned = draft(false);
+  // The head would not fit with its loose revocations: they go into segments now.
+  if (planned.size > limit && planned.layout.head.length > 0) planned = draft(true);
+  const { layout, bundle, unchanged, bundleJson, jwks, jwksJson, size } = planned;
   const common: PlanCommon = {
     currentState: current.state,
     previousFrom: from,
     currentGeneration: previous?.generation ?? null,
     size,
+    segmentBytes: layout.segments.reduce((n, x) => n + Buffer.byteLength(x.text, "utf8"), 0),
     limit,
     policyProblems,
     events,
   };
   if (size > limit) {
+    const full = layout.unplaced > 0 ? ` (every revocation segment slot is in use: ${layout.unplaced} revocations could not move out of bundle.json)` : "";
     const message =
       `the bundle of tenant ${input.tenant} would be ${size} bytes (bundle.json and jwks.json), over the limit of ${limit} bytes ` +
-      `for ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME}; it was not written and verifiers keep ` +
+      `for ConfigMap ${input.tenant}/${BUNDLE_CONFIGMAP_NAME}${full}; it was not written and verifiers keep ` +
       `${previous === null ? "no bundle" : `generation ${previous.generation}`}: remove unused ApiKeys, AccessPolicies or rules in namespace ${input.tenant}`;
     events.push(eventOf("BundleTooLarge", message));
     return { ...common, ok: false, reason: "BundleTooLarge", message };
@@ -188,10 +223,90 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     bundle,
     jwks,
     data: { [BUNDLE_DATA_KEY]: bundleJson, [JWKS_DATA_KEY]: jwksJson },
+    segments: layout.segments,
     changed: !unchanged,
     inPlace: input.current?.[BUNDLE_DATA_KEY] === bundleJson && input.current[JWKS_DATA_KEY] === jwksJson,
-    nextWakeAt: earliestNotAfter(bundle.keys),
+    nextWakeAt: earliest([earliestNotAfter(bundle.keys), halfExpired(layout.segments, existing)]),
   };
+}
+
+/**
+ * The segments the previous bundle names, each read from the record's copy or else
+ * the tenant's slot, whichever holds the bytes named; a segment neither holds is
+ * lost with its revocations, and said so.
+ */
+function existingSegments(input: PlanBundleInput, previous: Bundle | null, events: PlannedEvent[]): ExistingSegment[] {
+  const out: ExistingSegment[] = [];
+  if (previous === null) return out;
+  for (const ref of previous.revokedSegments ?? []) {
+    const read = readSegmentOf(input, previous, ref);
+    if (read === null) {
+      events.push(
+        eventOf(
+          "BundleReplaced",
+          `the revocation segment ${input.tenant}/${ref.name} of generation ${previous.generation} is neither in the controller's record nor in the tenant's ConfigMap with the bytes named: ` +
+            `its ${ref.count} revocations are lost (only the keyward controller writes these ConfigMaps)`,
+        ),
+      );
+      continue;
+    }
+    out.push(read);
+  }
+  return out;
+}
+
+function readSegmentOf(input: PlanBundleInput, previous: Bundle, ref: RevokedSegmentRef): ExistingSegment | null {
+  for (const text of [input.recordSegments?.get(ref.name), input.tenantSegments?.get(ref.name)]) {
+    if (text === undefined) continue;
+    const entries = readSegmentText(previous, ref, text);
+    if (entries !== null) return { ref, text, entries };
+  }
+  return null;
+}
+
+/**
+ * The entries of one segment, or null when `text` is not the segment `ref` names,
+ * by tenant and slot: one read per text (a segment of tens of thousands of
+ * revocations is planned against on every change of the tenant's bundle).
+ */
+const segmentReads = new Map<string, { sha256: string; text: string; entries: readonly RevokedEntry[] | null }>();
+
+function readSegmentText(previous: Bundle, ref: RevokedSegmentRef, text: string): readonly RevokedEntry[] | null {
+  const id = `${previous.tenant}\u0000${ref.name}`;
+  const known = segmentReads.get(id);
+  if (known !== undefined && known.text === text && known.sha256 === ref.sha256) return known.entries;
+  let entries: readonly RevokedEntry[] | null;
+  try {
+    entries = segmentRevocations({ ...previous, revokedSegments: [ref] }, () => text);
+  } catch (err) {
+    if (!(err instanceof BundleError)) throw err;
+    entries = null;
+  }
+  segmentReads.set(id, { sha256: ref.sha256, text, entries });
+  return entries;
+}
+
+/**
+ * When a segment the bundle names will hold fewer than half wanted entries by
+ * expiry alone (its compaction is due): its median exp plus the retention.
+ */
+function halfExpired(segments: readonly PlannedSegment[], existing: readonly ExistingSegment[]): Date | null {
+  const entriesOf = new Map(existing.map((e) => [e.ref.sha256, e.entries]));
+  let best: number | null = null;
+  for (const s of segments) {
+    const exps = (entriesOf.get(s.ref.sha256) ?? []).map((r) => r.exp).filter((e): e is number => e !== null).sort((a, b) => a - b);
+    const median = exps[Math.floor(s.ref.count / 2)];
+    if (median === undefined) continue;
+    const at = (median + REVOKED_RETENTION_SECONDS + 1) * 1000;
+    if (best === null || at < best) best = at;
+  }
+  return best === null ? null : new Date(best);
+}
+
+function earliest(dates: readonly (Date | null)[]): Date | null {
+  let best: Date | null = null;
+  for (const d of dates) if (d !== null && (best === null || d.getTime() < best.getTime())) best = d;
+  return best;
 }
 
 /** The AccessPolicies some live ApiKey names: those the bundle can carry, and why the others cannot. */
@@ -253,16 +368,16 @@ function apiKeyEntries(
   return { apiKeys, keys, policyProblems };
 }
 
-/** The revocations: the AccessTokens' entries plus what the bundle carries for deleted ones, pruned. */
+/** The revocations: the AccessTokens' entries plus what the bundle (head and segments) carries for deleted ones, pruned. */
 function revocationsKept(
-  previous: Bundle | null,
+  before: readonly RevokedEntry[],
   revocations: readonly RevokedEntry[],
   apiKeys: Record<string, BundleApiKey>,
   keys: readonly BundleKey[],
   now: Date,
 ): RevokedEntry[] {
   const byId = new Map<string, RevokedEntry>();
-  for (const r of [...(previous?.revoked ?? []), ...revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
+  for (const r of [...before, ...revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
   return pruneRevoked(
     [...byId.values()].filter((r) => Object.hasOwn(apiKeys, r.apiKey)),
     [...keys],

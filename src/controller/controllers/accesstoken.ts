@@ -25,7 +25,7 @@ import { mapToOwner, type ReconcileFunc, type WatchSpec } from "../runtime/contr
 import { hasFinalizer, withFinalizer, type FinalizerWrites } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { ROTATION_POLICY_INDEX } from "./apikey.ts";
-import { bundleOf, currentSigningKeys } from "./memo.ts";
+import { currentSigningKeys, publishedBundle } from "./memo.ts";
 import { delayUntil, FieldManagers, now, policyLookups, type ControllerContext, type Stores } from "./context.ts";
 import { newsworthy, record } from "./events.ts";
 import { refusedInTerminatingNamespace } from "./namespaces.ts";
@@ -87,8 +87,10 @@ export function accessTokenWatches(stores: Stores, systemNamespace: string, veri
     ),
     ...stores.clusterRotationPolicies.watchSpecs((p) => tokensOfKeys(stores.apiKeys.byIndex(ROTATION_POLICY_INDEX, `ClusterRotationPolicy/${p.metadata.name ?? ""}`))),
     // A bundle that lists their revocations lets deleted AccessTokens go, and may complete a revocation.
-    ...stores.configMaps.watchSpecs((cm) =>
-      stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined || revocationUnenforced(t)).map(objectKey),
+    ...[stores.configMaps, stores.bundleSegments].flatMap((s) =>
+      s.watchSpecs((cm) =>
+        stores.accessTokens.list(cm.metadata.namespace).filter((t) => t.metadata.deletionTimestamp !== undefined || revocationUnenforced(t)).map(objectKey),
+      ),
     ),
     // So may a verifier that now enforces another generation.
     ...(verifiers?.leases.watchSpecs((lease) => stores.accessTokens.list(lease.metadata.namespace).filter(revocationUnenforced).map(objectKey), reportChanged) ?? []),
@@ -166,7 +168,7 @@ async function convergeAccessToken(
     apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
     issuer: tokenIssuer(ctx.issuer, namespace, ctx.issuerForm),
     // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
-    bundle: deleting ? bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)) : null,
+    bundle: deleting ? (publishedBundle(stores, namespace)?.bundle ?? null) : null,
     signer: ctx.signer,
   });
 
@@ -228,7 +230,7 @@ async function withTokenData(ctx: ControllerContext, desired: CachedSecret): Pro
 
 /** Without verifier reports: the bundle's generation once it lists every one of `jtis` as revoked, else null. */
 function revokedInBundle(ctx: ControllerContext, namespace: string, jtis: readonly string[]): number | null {
-  const bundle = bundleOf(ctx.stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME));
+  const bundle = publishedBundle(ctx.stores, namespace)?.bundle ?? null;
   if (bundle === null) return null;
   const listed = new Set(bundle.revoked.map((r) => r.jti));
   return jtis.every((j) => listed.has(j)) ? bundle.generation : null;

@@ -24,6 +24,8 @@ import { apiKeyBundleReport } from "../bundle/conditions.ts";
 import { bundleConfigMap, type ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { bundleApiKeyInput } from "../bundle/inputs.ts";
 import { planBundle, type BundlePlan } from "../bundle/plan.ts";
+import type { PlannedSegment } from "../bundle/segments.ts";
+import { recordSegmentConfigMap, recordSegmentName, segmentConfigMap, segmentTextOf } from "../../model/bundle/segments.ts";
 import { resolveRotationPolicy } from "../../model/policy/resolve.ts";
 import type { PlannedEvent } from "../../model/reasons.ts";
 import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
@@ -39,7 +41,7 @@ import { refusedInTerminatingNamespace } from "./namespaces.ts";
 import { statusHoldsPart, type BundlePart } from "./handover.ts";
 import { deleteExpiredIssuedTokens } from "./issuedtokens.ts";
 import { readLive, upsert } from "./writes.ts";
-import { BUNDLE_SIGNING_SECRET_NAME, BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TENANT_LABEL } from "../../model/names.ts";
+import { BUNDLE_SIGNING_SECRET_NAME, BUNDLE_CONFIGMAP_NAME, BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TENANT_LABEL, bundleSegmentNames } from "../../model/names.ts";
 import type { RevokedEntry } from "../../token/index.ts";
 
 export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpec[] {
@@ -64,6 +66,8 @@ export function bundleWatches(stores: Stores, systemNamespace: string): WatchSpe
       return owner === null ? [] : [bundleKey(owner.namespace)];
     }),
     ...stores.configMaps.watchSpecs(ns),
+    // A revocation segment slot changed (or was deleted) under the controller: it is written again.
+    ...stores.bundleSegments.watchSpecs(ns),
     ...stores.rotationPolicies.watchSpecs(ns),
     ...stores.clusterRotationPolicies.watchSpecs(() => stores.apiKeys.namespaces().map(bundleKey)),
     ...(stores.namespaces?.watchDeletion((namespace) => [bundleKey(namespace)]) ?? []),
@@ -143,10 +147,14 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
       record: recordCm?.data?.[BUNDLE_DATA_KEY] ?? null,
       trust: signing.trust,
       ...(ctx.bundleSizeLimit === undefined ? {} : { sizeLimit: ctx.bundleSizeLimit }),
+      ...(ctx.bundleSealAt === undefined ? {} : { sealAt: ctx.bundleSealAt }),
+      ...segmentTexts(stores, tenant),
     });
     ctx.metrics.bundlePlanned(tenant, plan.size, !plan.ok);
     const previous = bundleOf(cm ?? undefined);
 
+    // The segments the bundle names, before the bundle: the record's copy, then the tenant's slot.
+    if (plan.ok && !(await writeSegments(ctx, tenant, plan.segments))) return Outcome.done();
     if (plan.ok && plan.changed) {
       // The record first: a bundle is never published that the record does not hold.
       await upsert(ctx, Resources.configMaps, system.configMaps, bundleRecordConfigMap(system.namespace, tenant, plan.data[BUNDLE_DATA_KEY]), recordCm);
@@ -201,6 +209,60 @@ export function bundleReconciler(ctx: ControllerContext): ReconcileFunc {
     const cleanup = delayUntil(ctx, cleanupAt === null ? null : new Date(cleanupAt.getTime() + 1000));
     return Outcome.requeueAfter(earliestDelay(nextWake(ctx, plan), cleanup, delayUntil(ctx, resignAt)));
   };
+}
+
+/** The revoked.json of every segment slot of `tenant`: the record's copies and the tenant's own. */
+function segmentTexts(stores: Stores, tenant: string): { recordSegments: Map<string, string>; tenantSegments: Map<string, string> } {
+  const recordSegments = new Map<string, string>();
+  const tenantSegments = new Map<string, string>();
+  for (const name of bundleSegmentNames()) {
+    const copy = segmentTextOf(stores.system.configMaps.get(stores.system.namespace, recordSegmentName(tenant, name)));
+    if (copy !== undefined) recordSegments.set(name, copy);
+    const slot = segmentTextOf(stores.bundleSegments.get(tenant, name));
+    if (slot !== undefined) tenantSegments.set(name, slot);
+  }
+  return { recordSegments, tenantSegments };
+}
+
+/**
+ * Writes each segment the bundle names where it does not hold the planned text:
+ * the record's copy first, then the tenant's slot (a slot changed or deleted by
+ * someone else is written again). Returns false when the namespace is being
+ * deleted (nothing more is written there).
+ */
+async function writeSegments(ctx: ControllerContext, tenant: string, segments: readonly PlannedSegment[]): Promise<boolean> {
+  const { stores } = ctx;
+  const system = stores.system;
+  for (const s of segments) {
+    const copy = system.configMaps.get(system.namespace, recordSegmentName(tenant, s.ref.name)) ?? null;
+    if (segmentTextOf(copy ?? undefined) !== s.text) {
+      await upsertOwned(ctx, system.configMaps, recordSegmentConfigMap(system.namespace, tenant, s.ref.name, s.text), copy);
+    }
+    const slot = stores.bundleSegments.get(tenant, s.ref.name) ?? null;
+    if (segmentTextOf(slot ?? undefined) === s.text) continue;
+    try {
+      await upsertOwned(ctx, stores.bundleSegments, segmentConfigMap(tenant, s.ref.name, s.text), slot);
+    } catch (err) {
+      if (refusedInTerminatingNamespace(ctx.log, err, "bundle", tenant)) {
+        ctx.metrics.bundleGone(tenant);
+        return false;
+      }
+      throw err;
+    }
+    ctx.metrics.bundleWritten();
+  }
+  return true;
+}
+
+/** upsert, and when the cache did not know the object (its label was taken off), replace what is there. */
+async function upsertOwned(ctx: ControllerContext, store: Stores["bundleSegments"], desired: ConfigMapObject, current: ConfigMapObject | null): Promise<void> {
+  try {
+    await upsert(ctx, Resources.configMaps, store, desired, current);
+  } catch (err) {
+    if (current !== null || !isAlreadyExists(err)) throw err;
+    const live = await readLive<ConfigMapObject>(ctx, Resources.configMaps, desired.metadata.namespace ?? "", desired.metadata.name ?? "");
+    await upsert(ctx, Resources.configMaps, store, desired, live);
+  }
 }
 
 /**

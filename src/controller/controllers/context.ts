@@ -31,6 +31,8 @@ export interface Stores {
   secrets: Store<SecretObject>;
   /** Only ConfigMaps named keyward-bundle. */
   configMaps: Store<ConfigMapObject>;
+  /** The tenants' revocation segment slots (ConfigMaps labelled keyward.dev/bundle-segment). */
+  bundleSegments: Store<ConfigMapObject>;
   /** The token service's records (src/issuer); absent while the token service is off. */
   issuedTokens?: Store<IssuedToken> | undefined;
   /** The tenant namespaces (which are being deleted); absent: only a refused create tells. */
@@ -85,6 +87,8 @@ export interface ControllerContext {
   deletedTokens: DeletedTokens;
   /** Largest bundle.json + jwks.json; the bundle planner's default when undefined. */
   bundleSizeLimit: number | undefined;
+  /** Revocations bundle.json carries before they move into a segment; the planner's default when undefined. */
+  bundleSealAt: number | undefined;
   mintKey: KeyFactory;
   /** keyward's own namespace: the ApiKeys' signing-key Secrets live there, never in a tenant's. */
   systemNamespace: string;

@@ -4,7 +4,9 @@
 // identity stands for its content: a reconcile that reads the same Secret or
 // ConfigMap as the last one does not parse it again.
 
-import { bundleSignerOf, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
+import { assembleBundle, BundleError, bundleSignerOf, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
+import { segmentTextOf } from "../../model/bundle/segments.ts";
+import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { readBundleSigningSecret, signingKeyInUse, trustEntryOf, trustText } from "../../model/bundle/signing.ts";
 import { readSigningKeySecret, type ApiKeyRef, type SecretObject, type SigningKeySecretRead } from "../../model/signing-key/secret.ts";
 import { currentKeySecret } from "../../model/signing-key/location.ts";
@@ -18,6 +20,41 @@ const signingKeys = new WeakMap<SecretObject, Map<string, SigningKeySecretRead>>
 export function bundleOf(cm: ConfigMapObject | null | undefined): Bundle | null {
   const read = readBundleData(cm?.data ?? null);
   return read.state === "ok" ? read.bundle : null;
+}
+
+/** A tenant's bundle as its verifiers enforce it, and whether every segment it names was there. */
+export interface PublishedBundle {
+  bundle: Bundle;
+  /** False when a segment the head names is not in the cache with the bytes named: only the head's revocations are in `bundle`. */
+  complete: boolean;
+}
+
+const published = new WeakMap<ConfigMapObject, { slots: readonly (ConfigMapObject | undefined)[]; read: PublishedBundle }>();
+
+/**
+ * The tenant's published bundle: its keyward-bundle ConfigMap's head with the
+ * revocations of the segments it names, read from the tenant's slots (what
+ * verifiers read). A segment missing or changed counts as not published, so what
+ * waits for a revocation to be published keeps waiting. Null without a readable bundle.
+ */
+export function publishedBundle(stores: Pick<Stores, "configMaps" | "bundleSegments">, tenant: string): PublishedBundle | null {
+  const cm = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME);
+  const head = bundleOf(cm);
+  if (cm === undefined || head === null) return null;
+  const refs = head.revokedSegments ?? [];
+  if (refs.length === 0) return { bundle: head, complete: true };
+  const slots = refs.map((r) => stores.bundleSegments.get(tenant, r.name));
+  const known = published.get(cm);
+  if (known !== undefined && known.slots.length === slots.length && known.slots.every((s, i) => s === slots[i])) return known.read;
+  let read: PublishedBundle;
+  try {
+    read = { bundle: assembleBundle(head, (name) => segmentTextOf(slots[refs.findIndex((r) => r.name === name)])), complete: true };
+  } catch (err) {
+    if (!(err instanceof BundleError)) throw err;
+    read = { bundle: head, complete: false };
+  }
+  published.set(cm, { slots, read });
+  return read;
 }
 
 /** readSigningKeySecret, remembered per Secret object and ApiKey. */

@@ -27,7 +27,6 @@ import {
   ACCESS_TOKEN_FINALIZER,
   ACCESS_TOKEN_SECRET_TYPE,
   API_KEY_LABEL,
-  BUNDLE_CONFIGMAP_NAME,
   TOKEN_SECRET_FINALIZER,
   TokenSecretAnnotations as Annotations,
 } from "../../model/names.ts";
@@ -37,7 +36,7 @@ import type { ReconcileFunc, WatchSpec } from "../runtime/controller.ts";
 import { hasFinalizer } from "../runtime/finalizer.ts";
 import { Outcome } from "../runtime/outcome.ts";
 import { now, type ControllerContext, type Stores } from "./context.ts";
-import { bundleOf } from "./memo.ts";
+import { publishedBundle } from "./memo.ts";
 import { removeFinalizer } from "./writes.ts";
 
 /** How long to wait for the cache when the API server shows an AccessToken the cache does not. */
@@ -124,6 +123,7 @@ export function tokenSecretWatches(stores: Stores, deleted: DeletedTokens): Watc
     ),
     // A new bundle may list what the Secrets reported in the tenant wait for.
     ...stores.configMaps.watchSpecs((cm) => deleted.secrets(cm.metadata.namespace ?? "")),
+    ...stores.bundleSegments.watchSpecs((cm) => deleted.secrets(cm.metadata.namespace ?? "")),
     ...(stores.namespaces?.watchDeletion(recording) ?? []),
   ];
 }
@@ -162,7 +162,7 @@ export function tokenSecretReconciler(ctx: ControllerContext, deleted: DeletedTo
     // Its AccessToken is gone or going: the tokens of the record go on the revocation list.
     const entries = deletedTokenRevocations(secret, now(ctx));
     deleted.report(key, entries);
-    if (!revocationsPublished(bundleOf(stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME)), entries)) return Outcome.done();
+    if (!revocationsPublished(publishedBundle(stores, namespace)?.bundle ?? null, entries)) return Outcome.done();
     return release(secret);
   };
 }

@@ -8,7 +8,7 @@ import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { readVerifierReport, type LeaseObject, type VerifierReport } from "../../model/verifier-report.ts";
 import type { Bundle } from "../../token/index.ts";
-import { bundleOf } from "../controllers/memo.ts";
+import { bundleOf, publishedBundle } from "../controllers/memo.ts";
 import type { Store } from "../controllers/store.ts";
 import { aggregateVerifiers, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
@@ -22,19 +22,23 @@ interface TenantLedger {
   keys: Map<string, number>;
   /** jti on the revocation list → the first generation seen listing it. */
   revoked: Map<string, number>;
+  /** Whether every revocation segment of the generation was read (else it is read again when a slot changes). */
+  complete: boolean;
 }
 
 export class VerifierViews {
   readonly #leases: Store<LeaseObject>;
   readonly #configMaps: Store<ConfigMapObject>;
+  readonly #segments: Store<ConfigMapObject>;
   readonly #clock: Clock;
   readonly ttlMs: number;
   readonly #ledgers = new Map<string, TenantLedger>();
   readonly #reports = new WeakMap<LeaseObject, VerifierReport | null>();
 
-  constructor(opts: { leases: Store<LeaseObject>; configMaps: Store<ConfigMapObject>; clock: Clock; ttlMs: number }) {
+  constructor(opts: { leases: Store<LeaseObject>; configMaps: Store<ConfigMapObject>; bundleSegments: Store<ConfigMapObject>; clock: Clock; ttlMs: number }) {
     this.#leases = opts.leases;
     this.#configMaps = opts.configMaps;
+    this.#segments = opts.bundleSegments;
     this.#clock = opts.clock;
     this.ttlMs = opts.ttlMs;
     for (const informer of opts.configMaps.informers) {
@@ -44,6 +48,12 @@ export class VerifierViews {
         delete: (cm) => { this.#ledgers.delete(cm.metadata.namespace ?? ""); },
       });
     }
+    // A segment slot arriving after its head completes the generation's revocations.
+    const slotChanged = (slot: ConfigMapObject): void => {
+      const cm = this.#configMaps.get(slot.metadata.namespace ?? "", BUNDLE_CONFIGMAP_NAME);
+      if (cm !== undefined) this.#saw(cm);
+    };
+    for (const informer of opts.bundleSegments.informers) informer.addHandlers({ add: slotChanged, update: (_old, slot) => { slotChanged(slot); } });
   }
 
   /** The report Leases' cache. */
@@ -107,23 +117,25 @@ export class VerifierViews {
   /** Brings the tenant's ledger up to the bundle `cm` holds. */
   #saw(cm: ConfigMapObject): TenantLedger | null {
     const tenant = cm.metadata.namespace ?? "";
-    const bundle = bundleOf(cm);
-    if (bundle === null) return this.#ledgers.get(tenant) ?? null;
+    const read = publishedBundle({ configMaps: this.#configMaps, bundleSegments: this.#segments }, tenant);
+    if (read === null || bundleOf(cm) === null) return this.#ledgers.get(tenant) ?? null;
+    const { bundle, complete } = read;
     const ledger = this.#ledgers.get(tenant);
-    if (ledger !== undefined && ledger.generation === bundle.generation) return ledger;
-    const next = nextLedger(ledger, bundle, this.#clock.now());
+    if (ledger !== undefined && ledger.generation === bundle.generation && (ledger.complete || !complete)) return ledger;
+    const next = nextLedger(ledger, bundle, this.#clock.now(), complete);
     this.#ledgers.set(tenant, next);
     return next;
   }
 }
 
 /** The ledger after the bundle of a new generation: keys it holds keep the generation they were first seen in. */
-export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number): TenantLedger {
+export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number, complete = true): TenantLedger {
   const keys = new Map<string, number>();
   for (const k of bundle.keys) keys.set(k.kid, before?.keys.get(k.kid) ?? bundle.generation);
   const revoked = new Map<string, number>();
   for (const r of bundle.revoked) revoked.set(r.jti, before?.revoked.get(r.jti) ?? bundle.generation);
   // Behind since the bundle was generated (it says when); the time it was first seen if it cannot be read.
   const generatedAt = Date.parse(bundle.generatedAt);
-  return { generation: bundle.generation, sinceMs: Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs, keys, revoked };
+  const sinceMs = before?.generation === bundle.generation ? before.sinceMs : Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs;
+  return { generation: bundle.generation, sinceMs, keys, revoked, complete };
 }

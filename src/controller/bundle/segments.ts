@@ -1,0 +1,152 @@
+// Where each revocation of a tenant goes: into bundle.json (the head, rewritten on
+// every change) or into a revocation segment (a ConfigMap of its own, named in
+// the head by SHA-256 and rewritten rarely). Pure.
+//
+// The rules, each chosen so that no revocation is ever left out and a resync of
+// the same state plans the same layout (nothing is written at rest):
+//
+// - A segment the head names stays as it is while at least half of its entries
+//   are still wanted. Entries no longer wanted (expired, or of an ApiKey with no
+//   key left) stay in it until then: refusing a token nobody can use any more
+//   changes no answer.
+// - A segment with fewer than half of its entries wanted is compacted: its wanted
+//   entries join the loose ones below, and the segment is dropped.
+// - Loose revocations (wanted, in no kept segment) stay in the head while there
+//   are fewer than `sealAt` of them and the head fits. Otherwise they are sealed:
+//   merged with the smallest kept segment when the two fit in one segment, else
+//   written as new segments of at most `segmentMaxBytes` each.
+// - A segment is only ever written into a free slot: one no head in use names
+//   (neither the controller's record nor the tenant's ConfigMap). A verifier still
+//   on an older head therefore never reads a slot rewritten under it by accident
+//   without noticing: the SHA-256 its head names no longer matches, and it waits
+//   for the newer head.
+// - With no free slot left, what cannot be sealed stays loose in the head; the
+//   caller reports BundleTooLarge if the head then exceeds its limit. Nothing is
+//   dropped to make room.
+
+import { segmentDigest, serializeSegment, type RevokedEntry, type RevokedSegmentRef } from "../../token/index.ts";
+import { bundleSegmentName, BUNDLE_SEGMENT_SLOTS } from "../../model/names.ts";
+
+/** Loose revocations at which they move out of the head into a segment. */
+export const DEFAULT_SEAL_AT = 1024;
+/** The largest revoked.json a segment is written with: a ConfigMap holds 1 MiB, metadata included. */
+export const DEFAULT_SEGMENT_MAX_BYTES = 768 * 1024;
+
+/** A segment the previous head names, with the entries its text holds. */
+export interface ExistingSegment {
+  ref: RevokedSegmentRef;
+  text: string;
+  entries: readonly RevokedEntry[];
+}
+
+export interface SegmentLayoutInput {
+  tenant: string;
+  /** Every revocation the bundle must carry, pruned. */
+  wanted: readonly RevokedEntry[];
+  /** The segments the previous head names. */
+  previous: readonly ExistingSegment[];
+  /** Slots a head in use names (the record's and the tenant's): never written. */
+  inUse: ReadonlySet<string>;
+  /** Seal even below sealAt (the head would not fit with every loose revocation in it). */
+  mustSeal: boolean;
+  sealAt: number;
+  segmentMaxBytes: number;
+  /** Slots 1 to this many; BUNDLE_SEGMENT_SLOTS unless set. */
+  slots?: number;
+}
+
+/** A segment the new head names. */
+export interface PlannedSegment {
+  ref: RevokedSegmentRef;
+  text: string;
+  /** A new text in a free slot: written (record copy, then the tenant's slot) before the head. */
+  written: boolean;
+}
+
+export interface SegmentLayout {
+  /** The revocations bundle.json carries itself. */
+  head: RevokedEntry[];
+  segments: PlannedSegment[];
+  /** Loose revocations left in the head because no slot was free. */
+  unplaced: number;
+}
+
+const keyOf = (r: RevokedEntry): string => `${r.apiKey}\u0000${r.jti}`;
+
+function compare(a: RevokedEntry, b: RevokedEntry): number {
+  return a.apiKey < b.apiKey ? -1 : a.apiKey > b.apiKey ? 1 : a.jti < b.jti ? -1 : a.jti > b.jti ? 1 : 0;
+}
+
+/** About what one entry adds to revoked.json: `"<jti>":<exp>,` and a share of its ApiKey's name. */
+function entryBytes(r: RevokedEntry): number {
+  return r.jti.length + 16;
+}
+
+export function planSegments(input: SegmentLayoutInput): SegmentLayout {
+  const all = new Set(input.wanted.map(keyOf));
+  const wanted = new Map(input.wanted.map((r) => [keyOf(r), r]));
+  const kept: ExistingSegment[] = [];
+  for (const s of input.previous) {
+    const live = s.entries.filter((r) => wanted.has(keyOf(r))).length;
+    if (live * 2 >= s.ref.count && live > 0) kept.push(s);
+  }
+  for (const s of kept) for (const r of s.entries) wanted.delete(keyOf(r));
+  const loose = [...wanted.values()].sort(compare);
+  if (loose.length === 0 || (loose.length < input.sealAt && !input.mustSeal)) {
+    return { head: loose, segments: kept.map(keptSegment), unplaced: 0 };
+  }
+
+  const names = new Set(kept.map((s) => s.ref.name));
+  const free: string[] = [];
+  for (let slot = 1; slot <= (input.slots ?? BUNDLE_SEGMENT_SLOTS); slot++) {
+    const name = bundleSegmentName(slot);
+    if (!input.inUse.has(name) && !names.has(name)) free.push(name);
+  }
+  // Merge into the smallest kept segment when both fit in one.
+  let toSeal = loose;
+  const looseBytes = loose.reduce((n, r) => n + entryBytes(r), 0);
+  const smallest = [...kept].sort((a, b) => a.text.length - b.text.length)[0];
+  if (smallest !== undefined && free.length > 0 && smallest.text.length + looseBytes <= input.segmentMaxBytes) {
+    kept.splice(kept.indexOf(smallest), 1);
+    const merged = new Map(smallest.entries.map((r) => [keyOf(r), r]));
+    for (const r of loose) merged.set(keyOf(r), r);
+    toSeal = [...merged.values()].sort(compare);
+  }
+  const segments = kept.map(keptSegment);
+  const chunks = chunk(toSeal, input.segmentMaxBytes);
+  const head: RevokedEntry[] = [];
+  for (const entries of chunks) {
+    const name = free.shift();
+    if (name === undefined) {
+      // No slot left: these stay in the head, whatever that costs (never dropped).
+      for (const r of entries) if (all.has(keyOf(r))) head.push(r);
+      continue;
+    }
+    const text = serializeSegment(input.tenant, entries);
+    segments.push({ ref: { name, sha256: segmentDigest(text), count: entries.length }, text, written: true });
+  }
+  return { head, segments, unplaced: head.length };
+}
+
+function keptSegment(s: ExistingSegment): PlannedSegment {
+  return { ref: s.ref, text: s.text, written: false };
+}
+
+/** Entries in order (each (ApiKey, jti) once), cut so that each piece's revoked.json stays within maxBytes. */
+function chunk(entries: readonly RevokedEntry[], maxBytes: number): RevokedEntry[][] {
+  const out: RevokedEntry[][] = [];
+  let current: RevokedEntry[] = [];
+  let bytes = 256;
+  for (const r of entries) {
+    const n = entryBytes(r) + r.apiKey.length;
+    if (current.length > 0 && bytes + n > maxBytes) {
+      out.push(current);
+      current = [];
+      bytes = 256;
+    }
+    current.push(r);
+    bytes += n;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
