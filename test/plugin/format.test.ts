@@ -34,7 +34,14 @@ describe("shortKid and formatBytes", () => {
 describe("bundleInfo", () => {
   it("reads the generation from bundle.json and counts the bytes of every key and value", () => {
     const info = bundleInfo({ data: { "bundle.json": '{"generation":42}', "jwks.json": '{"keys":[]}' } });
-    expect(info).toEqual({ state: "present", generation: 42, bytes: "bundle.json".length + 17 + "jwks.json".length + 11, generatedAtMs: null });
+    expect(info).toEqual({ state: "present", generation: 42, bytes: "bundle.json".length + 17 + "jwks.json".length + 11, generatedAtMs: null, segments: 0 });
+  });
+
+  it("counts the revocation segments the bundle names, and shows them next to its size", () => {
+    const info = bundleInfo({ data: { "bundle.json": '{"generation":7,"revokedSegments":[{"name":"keyward-bundle-revoked-1"},{"name":"keyward-bundle-revoked-2"}]}' } });
+    expect(info).toMatchObject({ generation: 7, segments: 2 });
+    const k: ApiKey = { apiVersion: "keyward.dev/v1alpha1", kind: "ApiKey", metadata: { name: "a", namespace: "acme" }, spec: {} };
+    expect(formatStatus([k], new Map([["acme", info]]), false)).toMatch(/\(0%\) \+2 revocation segments$/m);
   });
 
   it("reads when the bundle was generated, which a STALE verifier is behind since", () => {
@@ -44,7 +51,7 @@ describe("bundleInfo", () => {
   it("reports an unreadable bundle.json as having no generation", () => {
     expect(bundleInfo({ data: { "bundle.json": "{not json" } })).toMatchObject({ generation: null });
     expect(bundleInfo({ data: { "bundle.json": '{"generation":-1}' } })).toMatchObject({ generation: null });
-    expect(bundleInfo({})).toEqual({ state: "present", generation: null, bytes: 0, generatedAtMs: null });
+    expect(bundleInfo({})).toEqual({ state: "present", generation: null, bytes: 0, generatedAtMs: null, segments: 0 });
   });
 });
 
@@ -69,7 +76,7 @@ describe("formatStatus", () => {
   const fresh = key("acme", "ingest", undefined, true);
   const other = key("beta", "billing", { activeKid: KID_B, keys: [{ kid: KID_B, algorithm: "ES256", state: "active", createdAt: "2026-11-01T00:00:00Z" }] });
   const bundles = new Map<string, BundleInfo>([
-    ["acme", { state: "present", generation: 42, bytes: 12_595, generatedAtMs: null }],
+    ["acme", { state: "present", generation: 42, bytes: 12_595, generatedAtMs: null, segments: 0 }],
     ["beta", { state: "forbidden" }],
   ]);
 

@@ -21,7 +21,7 @@ interface ConfigMap extends KubeObject {
 }
 
 export type BundleInfo =
-  | { state: "present"; generation: number | null; bytes: number; generatedAtMs: number | null }
+  | { state: "present"; generation: number | null; bytes: number; generatedAtMs: number | null; /** Revocation segments the head names. */ segments: number }
   | { state: "missing" }
   | { state: "forbidden" };
 
@@ -34,10 +34,12 @@ export function bundleInfo(cm: ConfigMap): BundleInfo {
   for (const [k, v] of Object.entries(cm.binaryData ?? {})) bytes += Buffer.byteLength(k) + Buffer.from(v, "base64").length;
   let generation: number | null = null;
   let generatedAtMs: number | null = null;
+  let segments = 0;
   const text = cm.data?.[BUNDLE_KEY];
   if (text !== undefined) {
     try {
-      const parsed = JSON.parse(text) as { generation?: unknown; generatedAt?: unknown };
+      const parsed = JSON.parse(text) as { generation?: unknown; generatedAt?: unknown; revokedSegments?: unknown };
+      if (Array.isArray(parsed.revokedSegments)) segments = parsed.revokedSegments.length;
       const g = parsed.generation;
       if (typeof g === "number" && Number.isSafeInteger(g) && g >= 0) generation = g;
       const at = typeof parsed.generatedAt === "string" ? Date.parse(parsed.generatedAt) : NaN;
@@ -46,7 +48,7 @@ export function bundleInfo(cm: ConfigMap): BundleInfo {
       // unreadable: shown as such
     }
   }
-  return { state: "present", generation, bytes, generatedAtMs };
+  return { state: "present", generation, bytes, generatedAtMs, segments };
 }
 
 function currentBundle(info: BundleInfo): CurrentBundle | null {
@@ -58,7 +60,8 @@ function bundleCells(info: BundleInfo | undefined): [string, string] {
   if (info === undefined || info.state === "missing") return [NONE, NONE];
   if (info.state === "forbidden") return ["forbidden", "forbidden"];
   const pct = Math.round((info.bytes / CONFIGMAP_LIMIT_BYTES) * 100);
-  return [info.generation === null ? "unreadable" : String(info.generation), `${formatBytes(info.bytes)} (${pct}%)`];
+  const segments = info.segments === 0 ? "" : ` +${info.segments} revocation segment${info.segments === 1 ? "" : "s"}`;
+  return [info.generation === null ? "unreadable" : String(info.generation), `${formatBytes(info.bytes)} (${pct}%)${segments}`];
 }
 
 /** The status table. `bundles` is keyed by namespace. */
