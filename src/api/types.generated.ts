@@ -678,6 +678,22 @@ export interface IssuedTokenSpec {
 }
 
 /**
+ * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+ * until then.
+ */
+export interface IssuedTokenStatusRevocationEnforced {
+  /** The first bundle generation that lists the token's jti as revoked. */
+  generation?: number;
+  /**
+   * When every live verifier enforced that generation (at the bundle write when none was live).
+   * Format: date-time.
+   */
+  at: string;
+  /** Live verifiers counted then. */
+  verifiers: number;
+}
+
+/**
  * The observed state of the record, written by the keyward controller. Never contains the token
  * itself.
  */
@@ -685,10 +701,16 @@ export interface IssuedTokenStatus {
   /** The metadata.generation the controller last acted on. */
   observedGeneration?: number;
   /**
-   * When the controller put the token on the tenant's revocation list.
+   * When the controller first saw spec.revoked: the revocation's request, from which
+   * revocationEnforced is measured.
    * Format: date-time.
    */
   revokedAt?: string;
+  /**
+   * When every live verifier of the tenant enforced the revocation (requested at revokedAt); absent
+   * until then.
+   */
+  revocationEnforced?: IssuedTokenStatusRevocationEnforced;
   /** Standard conditions, one per type (docs/api.md lists the types and reasons). */
   conditions?: Condition[];
 }

@@ -21,6 +21,9 @@
 //                  the tenant bundle; the namespace being deleted
 //   accesspolicy, rotationpolicy, clusterrotationpolicy   their own objects (status only)
 //   clientcredentials (with the token service)   ApiKeys and their client-credentials Secrets
+//   issuedtoken (with the token service)   revoked IssuedTokens (their status); the tenant bundle and,
+//                  with verifier reports on, a report Lease that came, went or enforces another
+//                  generation, for the records whose revocation is not enforced yet
 //   keysweep       signing-key Secrets in the system namespace; ApiKeys deleted (a Secret whose ApiKey is gone goes)
 //   (apikey also wakes, with verifier reports on, for a report Lease that came, went or enforces
 //   another generation, when the ApiKey has a prepared key or a revocation not enforced yet)
@@ -35,7 +38,7 @@ import { bundleReconciler, bundleWatches } from "../../controller/controllers/bu
 import { keyringKey, keyringReconciler, keyringWatches } from "../../controller/controllers/keyring.ts";
 import { clientCredentialsOwnerKeys, clientCredentialsReconciler } from "../../controller/controllers/clientcredentials.ts";
 import type { ControllerContext, Stores } from "../../controller/controllers/context.ts";
-import { auditRevocation } from "../../controller/controllers/issuedtokens.ts";
+import { auditRevocation, issuedRevocationsPendingSince, issuedTokenReconciler, issuedTokenWatches } from "../../controller/controllers/issuedtokens.ts";
 import { ControllerMetrics } from "../../controller/controllers/metrics.ts";
 import { TenantNamespaces, type NamespaceObject } from "../../controller/controllers/namespaces.ts";
 import { accessPolicyReconciler, rotationPolicyReconciler } from "../../controller/controllers/policies.ts";
@@ -362,7 +365,10 @@ function verifierViews(manager: Manager, namespaces: readonly string[], clock: C
     stores.apiKeys.list().flatMap((k) => {
       const r = k.status?.revocation;
       return r === undefined || r.enforcedAt !== undefined ? [] : [Date.parse(r.requestedAt)].filter(Number.isFinite);
-    }).concat(stores.accessTokens.list().flatMap((t) => (revocationUnenforced(t) ? [Date.parse(t.status?.revokedAt ?? "")].filter(Number.isFinite) : [])));
+    }).concat(
+      stores.accessTokens.list().flatMap((t) => (revocationUnenforced(t) ? [Date.parse(t.status?.revokedAt ?? "")].filter(Number.isFinite) : [])),
+      issuedRevocationsPendingSince(stores.issuedTokens?.list() ?? [], new Date(clock.now())),
+    );
   registerVerifierGauges(manager.metrics.registry, views, pendingSince, () => clock.now());
   return views;
 }
@@ -451,6 +457,14 @@ function addControllers(manager: Manager, ctx: ControllerContext, workers: numbe
         workers,
       }),
       keys: keysOf(stores.apiKeys),
+    });
+  }
+  const issuedTokens = stores.issuedTokens;
+  if (issuedTokens !== undefined) {
+    // A revoked IssuedToken's status: when it was revoked, when every live verifier enforced it.
+    registered.push({
+      controller: manager.addController({ name: "issuedtoken", reconcile: issuedTokenReconciler(ctx), watches: issuedTokenWatches(stores, ctx.verifiers), workers }),
+      keys: () => issuedTokens.list().filter((t) => t.spec.revoked === true).map(objectKey),
     });
   }
   return registered;

@@ -33,7 +33,8 @@ import { finalizerWrites, readLive, removeFinalizer, upsert, writeStatus, type S
 import { AccessTokenConditionTypes } from "../../model/reasons.ts";
 import { revocationsOf } from "../accesstoken/revocations.ts";
 import { reportChanged } from "../verifiers/watch.ts";
-import { measureTokenRevocation } from "../verifiers/revocation.ts";
+import { awaitsEnforcement, measureTokenRevocation } from "../verifiers/revocation.ts";
+import { enforcementLookup } from "./enforcement.ts";
 import { ACCESS_TOKEN_FINALIZER, ACCESS_TOKEN_SECRET_TYPE, BUNDLE_CONFIGMAP_NAME, TOKEN_SECRET_FINALIZER } from "../../model/names.ts";
 
 export const ACCESS_TOKEN_STATUS_FIELDS = [
@@ -182,9 +183,11 @@ async function convergeAccessToken(
   if (finalizer !== null && outcome.finalizer === "ensure") at = await finalizer.add(at);
   let status = outcome.status;
   // A revocation is enforced once every live verifier enforces the first bundle generation listing its tokens.
-  const view = deleting ? null : (ctx.verifiers?.view(namespace) ?? null);
-  const jtis = revocationsOf({ ...at, status }, now(ctx)).map((r) => r.jti);
-  const measured = deleting ? null : measureTokenRevocation(status, ctx.verifiers === null || ctx.verifiers === undefined ? revokedInBundle(ctx, namespace, jtis) : ctx.verifiers.revokedIn(namespace, jtis), view, now(ctx));
+  let measured: ReturnType<typeof measureTokenRevocation> = null;
+  if (!deleting && awaitsEnforcement(status)) {
+    const lookup = enforcementLookup(ctx, namespace);
+    measured = measureTokenRevocation(status, lookup.revokedIn(revocationsOf({ ...at, status }, now(ctx)).map((r) => r.jti)), lookup.view(), now(ctx));
+  }
   if (measured !== null) {
     status = { ...status, revocationEnforced: measured.enforced };
     ctx.metrics.revocationEnforced("accessToken", measured.seconds);
@@ -226,14 +229,6 @@ async function withTokenData(ctx: ControllerContext, desired: CachedSecret): Pro
   const { tokenDigest: _digest, ...rest } = desired;
   const live = await readLive<SecretObject>(ctx, Resources.secrets, desired.metadata.namespace ?? "", desired.metadata.name ?? "");
   return live?.data === undefined ? rest : { ...rest, data: live.data };
-}
-
-/** Without verifier reports: the bundle's generation once it lists every one of `jtis` as revoked, else null. */
-function revokedInBundle(ctx: ControllerContext, namespace: string, jtis: readonly string[]): number | null {
-  const bundle = publishedBundle(ctx.stores, namespace)?.bundle ?? null;
-  if (bundle === null) return null;
-  const listed = new Set(bundle.revoked.map((r) => r.jti));
-  return jtis.every((j) => listed.has(j)) ? bundle.generation : null;
 }
 
 /** Deletes the token Secret left under a previous spec.secretName, if it is this AccessToken's. */

@@ -66,6 +66,7 @@ export const FieldManagers = {
   /** The whole ApiKey status, the bundle's part included (handover.ts, the status hand-over). */
   apiKeyStatus: "keyward-apikey",
   accessTokenStatus: "keyward-accesstoken",
+  issuedTokenStatus: "keyward-issuedtoken",
   policyStatus: "keyward-policy",
 } as const;
 

@@ -46,7 +46,7 @@ export class ControllerMetrics {
     });
     this.#revocations = new Histogram({
       name: "keyward_revocation_enforcement_seconds",
-      help: "Seconds from a revocation request to the moment every live verifier of the tenant enforced it, by request (revokeAll, revokeIssuedBefore, dropDeposed, accessToken).",
+      help: "Seconds from a revocation request to the moment every live verifier of the tenant enforced it, by request (revokeAll, revokeIssuedBefore, dropDeposed, accessToken, issuedToken).",
       labelNames: ["request"],
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300],
       registers,

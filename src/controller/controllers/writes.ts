@@ -84,9 +84,10 @@ export function statusHolds(current: Record<string, unknown> | undefined, part: 
 /**
  * Writes `part` through the status subresource unless the status already holds
  * it: a merge patch guarded by resourceVersion that sets every field of the part
- * (null removes one) and the whole conditions list. Each kind's status has one
- * writer (FieldManagers), so a concurrent change makes the reconcile retry from
- * the newer object instead of overwriting it. Returns whether it wrote.
+ * (null removes one) and the whole conditions list (none when the writer owns no
+ * condition type). Each kind's status has one writer (FieldManagers), so a
+ * concurrent change makes the reconcile retry from the newer object instead of
+ * overwriting it. Returns whether it wrote.
  */
 export async function writeStatus<T extends Named & { status?: object }>(
   ctx: ControllerContext,
@@ -102,7 +103,9 @@ export async function writeStatus<T extends Named & { status?: object }>(
   const current = (obj.status ?? {}) as Record<string, unknown>;
   for (const [field, value] of Object.entries(part.fields)) fields[field] = replacing(current[field], value);
   try {
-    const written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: { ...fields, conditions } }, {
+    // A writer that owns no condition type leaves the list alone.
+    const patch = part.conditionTypes.length === 0 ? fields : { ...fields, conditions };
+    const written = await ctx.client.mergePatchStatus(resource, ref(obj), { status: patch }, {
       resourceVersion: obj.metadata?.resourceVersion,
       fieldManager,
     });

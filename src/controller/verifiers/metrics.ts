@@ -39,7 +39,7 @@ export function registerVerifierGauges(registry: Registry, views: VerifierViews,
   });
   new Gauge({
     name: "keyward_revocation_pending_seconds",
-    help: "Seconds since the oldest revocation (of an ApiKey or an AccessToken) not yet enforced by every live verifier of its tenant was requested; 0 when none is pending.",
+    help: "Seconds since the oldest revocation (of an ApiKey, an AccessToken or an IssuedToken) not yet enforced by every live verifier of its tenant was requested; 0 when none is pending.",
     registers,
     collect() {
       const at = now();

@@ -1,10 +1,13 @@
-// Measured enforcement of the revocations an ApiKey's spec asks for (revokeAll,
+// Measured enforcement of revocations. Those an ApiKey's spec asks for (revokeAll,
 // revokeIssuedBefore, dropDeposed): requested when the controller acts on the request,
 // enforced once every live verifier of the tenant enforces a bundle generation that
 // carries the ApiKey's state after it (its keys and its cut-off, as in its signing-key
-// Secret). With no live verifier, enforced at the bundle write that carries it. Pure.
+// Secret). A revoked token's (an AccessToken's or an IssuedToken's): requested when the
+// controller first sees it revoked (revokedAt), enforced once every live verifier
+// enforces the first generation listing its jti as revoked. With no live verifier,
+// enforced at the bundle write that carries it. Pure.
 
-import type { AccessTokenStatus, ApiKeyStatus } from "../../api/types.generated.ts";
+import type { AccessTokenStatus, ApiKeyStatus, IssuedToken, IssuedTokenStatus } from "../../api/types.generated.ts";
 import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { formatTime } from "../../model/policy/time.ts";
 import type { KeyAction, KeyPlan } from "../apikey/plan.ts";
@@ -63,19 +66,65 @@ export function measureRevocation(
 
 export type TokenRevocationEnforced = NonNullable<AccessTokenStatus["revocationEnforced"]>;
 
+/** What a revoked token's status says of its revocation: an AccessToken's and an IssuedToken's alike. */
+export interface TokenRevocationStatus {
+  /** When the controller first saw the token revoked; undefined while it is not. */
+  revokedAt?: string | undefined;
+  revocationEnforced?: TokenRevocationEnforced | undefined;
+}
+
+/** Whether a revoked token's status still waits for its revocation to be enforced. */
+export function awaitsEnforcement(status: TokenRevocationStatus): boolean {
+  return status.revokedAt !== undefined && status.revocationEnforced === undefined;
+}
+
 /**
- * A revoked AccessToken's revocationEnforced once every live verifier enforces `generation`,
- * the first bundle generation listing all its tokens as revoked (null: none lists them yet);
- * null when it was recorded before, the AccessToken is not revoked, or it is not enforced yet.
+ * A revoked token's revocationEnforced once every live verifier enforces `generation`,
+ * the first bundle generation listing all its jtis as revoked (null: none lists them yet);
+ * null when it was recorded before, the token is not revoked, or it is not enforced yet.
  */
 export function measureTokenRevocation(
-  status: AccessTokenStatus,
+  status: TokenRevocationStatus,
   generation: number | null,
   view: TenantVerifiers | null,
   now: Date,
 ): { enforced: TokenRevocationEnforced; seconds: number } | null {
-  if (status.revokedAt === undefined || status.revocationEnforced !== undefined || generation === null) return null;
+  if (!awaitsEnforcement(status) || generation === null) return null;
   if (view !== null && !allLiveEnforce(view, generation)) return null;
-  const seconds = (now.getTime() - Date.parse(status.revokedAt)) / 1000;
+  const seconds = (now.getTime() - Date.parse(status.revokedAt ?? "")) / 1000;
   return { enforced: { generation, at: formatTime(now), verifiers: view?.live ?? 0 }, seconds: Number.isFinite(seconds) ? Math.max(0, seconds) : 0 };
+}
+
+/** Where a tenant's revocations stand, asked only when a revocation waits to be enforced. */
+export interface EnforcementLookup {
+  /** The first bundle generation listing every one of `jtis` as revoked; null when the bundle does not list them all. */
+  revokedIn(jtis: readonly string[]): number | null;
+  /** The tenant's verifiers; null when reports are not read. */
+  view(): TenantVerifiers | null;
+}
+
+export interface IssuedTokenStatusPlan {
+  /** The status fields the controller owns: revokedAt and revocationEnforced. */
+  status: Pick<IssuedTokenStatus, "revokedAt" | "revocationEnforced">;
+  /** Seconds from revokedAt to enforcement when this plan records it; else null. */
+  enforcedSeconds: number | null;
+  /** When to look again although nothing else changes: the next live verifier may age out. */
+  recheckAt: Date | null;
+}
+
+/**
+ * The status of an IssuedToken: revokedAt from the first time it is seen revoked, and
+ * revocationEnforced once every live verifier enforces the first bundle generation listing
+ * its jti. A record not revoked (or being deleted) keeps what it has.
+ */
+export function planIssuedTokenStatus(record: IssuedToken, lookup: EnforcementLookup, now: Date): IssuedTokenStatusPlan {
+  const previous = record.status ?? {};
+  const kept = { revokedAt: previous.revokedAt, revocationEnforced: previous.revocationEnforced };
+  if (record.spec.revoked !== true || record.metadata.deletionTimestamp !== undefined) return { status: kept, enforcedSeconds: null, recheckAt: null };
+  const status = { ...kept, revokedAt: previous.revokedAt ?? formatTime(now) };
+  if (!awaitsEnforcement(status)) return { status, enforcedSeconds: null, recheckAt: null };
+  const view = lookup.view();
+  const measured = measureTokenRevocation(status, lookup.revokedIn([record.spec.jti]), view, now);
+  if (measured !== null) return { status: { ...status, revocationEnforced: measured.enforced }, enforcedSeconds: measured.seconds, recheckAt: null };
+  return { status, enforcedSeconds: null, recheckAt: view?.nextExpiryMs == null ? null : new Date(view.nextExpiryMs) };
 }

@@ -1,11 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiKeyStatus } from "../../../src/api/types.generated.ts";
 import type { KeyPlan } from "../../../src/controller/apikey/plan.ts";
-import { measureRevocation, measureTokenRevocation, requestedRevocation } from "../../../src/controller/verifiers/revocation.ts";
+import { measureRevocation, measureTokenRevocation, planIssuedTokenStatus, requestedRevocation, type EnforcementLookup } from "../../../src/controller/verifiers/revocation.ts";
 import type { ConfigMapObject } from "../../../src/model/bundle/configmap.ts";
 import { aggregateVerifiers } from "../../../src/model/verifier-sync.ts";
 import type { VerifierReport } from "../../../src/model/verifier-report.ts";
 import { buildBundle, generateSigningKey, publicJwkOf, serializeBundle, type PrivateJwk } from "../../../src/token/index.ts";
+import type { IssuedToken } from "../../../src/api/types.generated.ts";
+import { record } from "../../model/support/issued-token.ts";
 
 const NOW = new Date(Date.UTC(2026, 11, 1, 12, 0, 10));
 const CUTOFF = "2026-12-01T12:00:00Z";
@@ -86,5 +88,58 @@ describe("measureTokenRevocation", () => {
   it("records nothing for an AccessToken not revoked, or recorded before", () => {
     expect(measureTokenRevocation({}, 12, null, NOW)).toBeNull();
     expect(measureTokenRevocation({ ...revoked, revocationEnforced: { at: "2026-12-01T12:00:05Z", verifiers: 0 } }, 12, null, NOW)).toBeNull();
+  });
+});
+
+describe("planIssuedTokenStatus", () => {
+  /** A tenant whose bundle first listed jti "j1" in generation 12, with verifiers on these generations (null: reports are not read). */
+  function lookup(verifiers: number[] | null, listed: Record<string, number> = { j1: 12 }): EnforcementLookup & { asked: string[] } {
+    const asked: string[] = [];
+    return {
+      asked,
+      revokedIn: (jtis) => { asked.push(`revokedIn ${jtis.join(",")}`); return jtis.every((j) => listed[j] !== undefined) ? Math.max(...jtis.map((j) => listed[j]!)) : null; },
+      view: () => { asked.push("view"); return verifiers === null ? null : view(verifiers); },
+    };
+  }
+  const revoked = (status?: IssuedToken["status"]): IssuedToken => ({ ...record("j1", { revoked: true }), ...(status === undefined ? {} : { status }) });
+
+  it("records revokedAt the first time the record is seen revoked, and keeps it after", () => {
+    expect(planIssuedTokenStatus(revoked(), lookup([11]), NOW).status.revokedAt).toBe("2026-12-01T12:00:10Z");
+    expect(planIssuedTokenStatus(revoked({ revokedAt: "2026-12-01T12:00:04Z" }), lookup([11]), NOW).status.revokedAt).toBe("2026-12-01T12:00:04Z");
+  });
+
+  it("records revocationEnforced once every live verifier enforces the first generation listing its jti, with the seconds since revokedAt", () => {
+    const plan = planIssuedTokenStatus(revoked({ revokedAt: "2026-12-01T12:00:04Z" }), lookup([12, 13]), NOW);
+    expect(plan).toEqual({
+      status: { revokedAt: "2026-12-01T12:00:04Z", revocationEnforced: { generation: 12, at: "2026-12-01T12:00:10Z", verifiers: 2 } },
+      enforcedSeconds: 6,
+      recheckAt: null,
+    });
+  });
+
+  it("waits while a live verifier is behind, and looks again when the next live verifier could age out", () => {
+    const plan = planIssuedTokenStatus(revoked({ revokedAt: "2026-12-01T12:00:04Z" }), lookup([12, 11]), NOW);
+    expect(plan).toEqual({ status: { revokedAt: "2026-12-01T12:00:04Z", revocationEnforced: undefined }, enforcedSeconds: null, recheckAt: new Date(NOW.getTime() + 30_000) });
+  });
+
+  it("waits while no bundle lists its jti, whatever the verifiers enforce", () => {
+    expect(planIssuedTokenStatus(revoked({ revokedAt: "2026-12-01T12:00:04Z" }), lookup([13], {}), NOW).status.revocationEnforced).toBeUndefined();
+  });
+
+  it("counts it enforced at the bundle write that lists it when no verifier reports", () => {
+    const plan = planIssuedTokenStatus(revoked(), lookup(null), NOW);
+    expect(plan.status).toEqual({ revokedAt: "2026-12-01T12:00:10Z", revocationEnforced: { generation: 12, at: "2026-12-01T12:00:10Z", verifiers: 0 } });
+    expect(plan.enforcedSeconds).toBe(0);
+  });
+
+  it("keeps the status of a record not revoked, being deleted or enforced before, and asks nothing of the tenant", () => {
+    const enforced = { revokedAt: "2026-12-01T12:00:04Z", revocationEnforced: { generation: 12, at: "2026-12-01T12:00:05Z", verifiers: 3 } };
+    const deleting = { ...revoked(), metadata: { ...revoked().metadata, deletionTimestamp: "2026-12-01T12:00:09Z" } };
+    for (const r of [record("j1"), deleting, revoked(enforced)]) {
+      const l = lookup([12]);
+      const plan = planIssuedTokenStatus(r, l, NOW);
+      expect(plan).toEqual({ status: { revokedAt: r.status?.revokedAt, revocationEnforced: r.status?.revocationEnforced }, enforcedSeconds: null, recheckAt: null });
+      expect(l.asked).toEqual([]);
+    }
   });
 });

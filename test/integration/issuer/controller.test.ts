@@ -3,16 +3,12 @@
 // through the issuer API, its IssuedToken revoked into the tenant bundle, client credentials
 // minted by the leader and used, discovery serving the bundle's jwks.json.
 
-import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { IssuedToken } from "../../../src/api/index.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
-import { createCertificateAuthority, issueCertificate } from "../../../src/lib/pki.ts";
-import { freePorts } from "../../../src/controlplane/ports.ts";
-import { serviceAccountGroups, serviceAccountUser, untilAllowed } from "../../config/support/identity.ts";
 import { basic, decoded, send, type Reply } from "../../issuer/support/fixture.ts";
 import {
   accessTokenWhen,
@@ -29,6 +25,7 @@ import {
   type TestController,
 } from "../controller/support.ts";
 import { eventually, Kube, useNamespace, type KubeObject } from "../harness/index.ts";
+import { grantTokenService, tokenServiceOn } from "./support.ts";
 
 const kube = Kube.fromTestRun();
 const ns = useNamespace(kube, "issuer-ctl");
@@ -44,31 +41,9 @@ function request(path: string, opts: { method?: string; headers?: Record<string,
   return send(port, caPem, path, opts);
 }
 
-/** Binds the token service's ClusterRole of config/issuer/component to the controller's ServiceAccount. */
-async function tokenServiceRbac(): Promise<void> {
-  const docs = parseAllDocuments(readFileSync(new URL("../../../config/issuer/component/rbac.yaml", import.meta.url), "utf8")).map((d) => d.toJS() as { kind: string; metadata: { name: string }; rules?: unknown[] });
-  const role = docs.find((d) => d.kind === "ClusterRole" && d.metadata.name === "keyward-token-service");
-  const name = `keyward-token-service-${ns.name}`;
-  await kube.apply({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRole", metadata: { name }, rules: role?.rules });
-  await kube.apply({
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "ClusterRoleBinding",
-    metadata: { name },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
-    subjects: [{ kind: "ServiceAccount", name: "keyward-controller", namespace: ns.name }],
-  });
-  await untilAllowed(
-    kube,
-    "the token service's RBAC to take effect",
-    serviceAccountUser(ns.name, "keyward-controller"),
-    { verb: "create", resource: "issuedtokens", group: "keyward.dev", namespace: ns.name },
-    serviceAccountGroups(ns.name),
-  );
-}
-
 beforeAll(async () => {
   identity = await controllerIdentity(kube, ns.name);
-  await tokenServiceRbac();
+  await grantTokenService(kube, ns.name);
   for (const [name, rules] of [
     ["token-issuer", [{ methods: ["POST"], paths: ["/api/v0/admin/api-keys/*/tokens"] }]],
     ["reads", [{ methods: ["GET"], paths: ["/api/**"] }]],
@@ -76,15 +51,10 @@ beforeAll(async () => {
     await kube.create({ apiVersion: API, kind: "AccessPolicy", metadata: { name, namespace: ns.name }, spec: { rules } });
   }
   dir = await mkdtemp(join(tmpdir(), "keyward-issuer-ctl-"));
-  const ca = createCertificateAuthority({ commonName: "keyward integration CA" });
-  caPem = ca.certPem;
-  const leaf = issueCertificate(ca, { subject: { commonName: "keyward-token-service" }, hosts: ["127.0.0.1"], usage: "server" });
-  await writeFile(join(dir, "tls.crt"), leaf.certPem);
-  await writeFile(join(dir, "tls.key"), leaf.keyPem);
-  port = (await freePorts(1))[0] ?? 0;
-  ctl = await runController(identity, ns.name, {
-    tokenService: { listen: { host: "127.0.0.1", port }, certFile: join(dir, "tls.crt"), keyFile: join(dir, "tls.key"), publicUrl: `https://127.0.0.1:${String(port)}`, tlsPollIntervalMs: 0 },
-  });
+  const service = await tokenServiceOn(dir);
+  caPem = service.caPem;
+  port = service.port;
+  ctl = await runController(identity, ns.name, { tokenService: service.tokenService });
 });
 
 afterAll(async () => {
@@ -118,6 +88,15 @@ describe("the controller with the token service", () => {
     }, { timeoutMs: 20_000, intervalMs: 200 });
     const refused = verify(token, bundle, Date.now());
     expect(!refused.ok && refused.error.code).toBe("ERR_TOKEN_REVOKED");
+    // No verifier reports here: enforced at the bundle write that lists it, and nothing else is written to its status.
+    const status = await eventually("the IssuedToken's revocation recorded as enforced", async () => {
+      const r = await kube.get<KubeObject & Pick<IssuedToken, "status">>(record!);
+      return r.status?.revocationEnforced === undefined ? undefined : r.status;
+    }, { timeoutMs: 20_000, intervalMs: 200 });
+    expect(Object.keys(status).sort()).toEqual(["revocationEnforced", "revokedAt"]);
+    expect(status.revocationEnforced?.verifiers).toBe(0);
+    expect(status.revocationEnforced?.generation).toBeLessThanOrEqual(bundle.generation);
+    expect(Date.parse(status.revocationEnforced?.at ?? "")).toBeGreaterThanOrEqual(Date.parse(status.revokedAt ?? ""));
     await eventually("the TokenIssued and TokenRevoked Events", async () => {
       const reasons = (await eventsOf(kube, ns.name)).map((e) => e.reason);
       return reasons.includes("TokenIssued") && reasons.includes("TokenRevoked");

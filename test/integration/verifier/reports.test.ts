@@ -3,7 +3,9 @@
 // of config/verifier) that report the generation they enforce in Leases. `kubectl keyward
 // status` shows them SYNCED; a verifier frozen with SIGSTOP turns STALE while its heartbeat is
 // within the TTL, holds the activation of a new key until prePublish, and holds a revocation's
-// enforced-at until it resumes (SIGCONT) and enforces it too.
+// enforced-at (an ApiKey's, an AccessToken's, an IssuedToken's) until it resumes (SIGCONT) and
+// enforces it too. The controller runs with its token service (and config/issuer/component's
+// RBAC), which IssuedTokens come with.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ApiKey } from "../../../src/api/index.ts";
+import type { ApiKey, IssuedToken } from "../../../src/api/index.ts";
+import { issuedTokenObject } from "../../../src/model/issued-token.ts";
 import { readVerifierReport, VERIFIER_REPORT_SELECTOR, type LeaseObject } from "../../../src/model/verifier-report.ts";
 import { run } from "../../plugin/support.ts";
 import {
@@ -33,6 +36,7 @@ import {
   type TestController,
 } from "../controller/support.ts";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
+import { grantTokenService, tokenServiceOn } from "../issuer/support.ts";
 import { verifierIdentity } from "./support.ts";
 
 const kube = Kube.fromTestRun();
@@ -137,16 +141,41 @@ async function activated(kid: string): Promise<NonNullable<NonNullable<ApiKey["s
   return k.status!.lastActivation!;
 }
 
+/** Waits until web-0 and web-1 enforce `generation` or a later one. */
+async function othersEnforce(generation: number): Promise<void> {
+  await eventually("web-0 and web-1 to enforce it", async () => {
+    const reports = await leaseReports();
+    return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
+  }, WAIT);
+}
+
+/**
+ * Freezes web-2 and revokes token `jti` (`revoke`); returns the first bundle generation listing it
+ * once web-0 and web-1 enforce it and the controller has settled. web-2 stays frozen.
+ */
+async function revokedWithWeb2Frozen(jti: string, revoke: () => Promise<unknown>): Promise<number> {
+  signal("web-2", "SIGSTOP");
+  await revoke();
+  const generation = await eventually("the bundle to list the token", async () => {
+    const bundle = await readBundle(kube, ns.name);
+    return bundle?.revoked.some((r) => r.jti === jti) === true ? bundle.generation : undefined;
+  }, WAIT);
+  await othersEnforce(generation);
+  await settled(ctl.running);
+  return generation;
+}
+
 beforeAll(async () => {
   const identity = await controllerIdentity(kube, ns.name);
   // config/trust in the controller's system namespace: the verifiers read the bundle-signing keys there.
   await grantTrustRead(kube, await systemNamespaceFor(ns.name));
-  ctl = await runController(identity, ns.name, { verifierTtlMs: TTL_MS });
+  await grantTokenService(kube, ns.name);
+  dir = mkdtempSync(join(tmpdir(), "keyward-reports-"));
+  ctl = await runController(identity, ns.name, { verifierTtlMs: TTL_MS, tokenService: (await tokenServiceOn(dir)).tokenService });
   await kube.create(keywardObject("RotationPolicy", ns.name, "gated", { schedule: { every: "24h" }, prePublish: `${PRE_PUBLISH_MS / 1000}s`, grace: "1h" }));
   await kube.create(keywardObject("ApiKey", ns.name, API_KEY, { rotationPolicyRef: { kind: "RotationPolicy", name: "gated" } }));
   await apiKeyWhen(kube, ns.name, API_KEY, (k) => isTrue(condition(k, "Ready")) && isTrue(condition(k, "Published")), "Ready and Published");
 
-  dir = mkdtempSync(join(tmpdir(), "keyward-reports-"));
   const kubeconfig = join(dir, "verifier.kubeconfig");
   writeFileSync(kubeconfig, (await verifierIdentity(kube, ns.name)).exportConfig(), { mode: 0o600 });
   for (const pod of PODS) children.set(pod, startVerifier(pod, kubeconfig));
@@ -208,10 +237,7 @@ describe("verifiers report the generation they enforce", () => {
       const bundle = await readBundle(kube, ns.name);
       return bundle?.apiKeys[API_KEY]?.revokedBefore === cutoff ? bundle.generation : undefined;
     }, WAIT);
-    await eventually("web-0 and web-1 to enforce it", async () => {
-      const reports = await leaseReports();
-      return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
-    }, WAIT);
+    await othersEnforce(generation);
     await settled(ctl.running);
     const pending = await getApiKey(kube, ns.name, API_KEY);
     expect(pending.status?.revocation?.request).toBe("revokeIssuedBefore");
@@ -233,10 +259,7 @@ describe("verifiers report the generation they enforce", () => {
       const bundle = await readBundle(kube, ns.name);
       return bundle !== undefined && !bundle.keys.some((k) => k.state === "deposed") ? bundle.generation : undefined;
     }, WAIT);
-    await eventually("web-0 and web-1 to enforce it", async () => {
-      const reports = await leaseReports();
-      return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
-    }, WAIT);
+    await othersEnforce(generation);
     await settled(ctl.running);
     const pending = await getApiKey(kube, ns.name, API_KEY);
     expect(pending.status?.revocation?.request).toBe("dropDeposed");
@@ -250,22 +273,36 @@ describe("verifiers report the generation they enforce", () => {
     await kube.create(keywardObject("AccessToken", ns.name, "revoked", { apiKeyName: API_KEY, lifetime: "1h" }));
     const issued = await accessTokenWhen(kube, ns.name, "revoked", (t) => isTrue(condition(t, "Ready")), "Ready");
     const jti = issued.status?.jti ?? "";
-    signal("web-2", "SIGSTOP");
-    await kube.mergePatch(accessTokenRef(ns.name, "revoked"), { spec: { revoked: true } });
-    const generation = await eventually("the bundle to list the token", async () => {
-      const bundle = await readBundle(kube, ns.name);
-      return bundle?.revoked.some((r) => r.jti === jti) === true ? bundle.generation : undefined;
-    }, WAIT);
-    await eventually("web-0 and web-1 to enforce it", async () => {
-      const reports = await leaseReports();
-      return ["web-0", "web-1"].every((pod) => (reports.get(pod)?.generation ?? 0) >= generation);
-    }, WAIT);
-    await settled(ctl.running);
+    const generation = await revokedWithWeb2Frozen(jti, () => kube.mergePatch(accessTokenRef(ns.name, "revoked"), { spec: { revoked: true } }));
     const pending = await getAccessToken(kube, ns.name, "revoked");
     expect(pending.status?.revokedAt).toBeDefined();
     expect(pending.status?.revocationEnforced).toBeUndefined();
     signal("web-2", "SIGCONT");
     const done = await accessTokenWhen(kube, ns.name, "revoked", (t) => t.status?.revocationEnforced !== undefined, "the revocation enforced");
     expect(done.status?.revocationEnforced).toMatchObject({ generation, verifiers: 3 });
+  });
+
+  it("records when every live verifier enforces a revoked IssuedToken, and not before", async () => {
+    const apiKey = await getApiKey(kube, ns.name, API_KEY);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const jti = `it-${String(nowSeconds)}`;
+    const created = issuedTokenObject({ apiKey, jti, kid: apiKey.status?.activeKid ?? "", issuedAt: nowSeconds, expiresAt: nowSeconds + 3600, issuedBy: `ApiKey ${ns.name}/${API_KEY}` });
+    const ref = { apiVersion: created.apiVersion, kind: created.kind, namespace: ns.name, name: created.metadata.name ?? "" };
+    await kube.create(created as unknown as KubeObject);
+    const generation = await revokedWithWeb2Frozen(jti, () => kube.mergePatch(ref, { spec: { revoked: true } }));
+    const record = (): Promise<KubeObject & Pick<IssuedToken, "status">> => kube.get<KubeObject & Pick<IssuedToken, "status">>(ref);
+    const pending = await record();
+    expect(pending.status?.revokedAt).toBeDefined();
+    expect(pending.status?.revocationEnforced).toBeUndefined();
+    signal("web-2", "SIGCONT");
+    const done = await eventually("the revocation enforced", async () => {
+      const r = await record();
+      return r.status?.revocationEnforced === undefined ? undefined : r;
+    }, WAIT);
+    expect(done.status?.revocationEnforced).toMatchObject({ generation, verifiers: 3 });
+    expect(done.status?.revokedAt).toBe(pending.status?.revokedAt);
+    const web2 = (await leaseReports()).get("web-2");
+    expect(web2?.generation).toBeGreaterThanOrEqual(generation);
+    expect(web2?.enforcedSinceMs).toBeLessThanOrEqual(Date.parse(done.status!.revocationEnforced!.at) + 999);
   });
 });

@@ -1,0 +1,23 @@
+// Where a tenant's revocations stand, for measuring their enforcement (verifiers/revocation.ts):
+// with verifier reports, the first generation seen listing each jti and the tenant's verifiers;
+// without, the bundle as it is now and no verifiers (enforced at the bundle write).
+
+import type { EnforcementLookup } from "../verifiers/revocation.ts";
+import type { ControllerContext, Stores } from "./context.ts";
+import { publishedBundle } from "./memo.ts";
+
+export function enforcementLookup(ctx: { stores: Pick<Stores, "configMaps" | "bundleSegments">; verifiers?: ControllerContext["verifiers"] }, namespace: string): EnforcementLookup {
+  const verifiers = ctx.verifiers ?? null;
+  if (verifiers !== null) return { revokedIn: (jtis) => verifiers.revokedIn(namespace, jtis), view: () => verifiers.view(namespace) };
+  return {
+    // The bundle's generation once it lists every one of `jtis` as revoked, else null.
+    revokedIn: (jtis) => {
+      // The bundle with the revocation segments it names, as verifiers read it.
+      const bundle = publishedBundle(ctx.stores, namespace)?.bundle ?? null;
+      if (bundle === null) return null;
+      const listed = new Set(bundle.revoked.map((r) => r.jti));
+      return jtis.every((j) => listed.has(j)) ? bundle.generation : null;
+    },
+    view: () => null,
+  };
+}
