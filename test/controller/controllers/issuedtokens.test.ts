@@ -65,7 +65,7 @@ describe("issuedTokenWatches", () => {
   });
 
   it("watches nothing without the token service's records", async () => {
-    expect(issuedTokenWatches({ issuedTokens: undefined, configMaps: await cacheOf<ConfigMapObject>([]) })).toEqual([]);
+    expect(issuedTokenWatches({ issuedTokens: undefined, configMaps: await cacheOf<ConfigMapObject>([]), bundleSegments: await cacheOf<ConfigMapObject>([]) })).toEqual([]);
   });
 });
 
