@@ -172,7 +172,7 @@ async function convergeApiKey(ctx: ControllerContext, apiKey: ApiKey, ensureFina
   // Revocations this spec asked for: requested now, enforced once every live verifier has them.
   const requested = requestedRevocation(outcome.plan?.actions ?? [], now(ctx));
   if (requested !== null) status = { ...status, revocation: requested };
-  const measured = measureRevocation(name, status, outcome.plan, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME), view, now(ctx));
+  const measured = measureRevocation(name, status, outcome.plan, stores.configMaps.get(namespace, BUNDLE_CONFIGMAP_NAME), view, now(ctx), part !== undefined);
   if (measured !== null) {
     status = { ...status, revocation: measured.revocation };
     ctx.metrics.revocationEnforced(measured.revocation.request, measured.seconds);

@@ -45,6 +45,8 @@ export function measureRevocation(
   bundleConfigMap: ConfigMapObject | undefined,
   view: TenantVerifiers | null,
   now: Date,
+  /** Whether status.bundleGeneration was worked out for the bundle `bundleConfigMap` holds (its status part is known). */
+  partKnown = false,
 ): MeasuredRevocation | null {
   const revocation = status.revocation;
   if (revocation === undefined || revocation.enforcedAt !== undefined || plan === null) return null;
@@ -55,7 +57,10 @@ export function measureRevocation(
   const inBundle = kids(bundle.keys.filter((k) => k.apiKey === name).map((k) => k.kid));
   if (inBundle !== kids(plan.keys.map((k) => k.jwk.kid))) return null;
   if ((bundle.apiKeys[name]?.revokedBefore ?? null) !== plan.document.revokedBefore) return null;
-  const generation = Math.min(status.bundleGeneration ?? bundle.generation, bundle.generation);
+  // The ApiKey's entry may have been published in an earlier generation (status.bundleGeneration),
+  // but only a status part worked out for this very bundle says so: before it, the status may still
+  // name the generation before the request, which a verifier not yet holding the change enforces.
+  const generation = partKnown ? Math.min(status.bundleGeneration ?? bundle.generation, bundle.generation) : bundle.generation;
   if (view !== null && !allLiveEnforce(view, generation)) return null;
   const seconds = Math.max(0, (now.getTime() - Date.parse(revocation.requestedAt)) / 1000);
   return {

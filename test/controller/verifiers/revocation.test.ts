@@ -67,6 +67,13 @@ describe("measureRevocation", () => {
     expect(measureRevocation("reporting", pending, plan(CUTOFF), bundleMap(12, CUTOFF), null, NOW)?.revocation).toMatchObject({ enforcedAt: "2026-12-01T12:00:10Z", verifiers: 0 });
   });
 
+  it("takes the older generation the status names only once the status part of the bundle in the cache is known", () => {
+    const stale: ApiKeyStatus = { ...pending, bundleGeneration: 11 };
+    // Generation 11 may be the one before the request: a verifier still on it must not count.
+    expect(measureRevocation("reporting", stale, plan(CUTOFF), bundleMap(12, CUTOFF), view([11, 12]), NOW)).toBeNull();
+    expect(measureRevocation("reporting", stale, plan(CUTOFF), bundleMap(12, CUTOFF), view([11, 12]), NOW, true)?.revocation.generation).toBe(11);
+  });
+
   it("leaves a revocation enforced before as it is", () => {
     const done: ApiKeyStatus = { ...pending, revocation: { ...pending.revocation!, enforcedAt: "2026-12-01T12:00:03Z" } };
     expect(measureRevocation("reporting", done, plan(CUTOFF), bundleMap(12, CUTOFF), view([12]), NOW)).toBeNull();
