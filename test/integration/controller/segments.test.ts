@@ -25,8 +25,8 @@ import {
   systemNamespaceFor,
   trustConfigMapFor,
   type TestController,
-} from "../controller/support.ts";
-import { verifierIdentity } from "./support.ts";
+} from "./support.ts";
+import { verifierIdentity } from "../verifier/support.ts";
 import { eventually, keywardObject, Kube, type KubeObject, useNamespace } from "../harness/index.ts";
 import { bearer, send, startUpstream, type Reply, type Upstream } from "../../verifier/support/http.ts";
 
