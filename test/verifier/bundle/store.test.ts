@@ -329,8 +329,9 @@ describe("BundleStore with revocation segments", () => {
     slots.texts.clear();
     expect(await segmented.offer(g2, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
     expect(timers.pendingTimers()).toBe(1);
-    expect(await segmented.offer(fx.bundleText({ generation: 3 }), "test", undefined, slots)).toEqual({ kind: "loaded", generation: 3 });
+    expect(await segmented.offer(fx.bundleText({ generation: 3, tenant: "globex" }), "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_TENANT" });
     expect(timers.pendingTimers()).toBe(0);
+    expect(await segmented.offer(fx.bundleText({ generation: 3 }), "test", undefined, slots)).toEqual({ kind: "loaded", generation: 3 });
     const reads = slots.reads.length;
     await timers.advance(60_000);
     expect(slots.reads.length).toBe(reads);
@@ -369,6 +370,13 @@ describe("BundleStore with revocation segments", () => {
     const other = head(2, [segment(1, ["b3RoZXI"])]);
     expect(await segmented.offer(other, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_EQUIVOCATION" });
     expect(timers.pendingTimers()).toBe(0);
+  });
+
+  it("compares a head with the head in use, not with the bundle assembled from it: the same head in other bytes is taken", async () => {
+    const text = head(2, [segment(1, ["b25l"])]);
+    await segmented.offer(text, "test", undefined, slots);
+    const reformatted = JSON.stringify(JSON.parse(text), null, 2);
+    expect(await segmented.offer(reformatted, "test", undefined, slots)).toEqual({ kind: "loaded", generation: 2 });
   });
 
   it("takes offers one at a time: a head offered while segments are read waits, and of those waiting only the last is taken", async () => {
