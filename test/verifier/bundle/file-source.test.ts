@@ -5,10 +5,10 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeFixture, T0, TestClock, type Fixture } from "../support/fixture.ts";
+import { makeFixture, revocationSegment, T0, TestClock, type Fixture } from "../support/fixture.ts";
 import { bearer, eventually, send, signForTest, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
 import { bundleSegmentName } from "../../../src/model/names.ts";
-import { segmentDigest, serializeSegment, TokenVerifier, type RevokedSegmentRef } from "../../../src/token/index.ts";
+import { TokenVerifier, type RevokedSegmentRef } from "../../../src/token/index.ts";
 import { concernsBundle, FileBundleSource, type WatchDirectory } from "../../../src/verifier/bundle/file-source.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
@@ -26,6 +26,12 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
+
+/** A segment of `jtis` in slot `slot` as a file of the projected volume, and the head's reference to it. */
+function segmentFile(slot: number, jtis: string[]): { file: Record<string, string>; ref: RevokedSegmentRef } {
+  const s = revocationSegment(slot, jtis);
+  return { file: { [`${s.name}.json`]: s.text }, ref: s.ref };
+}
 
 /**
  * A directory laid out like a ConfigMap volume (or the injector's projected volume, with
@@ -64,12 +70,6 @@ async function configMapVolume(text: string, files: Record<string, string> = {})
   };
 }
 
-/** A segment of `jtis` (ApiKey reporting) in slot `slot`: its file in the projected volume, and the head's reference to it. */
-function segmentFile(slot: number, jtis: string[]): { file: Record<string, string>; ref: RevokedSegmentRef } {
-  const name = bundleSegmentName(slot);
-  const text = serializeSegment("acme", jtis.map((jti) => ({ jti, apiKey: "reporting", exp: null })));
-  return { file: { [`${name}.json`]: text }, ref: { name, sha256: segmentDigest(text), count: jtis.length } };
-}
 
 async function verifierOn(path: string | null, args: string[] = [], clock = new TestClock()): Promise<{ v: TestVerifier; upstream: Upstream }> {
   const upstream = await startUpstream();

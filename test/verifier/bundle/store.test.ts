@@ -1,12 +1,11 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/kube/clock.ts";
-import { bundleSegmentName } from "../../../src/model/names.ts";
-import { bundleSignerOf, generateSigningKey, parseTrustSet, publicJwkOf, segmentDigest, serializeSegment, signBundle, TokenVerifier, type BundleSigner, type RevokedSegmentRef } from "../../../src/token/index.ts";
+import { bundleSignerOf, generateSigningKey, parseTrustSet, publicJwkOf, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
 import type { SegmentReader } from "../../../src/verifier/bundle/segments.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
 import { VerifierMetrics } from "../../../src/verifier/metrics.ts";
-import { makeFixture, T0, TestClock, type Fixture } from "../support/fixture.ts";
+import { makeFixture, revocationSegment, T0, TestClock, type Fixture } from "../support/fixture.ts";
 import { LogCapture, signForTest, testBundleSigner } from "../support/http.ts";
 
 let fx: Fixture;
@@ -220,12 +219,6 @@ class Slots implements SegmentReader {
   }
 }
 
-/** A segment of `jtis` (ApiKey reporting, never expiring) and the head's reference to it in slot `slot`. */
-function segment(slot: number, jtis: string[]): { name: string; text: string; ref: RevokedSegmentRef } {
-  const name = bundleSegmentName(slot);
-  const text = serializeSegment("acme", jtis.map((jti) => ({ jti, apiKey: "reporting", exp: null })));
-  return { name, text, ref: { name, sha256: segmentDigest(text), count: jtis.length } };
-}
 
 describe("BundleStore with revocation segments", () => {
   let timers: ManualClock;
@@ -233,7 +226,7 @@ describe("BundleStore with revocation segments", () => {
   let segmented: BundleStore;
 
   /** The head of `generation` naming `segs`, put in their slots. */
-  function head(generation: number, segs: ReturnType<typeof segment>[], over: Parameters<Fixture["bundleText"]>[0] = {}): string {
+  function head(generation: number, segs: ReturnType<typeof revocationSegment>[], over: Parameters<Fixture["bundleText"]>[0] = {}): string {
     for (const s of segs) slots.texts.set(s.name, s.text);
     return fx.bundleText({ generation, revokedSegments: segs.map((s) => s.ref), ...over });
   }
@@ -251,7 +244,7 @@ describe("BundleStore with revocation segments", () => {
   it("enforces the revocations of the head and of every segment it names, and refuses a token revoked only in a segment", async () => {
     const verifier = new TokenVerifier();
     const s = new BundleStore({ tenant: "acme", verifier, now: clock.now, maxBundleAgeMs: null, signatures: null, logger: createLogger("info", logs), metrics, timers });
-    const text = head(2, [segment(1, ["c2VnbWVudGVkLW9ubHk"]), segment(2, ["b3RoZXI"])], { revoked: [{ jti: "aGVhZC1vbmx5", apiKey: "reporting", exp: null }] });
+    const text = head(2, [revocationSegment(1, ["c2VnbWVudGVkLW9ubHk"]), revocationSegment(2, ["b3RoZXI"])], { revoked: [{ jti: "aGVhZC1vbmx5", apiKey: "reporting", exp: null }] });
     expect(await s.offer(text, "test", undefined, slots)).toEqual({ kind: "loaded", generation: 2 });
     const state = s.state();
     if (state.kind !== "ready") throw new Error(`not ready: ${state.kind}`);
@@ -267,11 +260,11 @@ describe("BundleStore with revocation segments", () => {
   });
 
   it("reads each segment once per SHA-256: a new head keeping a segment does not read it again, nor does the same head again", async () => {
-    const one = segment(1, ["b25l"]);
-    const two = segment(2, ["dHdv"]);
+    const one = revocationSegment(1, ["b25l"]);
+    const two = revocationSegment(2, ["dHdv"]);
     await segmented.offer(head(2, [one, two]), "test", undefined, slots);
     expect(slots.reads.sort()).toEqual([one.name, two.name]);
-    const three = segment(3, ["dGhyZWU"]);
+    const three = revocationSegment(3, ["dGhyZWU"]);
     const g3 = head(3, [one, three]);
     expect(await segmented.offer(g3, "test", undefined, slots)).toEqual({ kind: "loaded", generation: 3 });
     expect(await segmented.offer(g3, "test", undefined, slots)).toEqual({ kind: "unchanged", generation: 3 });
@@ -279,8 +272,8 @@ describe("BundleStore with revocation segments", () => {
   });
 
   it("stops holding a segment the head no longer names, and reads it again when a later head names it", async () => {
-    const one = segment(1, ["b25l"]);
-    const two = segment(2, ["dHdv"]);
+    const one = revocationSegment(1, ["b25l"]);
+    const two = revocationSegment(2, ["dHdv"]);
     await segmented.offer(head(2, [one, two]), "test", undefined, slots);
     await segmented.offer(head(3, [one]), "test", undefined, slots);
     expect(segmented.segmentsHeld()).toEqual([one.name]);
@@ -290,9 +283,9 @@ describe("BundleStore with revocation segments", () => {
   });
 
   it("keeps the last good bundle when a segment does not match, logs an error naming its ConfigMap, counts it once, and reads it again with capped back-off until it matches", async () => {
-    const one = segment(1, ["b25l"]);
+    const one = revocationSegment(1, ["b25l"]);
     await segmented.offer(head(2, [one]), "test", undefined, slots);
-    const four = segment(4, ["Zm91cg"]);
+    const four = revocationSegment(4, ["Zm91cg"]);
     const g3 = head(3, [one, four]);
     slots.texts.set(four.name, four.text.replace("Zm91cg", "ZWRpdGVk"));
     expect(await segmented.offer(g3, "configmap:acme/keyward-bundle", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_DIGEST" });
@@ -325,7 +318,7 @@ describe("BundleStore with revocation segments", () => {
   });
 
   it("stops reading the segments of a head again once a newer head arrives", async () => {
-    const g2 = head(2, [segment(1, ["b25l"])]);
+    const g2 = head(2, [revocationSegment(1, ["b25l"])]);
     slots.texts.clear();
     expect(await segmented.offer(g2, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
     expect(timers.pendingTimers()).toBe(1);
@@ -338,7 +331,7 @@ describe("BundleStore with revocation segments", () => {
   });
 
   it("stays empty, not ready, at start while a segment of the only head is missing, then loads once it appears", async () => {
-    const one = segment(1, ["b25l"]);
+    const one = revocationSegment(1, ["b25l"]);
     const g2 = head(2, [one]);
     slots.texts.delete(one.name);
     expect(await segmented.offer(g2, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
@@ -352,28 +345,28 @@ describe("BundleStore with revocation segments", () => {
 
   it("names the read error when a segment cannot be read", async () => {
     const failing: SegmentReader = { read: () => Promise.reject(new Error("HTTP 403 forbidden")), where: (name) => `ConfigMap acme/${name}` };
-    const r = await segmented.offer(head(2, [segment(1, ["b25l"])]), "test", undefined, failing);
+    const r = await segmented.offer(head(2, [revocationSegment(1, ["b25l"])]), "test", undefined, failing);
     expect(r).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
     expect(r.kind === "refused" ? r.message : "").toContain("HTTP 403 forbidden");
   });
 
   it("refuses a head naming a segment outside the 32 slots without reading it, and a head naming segments its source cannot read", async () => {
-    const outside = fx.bundleText({ generation: 2, revokedSegments: [{ ...segment(1, ["b25l"]).ref, name: "another-configmap" }] });
+    const outside = fx.bundleText({ generation: 2, revokedSegments: [{ ...revocationSegment(1, ["b25l"]).ref, name: "another-configmap" }] });
     expect(await segmented.offer(outside, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
     expect(slots.reads).toEqual([]);
-    expect(await segmented.offer(head(3, [segment(1, ["b25l"])]), "test")).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
+    expect(await segmented.offer(head(3, [revocationSegment(1, ["b25l"])]), "test")).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_SEGMENT_MISSING" });
     expect(segmented.state().kind).toBe("empty");
   });
 
   it("decides equivocation on the head: the same generation naming other segment bytes is refused", async () => {
-    await segmented.offer(head(2, [segment(1, ["b25l"])]), "test", undefined, slots);
-    const other = head(2, [segment(1, ["b3RoZXI"])]);
+    await segmented.offer(head(2, [revocationSegment(1, ["b25l"])]), "test", undefined, slots);
+    const other = head(2, [revocationSegment(1, ["b3RoZXI"])]);
     expect(await segmented.offer(other, "test", undefined, slots)).toMatchObject({ kind: "refused", reason: "ERR_BUNDLE_EQUIVOCATION" });
     expect(timers.pendingTimers()).toBe(0);
   });
 
   it("compares a head with the head in use, not with the bundle assembled from it: the same head in other bytes is taken", async () => {
-    const text = head(2, [segment(1, ["b25l"])]);
+    const text = head(2, [revocationSegment(1, ["b25l"])]);
     await segmented.offer(text, "test", undefined, slots);
     const reformatted = JSON.stringify(JSON.parse(text), null, 2);
     expect(await segmented.offer(reformatted, "test", undefined, slots)).toEqual({ kind: "loaded", generation: 2 });
@@ -382,7 +375,7 @@ describe("BundleStore with revocation segments", () => {
   it("takes offers one at a time: a head offered while segments are read waits, and of those waiting only the last is taken", async () => {
     let open = (): void => undefined;
     slots.gate = new Promise((resolve) => { open = resolve; });
-    const first = segmented.offer(head(2, [segment(1, ["b25l"])]), "test", undefined, slots);
+    const first = segmented.offer(head(2, [revocationSegment(1, ["b25l"])]), "test", undefined, slots);
     const second = segmented.offer(fx.bundleText({ generation: 3 }), "test", undefined, slots);
     const third = segmented.offer(fx.bundleText({ generation: 4 }), "test", undefined, slots);
     expect(segmented.generation()).toBeNull();
