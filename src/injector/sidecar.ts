@@ -3,6 +3,7 @@
 // containers, and stops it after them. Security context, probes and resources are those of
 // config/verifier/sidecar.yaml; the settings come from the Pod's annotations.
 
+import { BUNDLE_SEGMENT_DATA_KEY, bundleSegmentNames } from "../model/names.ts";
 import type { SidecarSettings } from "./annotations.ts";
 import type { Container, Volume } from "./pod.ts";
 
@@ -68,7 +69,16 @@ export function sidecarContainer(settings: SidecarSettings, image: string, trust
   return container;
 }
 
-/** File mode: the bundle ConfigMap, optional so the Pod starts before the first bundle exists. */
+/**
+ * File mode: one projected volume holding the bundle ConfigMap's keys (bundle.json, jwks.json,
+ * bundle.jws) and, as `<name>.json`, the revoked.json of each revocation segment slot
+ * (keyward-bundle-revoked-1 to -32), so the kubelet writes the head and its segments in one
+ * update the verifier reads through one `..data` directory. Every source is optional: the Pod
+ * starts before the first bundle exists, and a slot exists only while the controller uses it.
+ */
 export function bundleVolume(): Volume {
-  return { name: BUNDLE_VOLUME, configMap: { name: BUNDLE_CONFIGMAP, optional: true } };
+  const segments = bundleSegmentNames().map((name) => ({
+    configMap: { name, optional: true, items: [{ key: BUNDLE_SEGMENT_DATA_KEY, path: `${name}.json` }] },
+  }));
+  return { name: BUNDLE_VOLUME, projected: { sources: [{ configMap: { name: BUNDLE_CONFIGMAP, optional: true } }, ...segments] } };
 }

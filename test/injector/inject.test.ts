@@ -81,9 +81,20 @@ describe("injecting a Pod", () => {
     expect(authz.args).not.toContain("--upstream");
   });
 
-  it("mounts the bundle ConfigMap, optional, with the file source", () => {
+  it("mounts, with the file source, one projected volume of the bundle ConfigMap and each revocation segment slot's revoked.json as <slot>.json, every source optional", () => {
     const pod = injected(appPod({ [ANNOTATIONS.bundleSource]: "file" }));
-    expect(pod.spec.volumes).toEqual([{ name: "keyward-bundle", configMap: { name: "keyward-bundle", optional: true } }]);
+    const slots = Array.from({ length: 32 }, (_, i) => `keyward-bundle-revoked-${i + 1}`);
+    expect(pod.spec.volumes).toEqual([
+      {
+        name: "keyward-bundle",
+        projected: {
+          sources: [
+            { configMap: { name: "keyward-bundle", optional: true } },
+            ...slots.map((name) => ({ configMap: { name, optional: true, items: [{ key: "revoked.json", path: `${name}.json` }] } })),
+          ],
+        },
+      },
+    ]);
     expect(sidecarOf(pod).args).toEqual(expect.arrayContaining(["--bundle-file", "/etc/keyward/bundle"]));
     expect(sidecarOf(pod).volumeMounts).toEqual([{ name: "keyward-bundle", mountPath: "/etc/keyward/bundle", readOnly: true }]);
   });

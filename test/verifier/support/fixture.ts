@@ -112,8 +112,8 @@ export class TestClock {
 }
 
 /** A revocation segment of `jtis` (ApiKey reporting, never expiring) in slot `slot`: its ConfigMap's name, its text, and the head's reference to it. */
-export function revocationSegment(slot: number, jtis: string[]): { name: string; text: string; ref: RevokedSegmentRef } {
+export function revocationSegment(slot: number, jtis: string[], tenant = TENANT): { name: string; text: string; ref: RevokedSegmentRef } {
   const name = bundleSegmentName(slot);
-  const text = serializeSegment(TENANT, jtis.map((jti) => ({ jti, apiKey: "reporting", exp: null })));
+  const text = serializeSegment(tenant, jtis.map((jti) => ({ jti, apiKey: "reporting", exp: null })));
   return { name, text, ref: { name, sha256: segmentDigest(text), count: jtis.length } };
 }
