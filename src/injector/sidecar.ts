@@ -3,7 +3,6 @@
 // containers, and stops it after them. Security context, probes and resources are those of
 // config/verifier/sidecar.yaml; the settings come from the Pod's annotations.
 
-import { BUNDLE_SEGMENT_DATA_KEY, bundleSegmentNames } from "../model/names.ts";
 import type { SidecarSettings } from "./annotations.ts";
 import type { Container, Volume } from "./pod.ts";
 
@@ -11,6 +10,13 @@ export const SIDECAR_NAME = "keyward-verifier";
 export const BUNDLE_VOLUME = "keyward-bundle";
 export const BUNDLE_CONFIGMAP = "keyward-bundle";
 export const BUNDLE_MOUNT_PATH = "/etc/keyward/bundle";
+/**
+ * The revocation segment slots a bundle may name, keyward-bundle-revoked-1 to -32, and the key
+ * of each: the names of src/model/names.ts (the injector imports no other part of keyward; a
+ * test keeps them equal).
+ */
+export const BUNDLE_SEGMENT_CONFIGMAPS: readonly string[] = Array.from({ length: 32 }, (_, i) => `keyward-bundle-revoked-${i + 1}`);
+export const BUNDLE_SEGMENT_KEY = "revoked.json";
 /**
  * The trusted bundle-signing keys: the ConfigMap the controller publishes in keyward's own
  * namespace, read through the API in both bundle modes (a Pod cannot mount a ConfigMap of
@@ -77,8 +83,8 @@ export function sidecarContainer(settings: SidecarSettings, image: string, trust
  * starts before the first bundle exists, and a slot exists only while the controller uses it.
  */
 export function bundleVolume(): Volume {
-  const segments = bundleSegmentNames().map((name) => ({
-    configMap: { name, optional: true, items: [{ key: BUNDLE_SEGMENT_DATA_KEY, path: `${name}.json` }] },
+  const segments = BUNDLE_SEGMENT_CONFIGMAPS.map((name) => ({
+    configMap: { name, optional: true, items: [{ key: BUNDLE_SEGMENT_KEY, path: `${name}.json` }] },
   }));
   return { name: BUNDLE_VOLUME, projected: { sources: [{ configMap: { name: BUNDLE_CONFIGMAP, optional: true } }, ...segments] } };
 }

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseControllerArgs } from "../../src/cli/controller/options.ts";
+import { bundleVolume } from "../../src/injector/sidecar.ts";
 import { bundleSegmentNames } from "../../src/model/names.ts";
 import { parseVerifierArgs } from "../../src/verifier/config.ts";
 import { readCrdFiles } from "../integration/harness/crd-files.ts";
@@ -393,7 +394,7 @@ describe("the verifier Component", () => {
         const mount = c.volumeMounts?.find((m) => m.mountPath === "/etc/keyward/bundle");
         expect(mount?.readOnly).toBe(true);
         const volume = d.spec.template.spec.volumes?.find((v) => v.name === mount?.name);
-        expect(volume?.configMap).toEqual({ name: "keyward-bundle", optional: true });
+        expect(volume).toEqual(bundleVolume());
       }
       expect(portNumber(c, "keyward")).toBe(config.listen.port);
       expect(portNumber(c, c.readinessProbe!.httpGet!.port)).toBe(config.metricsListen?.port);
