@@ -1,10 +1,11 @@
 // The revocation segments a bundle's head names (bundle segment v1): read through the
-// source's SegmentReader, and kept by name and SHA-256 so that a new head naming a
-// segment already read does not read it again. Only texts whose SHA-256 is the one a
-// head names are kept; whether a head is whole is decided by assembleBundle.
+// source's SegmentReader, checked against the head (SHA-256 of the exact bytes, tenant,
+// count) by the token library, and kept parsed by name and SHA-256, so that a new head
+// naming a segment already read neither reads nor parses it again (a new revocation
+// normally changes only the head: its cost is then that of the head alone).
 
 import { bundleSegmentNames } from "../../model/names.ts";
-import { segmentDigest, type RevokedSegmentRef } from "../../token/index.ts";
+import { BundleError, segmentRevocations, type Bundle, type RevokedEntry, type RevokedSegmentRef } from "../../token/index.ts";
 
 /** How a bundle source reads the segments a head names. */
 export interface SegmentReader {
@@ -14,14 +15,10 @@ export interface SegmentReader {
   where(name: string): string;
 }
 
-/** What reading the segments of a head gave: each text by name, and why the others could not be read. */
-export interface SegmentTexts {
-  textOf(name: string): string | undefined;
-  /** Read errors by segment name (not a missing segment: that is a text of undefined). */
-  readonly errors: ReadonlyMap<string, string>;
-  /** Segments read from the source this time (not taken from what was kept). */
-  readonly fetched: number;
-}
+/** A head with every segment it names, or the first segment (in the head's order) that is missing or does not match. */
+export type Assembled =
+  | { kind: "whole"; bundle: Bundle }
+  | { kind: "failed"; ref: RevokedSegmentRef; error: BundleError; readError: string | undefined };
 
 const SLOTS: ReadonlySet<string> = new Set(bundleSegmentNames());
 
@@ -31,31 +28,47 @@ export function isSegmentSlot(name: string): boolean {
 }
 
 export class SegmentCache {
-  readonly #kept = new Map<string, { sha256: string; text: string }>();
+  readonly #kept = new Map<string, { sha256: string; revoked: readonly RevokedEntry[] }>();
 
-  /** The texts of `refs`: those kept with the same SHA-256 as they are, the others read through `reader`. */
-  async read(refs: readonly RevokedSegmentRef[], reader: SegmentReader): Promise<SegmentTexts> {
-    const texts = new Map<string, string>();
-    const errors = new Map<string, string>();
-    const missing = refs.filter((ref) => {
-      const kept = this.#kept.get(ref.name);
-      if (kept?.sha256 !== ref.sha256) return true;
-      texts.set(ref.name, kept.text);
-      return false;
-    });
+  /**
+   * `head` with the revocations of every segment it names (as assembleBundle gives it):
+   * those kept with the same SHA-256 as they are, the others read through `reader`
+   * and checked. Only segments that match are kept.
+   */
+  async assemble(head: Bundle, reader: SegmentReader): Promise<Assembled> {
+    const refs = head.revokedSegments ?? [];
+    const texts = new Map<string, string | undefined>();
+    const readErrors = new Map<string, string>();
     await Promise.all(
-      missing.map(async (ref) => {
+      refs.filter((ref) => this.#kept.get(ref.name)?.sha256 !== ref.sha256).map(async (ref) => {
         try {
-          const text = await reader.read(ref.name);
-          if (text === undefined) return;
-          texts.set(ref.name, text);
-          if (segmentDigest(text) === ref.sha256) this.#kept.set(ref.name, { sha256: ref.sha256, text });
+          texts.set(ref.name, await reader.read(ref.name));
         } catch (err) {
-          errors.set(ref.name, err instanceof Error ? err.message : String(err));
+          readErrors.set(ref.name, err instanceof Error ? err.message : String(err));
         }
       }),
     );
-    return { textOf: (name) => texts.get(name), errors, fetched: missing.length };
+    const segments: (readonly RevokedEntry[])[] = [];
+    for (const ref of refs) {
+      const kept = this.#kept.get(ref.name);
+      if (kept?.sha256 === ref.sha256) {
+        segments.push(kept.revoked);
+        continue;
+      }
+      try {
+        // The token library's checks, on this one segment: SHA-256, then parse, tenant, count.
+        const revoked = segmentRevocations({ ...head, revokedSegments: [ref] }, () => texts.get(ref.name));
+        this.#kept.set(ref.name, { sha256: ref.sha256, revoked });
+        segments.push(revoked);
+      } catch (err) {
+        if (!(err instanceof BundleError)) throw err;
+        return { kind: "failed", ref, error: err, readError: readErrors.get(ref.name) };
+      }
+    }
+    // As assembleBundle: the revocations of ApiKeys the head lists (the others have no key left a token could match).
+    const revoked = [...head.revoked];
+    for (const segment of segments) for (const r of segment) if (Object.hasOwn(head.apiKeys, r.apiKey)) revoked.push(r);
+    return { kind: "whole", bundle: { ...head, revoked } };
   }
 
   /** Forgets every segment but those `refs` names (the head in use). */
@@ -64,7 +77,7 @@ export class SegmentCache {
     for (const name of [...this.#kept.keys()]) if (!named.has(name)) this.#kept.delete(name);
   }
 
-  /** Names of the segments kept, for tests and logs. */
+  /** Names of the segments kept. */
   names(): string[] {
     return [...this.#kept.keys()].sort();
   }

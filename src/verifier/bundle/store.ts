@@ -17,14 +17,12 @@
 // is read: an unsigned or wrongly signed bundle never moves the generation floor.
 
 import {
-  assembleBundle,
   assertNotOlder,
   BundleError,
   parseBundle,
   verifyBundleSignature,
   type Bundle,
   type BundleSignature,
-  type RevokedSegmentRef,
   type CompiledBundle,
   type TokenVerifier,
   type TrustSet,
@@ -318,16 +316,11 @@ export class BundleStore {
         : `generation ${head.generation} names revocation segment ${outside!.name}, which is not one of the segment ConfigMaps keyward-bundle-revoked-1 to -32 a verifier reads`;
       return this.#refuse(text, origin, "ERR_BUNDLE_SEGMENT_MISSING", `${why}; the bundle is not whole without it`);
     }
-    const read = await this.#segments.read(refs, reader);
-    try {
-      return { kind: "whole", bundle: assembleBundle(head, (name) => read.textOf(name)) };
-    } catch (err) {
-      if (!(err instanceof BundleError)) return this.#refuseError(text, origin, err);
-      const ref = segmentOf(err, refs);
-      const readError = read.errors.get(ref.name);
-      const message = `${err.message}${readError === undefined ? "" : ` (${readError})`}; ${segmentFix(err.code, reader.where(ref.name), head.generation)}`;
-      return this.#segmentFailed(offer, err.code, message);
-    }
+    const assembled = await this.#segments.assemble(head, reader);
+    if (assembled.kind === "whole") return assembled;
+    const { ref, error, readError } = assembled;
+    const message = `${error.message.replace(/^revokedSegments\[0\]/, `revokedSegments[${refs.indexOf(ref)}]`)}${readError === undefined ? "" : ` (${readError})`}; ${segmentFix(error.code, reader.where(ref.name), head.generation)}`;
+    return this.#segmentFailed(offer, error.code, message);
   }
 
   /** Segments of the head in `offer` are missing or do not match: nothing changes, and they are read again with back-off. */
@@ -418,14 +411,6 @@ export class BundleStore {
         : `bundle from ${origin} not used (${reason}): ${message}; keeping generation ${generation}`,
     );
   }
-}
-
-/** The segment an error of assembleBundle is about: by its field, `revokedSegments[i]…` or `<name>:…`. */
-function segmentOf(err: BundleError, refs: readonly RevokedSegmentRef[]): RevokedSegmentRef {
-  const index = /^revokedSegments\[(\d+)\]/.exec(err.field);
-  if (index !== null) return refs[Number(index[1])] ?? refs[0]!;
-  const name = err.field.split(":")[0];
-  return refs.find((r) => r.name === name) ?? refs[0]!;
 }
 
 /** What to do about a segment that is missing, does not match the head naming it, or is not a segment. */

@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/kube/clock.ts";
-import { bundleSignerOf, generateSigningKey, parseTrustSet, publicJwkOf, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
+import { assembleBundle, bundleSignerOf, generateSigningKey, parseBundle, parseTrustSet, publicJwkOf, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
 import type { SegmentReader } from "../../../src/verifier/bundle/segments.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
@@ -249,6 +249,7 @@ describe("BundleStore with revocation segments", () => {
     const state = s.state();
     if (state.kind !== "ready") throw new Error(`not ready: ${state.kind}`);
     expect(state.bundle.revoked.map((r) => r.jti).sort()).toEqual(["aGVhZC1vbmx5", "b3RoZXI", "c2VnbWVudGVkLW9ubHk"]);
+    expect(state.bundle).toEqual(assembleBundle(parseBundle(text), (name) => slots.texts.get(name)));
     const request = { method: "GET", path: "/api/v0/items" };
     const revoked = verifier.verify(await fx.token({ jti: "c2VnbWVudGVkLW9ubHk" }), request, state.compiled, T0);
     expect(revoked.ok ? "OK" : revoked.error.code).toBe("ERR_TOKEN_REVOKED");
