@@ -1,6 +1,6 @@
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ManualClock } from "../../../src/kube/clock.ts";
-import { assembleBundle, bundleSignerOf, generateSigningKey, parseBundle, parseTrustSet, publicJwkOf, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
+import { assembleBundle, bundleSignerOf, generateSigningKey, parseBundle, parseTrustSet, publicJwkOf, segmentDigest, serializeSegment, signBundle, TokenVerifier, type BundleSigner } from "../../../src/token/index.ts";
 import type { SegmentReader } from "../../../src/verifier/bundle/segments.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
@@ -258,6 +258,17 @@ describe("BundleStore with revocation segments", () => {
     const scraped = await metrics.registry.metrics();
     expect(scraped).toContain("keyward_verifier_bundle_revocations 3");
     expect(scraped).toContain("keyward_verifier_bundle_segments 2");
+  });
+
+  it("leaves out the revocations of ApiKeys the head no longer lists, as assembleBundle does", async () => {
+    const text = serializeSegment("acme", [{ jti: "a2VwdA", apiKey: "reporting", exp: null }, { jti: "Z29uZQ", apiKey: "deleted-key", exp: null }]);
+    const name = "keyward-bundle-revoked-5";
+    slots.texts.set(name, text);
+    const headText = fx.bundleText({ generation: 2, revokedSegments: [{ name, sha256: segmentDigest(text), count: 2 }] });
+    await segmented.offer(headText, "test", undefined, slots);
+    const state = segmented.state();
+    expect(state.kind === "ready" ? state.bundle.revoked.map((r) => r.jti) : []).toEqual(["a2VwdA"]);
+    expect(state.kind === "ready" ? state.bundle : null).toEqual(assembleBundle(parseBundle(headText), (n) => slots.texts.get(n)));
   });
 
   it("reads each segment once per SHA-256: a new head keeping a segment does not read it again, nor does the same head again", async () => {
