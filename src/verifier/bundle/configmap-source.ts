@@ -116,7 +116,9 @@ export class ConfigMapBundleSource {
     this.#origin = `configmap:${opts.namespace}/${opts.name}`;
     this.#backoff = { initialMs: opts.initialBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
     const client = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier" });
-    this.#reader = opts.reader ?? bundleReader(opts.store, opts.namespace, opts.name, configMapSegmentReader(client, opts.namespace));
+    // Segment reads hold up the bundles offered after them: a GET that hangs gives up after 10 s (and is retried).
+    const segmentClient = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier", requestTimeoutMs: 10_000 });
+    this.#reader = opts.reader ?? bundleReader(opts.store, opts.namespace, opts.name, configMapSegmentReader(segmentClient, opts.namespace));
     this.#informer = createInformer<ConfigMapObject>(client, Resources.configMaps, {
       namespace: opts.namespace,
       fieldSelector: `metadata.name=${opts.name}`,
