@@ -3,9 +3,10 @@
 // token itself.
 
 import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { BundleError, parseBundle, TokenVerifier, type Bundle } from "../token/index.ts";
+import { assembleBundle, BundleError, parseBundle, TokenVerifier, type Bundle } from "../token/index.ts";
+import { fileSegmentReader } from "../verifier/bundle/file-source.ts";
 import { BUNDLE_KEY, bundleTextOf } from "../verifier/bundle/text.ts";
 import { parseFlagDuration } from "../lib/duration.ts";
 import { EXIT_USAGE, type CliIO, type Command } from "./io.ts";
@@ -20,10 +21,14 @@ const HELP = `Usage: keyward token verify --bundle-file PATH [--method METHOD] [
 
 Runs the verifier's checks on TOKEN (or a token read from standard input with -) against
 a bundle: bundle.json, the keyward-bundle ConfigMap mounted as a directory, or a ConfigMap
-manifest (kubectl get configmap keyward-bundle -o yaml). With --path the access policies are
-checked too (--method defaults to GET). Exits 0 when the token is accepted, 1 when not.
+manifest (kubectl get configmap keyward-bundle -o yaml). A bundle naming revocation segments
+is checked with all of them, read as <name>.json next to bundle.json (the layout of the
+verifier's projected volume: kubectl get configmap keyward-bundle-revoked-1 \
+-o jsonpath='{.data.revoked\\.json}' > DIR/keyward-bundle-revoked-1.json). With --path the
+access policies are checked too (--method defaults to GET). Exits 0 when the token is
+accepted, 1 when not.
 
-  --bundle-file PATH   the bundle to check against
+  --bundle-file PATH   the bundle to check against (a file, or a directory holding bundle.json)
   --method METHOD      the request method for the policy check (default GET)
   --path PATH          the request path for the policy check
   --now RFC3339        the time of the check (default: now)
@@ -93,6 +98,8 @@ async function verifyOne(args: string[], io: CliIO): Promise<number> {
 
   const out = io.stdout;
   out.write(`bundle   ${bundleFile}: tenant ${bundle.tenant}, generation ${bundle.generation}, issuer ${bundle.issuer}\n`);
+  const segments = bundle.revokedSegments?.length ?? 0;
+  if (segments > 0) out.write(`segments ${segments} read, ${bundle.revoked.length} revocations in all\n`);
   out.write(`time     ${new Date(nowMs).toISOString()}\n`);
   if (values.path !== undefined) out.write(`request  ${method.toUpperCase()} ${values.path}\n`);
   const parts = token.split(".");
@@ -129,6 +136,7 @@ function decodePart(part: string | undefined): string {
   }
 }
 
+/** The bundle at `path` with the revocations of every segment it names (read from the same directory). */
 async function readBundle(path: string): Promise<Bundle> {
   let file = path;
   let text: string;
@@ -139,10 +147,19 @@ async function readBundle(path: string): Promise<Bundle> {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UsageError(`--bundle-file ${file} ${code === "ENOENT" ? "does not exist" : `cannot be read (${code ?? "error"})`}`);
   }
+  const texts = new Map<string, string | undefined>();
   try {
-    return parseBundle(bundleTextOf(text));
+    const head = parseBundle(bundleTextOf(text));
+    const reader = fileSegmentReader(dirname(file));
+    for (const ref of head.revokedSegments ?? []) texts.set(ref.name, await reader.read(ref.name));
+    return assembleBundle(head, (name) => texts.get(name));
   } catch (err) {
-    if (err instanceof BundleError) throw new UsageError(`${file} is not a valid bundle (${err.code}): ${err.message}`);
+    if (err instanceof BundleError) {
+      const where = err.code === "ERR_BUNDLE_SEGMENT_MISSING" ? ` (looked for ${[...texts].filter(([, t]) => t === undefined).map(([name]) => join(dirname(file), `${name}.json`)).join(", ")})` : "";
+      throw new UsageError(`${file} is not a valid bundle (${err.code}): ${err.message}${where}`);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== undefined) throw new UsageError(`a revocation segment next to ${file} cannot be read (${code})`);
     throw err;
   }
 }

@@ -120,8 +120,8 @@ export async function readToken(client: KubeClient, namespace: string, accessTok
 
 /**
  * The verifier's credentials as a sidecar would have them: config/verifier's Role (get, list,
- * watch on the ConfigMap keyward-bundle, nothing else) bound to the namespace's ServiceAccount
- * `default`, and a one-hour token of that ServiceAccount in a kubeconfig file (mode 0600).
+ * watch on the ConfigMap keyward-bundle, get on its revocation segments, nothing else) bound to
+ * the namespace's ServiceAccount `default`, and a one-hour token of that ServiceAccount in a kubeconfig file (mode 0600).
  */
 export async function writeVerifierKubeconfig(client: KubeClient, namespace: string, verifierConfigDir: string, file: string, signal?: AbortSignal): Promise<void> {
   const objects = readManifestFiles(verifierConfigDir, ["role.yaml", "role_binding.yaml"]).map((m) => ({

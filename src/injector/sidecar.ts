@@ -11,6 +11,13 @@ export const BUNDLE_VOLUME = "keyward-bundle";
 export const BUNDLE_CONFIGMAP = "keyward-bundle";
 export const BUNDLE_MOUNT_PATH = "/etc/keyward/bundle";
 /**
+ * The revocation segment slots a bundle may name, keyward-bundle-revoked-1 to -32, and the key
+ * of each: the names of src/model/names.ts (the injector imports no other part of keyward; a
+ * test keeps them equal).
+ */
+export const BUNDLE_SEGMENT_CONFIGMAPS: readonly string[] = Array.from({ length: 32 }, (_, i) => `keyward-bundle-revoked-${i + 1}`);
+export const BUNDLE_SEGMENT_KEY = "revoked.json";
+/**
  * The trusted bundle-signing keys: the ConfigMap the controller publishes in keyward's own
  * namespace, read through the API in both bundle modes (a Pod cannot mount a ConfigMap of
  * another namespace). config/default lets every service account read it, and only it.
@@ -68,7 +75,16 @@ export function sidecarContainer(settings: SidecarSettings, image: string, trust
   return container;
 }
 
-/** File mode: the bundle ConfigMap, optional so the Pod starts before the first bundle exists. */
+/**
+ * File mode: one projected volume holding the bundle ConfigMap's keys (bundle.json, jwks.json,
+ * bundle.jws) and, as `<name>.json`, the revoked.json of each revocation segment slot
+ * (keyward-bundle-revoked-1 to -32), so the kubelet writes the head and its segments in one
+ * update the verifier reads through one `..data` directory. Every source is optional: the Pod
+ * starts before the first bundle exists, and a slot exists only while the controller uses it.
+ */
 export function bundleVolume(): Volume {
-  return { name: BUNDLE_VOLUME, configMap: { name: BUNDLE_CONFIGMAP, optional: true } };
+  const segments = BUNDLE_SEGMENT_CONFIGMAPS.map((name) => ({
+    configMap: { name, optional: true, items: [{ key: BUNDLE_SEGMENT_KEY, path: `${name}.json` }] },
+  }));
+  return { name: BUNDLE_VOLUME, projected: { sources: [{ configMap: { name: BUNDLE_CONFIGMAP, optional: true } }, ...segments] } };
 }

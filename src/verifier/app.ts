@@ -156,6 +156,7 @@ export async function startVerifier(config: VerifierConfig, deps: VerifierDeps =
       clearInterval(idle);
       clearTimeout(deadline);
       await source.stop();
+      bundleStore.close();
       await reporter?.stop();
       await trustSource?.stop();
       await pool?.destroy();

@@ -15,6 +15,8 @@ export class VerifierMetrics {
   readonly decisionDuration: Histogram;
   readonly bundleGeneration: Gauge;
   readonly bundleAge: Gauge;
+  readonly bundleRevocations: Gauge;
+  readonly bundleSegments: Gauge;
   readonly reloadFailures: Counter<"reason">;
   readonly upstreamErrors: Counter<"kind">;
   readonly ready: Gauge;
@@ -45,6 +47,16 @@ export class VerifierMetrics {
     this.bundleGeneration = new Gauge({
       name: "keyward_verifier_bundle_generation",
       help: "Generation of the bundle in use; 0 until one has loaded (see keyward_verifier_ready).",
+      registers,
+    });
+    this.bundleRevocations = new Gauge({
+      name: "keyward_verifier_bundle_revocations",
+      help: "Revocations the bundle in use enforces: those of bundle.json and of every revocation segment it names; 0 until one has loaded.",
+      registers,
+    });
+    this.bundleSegments = new Gauge({
+      name: "keyward_verifier_bundle_segments",
+      help: "Revocation segments (keyward-bundle-revoked-<n> ConfigMaps) the bundle in use names, all read and matching; 0 until one has loaded.",
       registers,
     });
     this.bundleAge = new Gauge({

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeFixture, T0, type Fixture } from "../verifier/support/fixture.ts";
+import { makeFixture, revocationSegment, T0, type Fixture } from "../verifier/support/fixture.ts";
 import { run } from "./support.ts";
 
 let fx: Fixture;
@@ -76,6 +76,34 @@ describe("keyward token verify", () => {
     const fromManifest = await run(["token", "verify", "--bundle-file", manifest, token], { now });
     expect(fromManifest.code).toBe(0);
     expect(fromManifest.stdout).toContain("generation 13");
+  });
+
+  it("checks a bundle naming revocation segments with every one of them, read as <name>.json from the bundle's directory", async () => {
+    const segmented = join(dir, "segmented");
+    await mkdir(segmented);
+    const one = revocationSegment(1, ["aW4tc2VnbWVudC0x"]);
+    await writeFile(join(segmented, "bundle.json"), fx.bundleText({ generation: 14, revokedSegments: [one.ref] }));
+    await writeFile(join(segmented, `${one.name}.json`), one.text);
+    const revoked = await run(["token", "verify", "--bundle-file", segmented, await fx.token({ jti: "aW4tc2VnbWVudC0x" })], { now });
+    expect(revoked.code).toBe(1);
+    expect(revoked.stdout).toContain("segments 1 read, 1 revocations in all");
+    expect(revoked.stdout).toContain("ERR_TOKEN_REVOKED");
+    expect((await run(["token", "verify", "--bundle-file", join(segmented, "bundle.json"), await fx.token()], { now })).code).toBe(0);
+  });
+
+  it("exits 2 naming the segment and where it was looked for when a segment the bundle names is missing or does not match", async () => {
+    const segmented = join(dir, "incomplete");
+    await mkdir(segmented);
+    const two = revocationSegment(2, ["aW4tc2VnbWVudC0y"]);
+    await writeFile(join(segmented, "bundle.json"), fx.bundleText({ generation: 15, revokedSegments: [two.ref] }));
+    const missing = await run(["token", "verify", "--bundle-file", segmented, await fx.token()], { now });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("ERR_BUNDLE_SEGMENT_MISSING");
+    expect(missing.stderr).toContain(`looked for ${join(segmented, `${two.name}.json`)}`);
+    await writeFile(join(segmented, `${two.name}.json`), revocationSegment(2, ["b3RoZXI"]).text);
+    const mismatch = await run(["token", "verify", "--bundle-file", segmented, await fx.token()], { now });
+    expect(mismatch.code).toBe(2);
+    expect(mismatch.stderr).toContain("ERR_BUNDLE_SEGMENT_DIGEST");
   });
 
   it("shows what it can of a malformed token", async () => {

@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseControllerArgs } from "../../src/cli/controller/options.ts";
+import { bundleVolume } from "../../src/injector/sidecar.ts";
+import { bundleSegmentNames } from "../../src/model/names.ts";
 import { parseVerifierArgs } from "../../src/verifier/config.ts";
 import { readCrdFiles } from "../integration/harness/crd-files.ts";
 import {
@@ -392,7 +394,7 @@ describe("the verifier Component", () => {
         const mount = c.volumeMounts?.find((m) => m.mountPath === "/etc/keyward/bundle");
         expect(mount?.readOnly).toBe(true);
         const volume = d.spec.template.spec.volumes?.find((v) => v.name === mount?.name);
-        expect(volume?.configMap).toEqual({ name: "keyward-bundle", optional: true });
+        expect(volume).toEqual(bundleVolume());
       }
       expect(portNumber(c, "keyward")).toBe(config.listen.port);
       expect(portNumber(c, c.readinessProbe!.httpGet!.port)).toBe(config.metricsListen?.port);
@@ -421,15 +423,19 @@ describe("the verifier Component", () => {
     });
   }
 
-  it("lets the pod read the bundle ConfigMap keyward-bundle of its namespace and no other object, and create and patch its report Lease", () => {
+  it("lets the pod read the bundle ConfigMap keyward-bundle of its namespace and get its revocation segments, no other object, and create and patch its report Lease", () => {
     const manifests = build(VERIFIER_EXAMPLES.configmap);
     const role = one<Role>(manifests, "Role", "keyward-verifier");
     expect(role.metadata.namespace).toBe("acme");
     expect(role.rules).toEqual([
       { apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: bundleSegmentNames(), verbs: ["get"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "patch"] },
     ]);
     expect(grants(role.rules, "", "configmaps", "get", "keyward-bundle")).toBe(true);
+    expect(grants(role.rules, "", "configmaps", "get", "keyward-bundle-revoked-32")).toBe(true);
+    expect(grants(role.rules, "", "configmaps", "watch", "keyward-bundle-revoked-1")).toBe(false);
+    expect(grants(role.rules, "", "configmaps", "get", "keyward-bundle-revoked-33")).toBe(false);
     expect(grants(role.rules, "", "configmaps", "get", "other")).toBe(false);
     // The report: no reading, replacing or deleting of the namespace's Leases.
     for (const verb of ["get", "list", "watch", "update", "delete"]) expect(grants(role.rules, "coordination.k8s.io", "leases", verb), verb).toBe(false);

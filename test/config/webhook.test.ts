@@ -1,6 +1,7 @@
 // config/webhook as config/default installs it, and config/injection for tenants.
 import { describe, expect, it } from "vitest";
 import { parseControllerArgs } from "../../src/cli/controller/options.ts";
+import { bundleSegmentNames } from "../../src/model/names.ts";
 import { kustomizeBuild, one, type Manifest } from "./support/kustomize.ts";
 
 interface Webhook {
@@ -66,11 +67,12 @@ describe("the sidecar-injection webhook of config/default", () => {
 });
 
 describe("config/injection, for a tenant namespace", () => {
-  it("holds the verifier's Role on the bundle ConfigMap and the NetworkPolicy for injected Pods, and no sidecar patch", () => {
+  it("holds the verifier's Role on the bundle ConfigMap and its segments and the NetworkPolicy for injected Pods, and no sidecar patch", () => {
     const tenant = kustomizeBuild("config/injection");
     expect(tenant.map((m) => `${m.kind}/${m.metadata.name}`).sort()).toEqual(["NetworkPolicy/keyward-verifier", "Role/keyward-verifier", "RoleBinding/keyward-verifier"]);
     expect(one<Manifest & { rules: Rule[] }>(tenant, "Role", "keyward-verifier").rules).toEqual([
       { apiGroups: [""], resources: ["configmaps"], resourceNames: ["keyward-bundle"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: bundleSegmentNames(), verbs: ["get"] },
       { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create", "patch"] },
     ]);
     expect(one<Manifest & { spec: { podSelector: unknown } }>(tenant, "NetworkPolicy", "keyward-verifier").spec.podSelector).toEqual({ matchLabels: { "keyward.dev/protect": "true" } });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ANNOTATIONS, injectPod, InjectionError, type Container, type PodLike } from "../../src/injector/index.ts";
+import { BUNDLE_CONFIGMAP, BUNDLE_SEGMENT_CONFIGMAPS, BUNDLE_SEGMENT_KEY } from "../../src/injector/sidecar.ts";
+import { BUNDLE_CONFIGMAP_NAME, BUNDLE_SEGMENT_DATA_KEY, bundleSegmentNames } from "../../src/model/names.ts";
 import { appPod, IMAGE } from "./fixtures.ts";
 
 function injected(pod: PodLike): PodLike {
@@ -81,11 +83,28 @@ describe("injecting a Pod", () => {
     expect(authz.args).not.toContain("--upstream");
   });
 
-  it("mounts the bundle ConfigMap, optional, with the file source", () => {
+  it("mounts, with the file source, one projected volume of the bundle ConfigMap and each revocation segment slot's revoked.json as <slot>.json, every source optional", () => {
     const pod = injected(appPod({ [ANNOTATIONS.bundleSource]: "file" }));
-    expect(pod.spec.volumes).toEqual([{ name: "keyward-bundle", configMap: { name: "keyward-bundle", optional: true } }]);
+    const slots = Array.from({ length: 32 }, (_, i) => `keyward-bundle-revoked-${i + 1}`);
+    expect(pod.spec.volumes).toEqual([
+      {
+        name: "keyward-bundle",
+        projected: {
+          sources: [
+            { configMap: { name: "keyward-bundle", optional: true } },
+            ...slots.map((name) => ({ configMap: { name, optional: true, items: [{ key: "revoked.json", path: `${name}.json` }] } })),
+          ],
+        },
+      },
+    ]);
     expect(sidecarOf(pod).args).toEqual(expect.arrayContaining(["--bundle-file", "/etc/keyward/bundle"]));
     expect(sidecarOf(pod).volumeMounts).toEqual([{ name: "keyward-bundle", mountPath: "/etc/keyward/bundle", readOnly: true }]);
+  });
+
+  it("names the segment slots and their key as the controller and the verifier do", () => {
+    expect(BUNDLE_SEGMENT_CONFIGMAPS).toEqual(bundleSegmentNames());
+    expect(BUNDLE_SEGMENT_KEY).toBe(BUNDLE_SEGMENT_DATA_KEY);
+    expect(BUNDLE_CONFIGMAP).toBe(BUNDLE_CONFIGMAP_NAME);
   });
 
   it("labels the Pod for the verifier's NetworkPolicy and records the image injected, keeping its own labels and annotations", () => {

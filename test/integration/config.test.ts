@@ -122,11 +122,11 @@ describe("the verifier Component on a real API server", () => {
     });
   }
 
-  it("lets the pod's ServiceAccount get, list and watch the ConfigMap keyward-bundle by name, and nothing else", async () => {
+  it("lets the pod's ServiceAccount get, list and watch the ConfigMap keyward-bundle by name, get (only) a revocation segment slot, and nothing else", async () => {
     const objects = placed("test/e2e/echo/configmap");
     for (const obj of objects.filter((o) => o.kind === "Role" || o.kind === "RoleBinding")) await kube.apply(obj, { fieldManager: FIELD_MANAGER });
     await kube.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "default", namespace: ns.name } });
-    for (const name of ["keyward-bundle", "another"]) {
+    for (const name of ["keyward-bundle", "another", "keyward-bundle-revoked-7"]) {
       await kube.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns.name }, data: { "bundle.json": "{}" } });
     }
     const kc = bearerKubeConfig(kube.kc, await serviceAccountToken(kube, ns.name, "default"));
@@ -137,6 +137,11 @@ describe("the verifier Component on a real API server", () => {
     await eventually("the verifier's Role to take effect", async () => (await status(`${base}/configmaps/keyward-bundle`)) === 200);
     expect(await status(`${base}/configmaps?${byName}`)).toBe(200);
     expect(await status(`${base}/configmaps?watch=true&timeoutSeconds=1&${byName}`)).toBe(200);
+    expect(await status(`${base}/configmaps/keyward-bundle-revoked-7`)).toBe(200);
+    const bySlot = `fieldSelector=${encodeURIComponent("metadata.name=keyward-bundle-revoked-7")}`;
+    expect(await status(`${base}/configmaps?${bySlot}`)).toBe(403);
+    expect(await status(`${base}/configmaps?watch=true&timeoutSeconds=1&${bySlot}`)).toBe(403);
+    expect(await status(`${base}/configmaps/keyward-bundle-revoked-33`)).toBe(403);
     expect(await status(`${base}/configmaps/another`)).toBe(403);
     expect(await status(`${base}/configmaps`)).toBe(403);
     expect(await status(`${base}/configmaps?watch=true&timeoutSeconds=1`)).toBe(403);

@@ -7,6 +7,12 @@
 // the controller. Only get/list/watch on that one ConfigMap is needed: both calls carry
 // `fieldSelector=metadata.name=<name>`, which RBAC `resourceNames` permits. A watch
 // that ends without error (the server's timeout) confirms the bundle in use.
+//
+// The revocation segments a head names (keyward-bundle-revoked-<n>, in the same
+// namespace) are read by a GET each when the store needs them: the head's watch is the
+// trigger, a segment is never watched (the controller writes segments before the head
+// naming them, and never rewrites one the current head names). The verifier's Role
+// grants get, and only get, on the 32 segment names.
 
 import { KubeClient } from "../../kube/client.ts";
 import { ForbiddenError, GoneError, KubeApiError } from "../../kube/errors.ts";
@@ -14,9 +20,10 @@ import { createInformer, type Informer, type RestartReason } from "../../kube/in
 import { Resources } from "../../kube/resources.ts";
 import type { KubeObject } from "../../kube/types.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { BUNDLE_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TRUST_DATA_KEY } from "../../model/names.ts";
+import { BUNDLE_DATA_KEY, BUNDLE_SEGMENT_DATA_KEY, BUNDLE_SIGNATURE_DATA_KEY, TRUST_DATA_KEY } from "../../model/names.ts";
 import { BundleError, parseTrustSet } from "../../token/index.ts";
 import type { Logger } from "../log.ts";
+import type { SegmentReader } from "./segments.ts";
 import type { BundleStore } from "./store.ts";
 
 /** What is done with the ConfigMap's data: offered to the store as a bundle, or as the trusted keys. */
@@ -29,13 +36,13 @@ export interface ConfigMapReader {
   missingHint: string;
 }
 
-/** Offers bundle.json and bundle.jws to the store. */
-export function bundleReader(store: BundleStore, namespace: string, name: string): ConfigMapReader {
+/** Offers bundle.json and bundle.jws to the store, with `segments` to read the revocation segments the head names. */
+export function bundleReader(store: BundleStore, namespace: string, name: string, segments?: SegmentReader): ConfigMapReader {
   return {
     apply: (data, origin) => {
       const text = data[BUNDLE_DATA_KEY];
       if (text === undefined) store.fail(origin, `ConfigMap ${namespace}/${name} has no key ${BUNDLE_DATA_KEY}; it is not a keyward bundle`);
-      else store.offer(text, origin, data[BUNDLE_SIGNATURE_DATA_KEY]);
+      else void store.offer(text, origin, data[BUNDLE_SIGNATURE_DATA_KEY], segments);
     },
     fail: (origin, message) => { store.fail(origin, message); },
     missingHint: "the keyward controller writes it once the tenant has an ApiKey, or fix --bundle-configmap",
@@ -60,6 +67,17 @@ export function trustReader(store: BundleStore, namespace: string, name: string)
     },
     fail: (origin, message) => { store.trustFailed(origin, message); },
     missingHint: "the keyward controller writes it in its own namespace at start, or fix --bundle-trust-configmap",
+  };
+}
+
+/**
+ * Reads revocation segments by GET of ConfigMap `<namespace>/<name>`: its revoked.json,
+ * undefined when the ConfigMap (404) or the key does not exist. Other errors reject.
+ */
+export function configMapSegmentReader(client: KubeClient, namespace: string): SegmentReader {
+  return {
+    read: async (name) => (await client.find<ConfigMapObject>(Resources.configMaps, { namespace, name }))?.data?.[BUNDLE_SEGMENT_DATA_KEY],
+    where: (name) => `ConfigMap ${namespace}/${name} (key ${BUNDLE_SEGMENT_DATA_KEY})`,
   };
 }
 
@@ -96,9 +114,11 @@ export class ConfigMapBundleSource {
   constructor(opts: ConfigMapBundleSourceOptions) {
     this.#opts = opts;
     this.#origin = `configmap:${opts.namespace}/${opts.name}`;
-    this.#reader = opts.reader ?? bundleReader(opts.store, opts.namespace, opts.name);
     this.#backoff = { initialMs: opts.initialBackoffMs ?? 250, maxMs: opts.maxBackoffMs ?? 30_000 };
     const client = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier" });
+    // Segment reads hold up the bundles offered after them: a GET that hangs gives up after 10 s (and is retried).
+    const segmentClient = new KubeClient({ kubeConfig: opts.kubeConfig, userAgent: "keyward-verifier", requestTimeoutMs: 10_000 });
+    this.#reader = opts.reader ?? bundleReader(opts.store, opts.namespace, opts.name, configMapSegmentReader(segmentClient, opts.namespace));
     this.#informer = createInformer<ConfigMapObject>(client, Resources.configMaps, {
       namespace: opts.namespace,
       fieldSelector: `metadata.name=${opts.name}`,

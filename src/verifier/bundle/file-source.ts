@@ -6,11 +6,18 @@
 // The signature (bundle.jws) is read from the same place as bundle.json: in a kubelet
 // volume both through one resolved `..data` directory, so a read never pairs the
 // bundle of one update with the signature of another.
+//
+// The revocation segments a head names are read from the same place: file
+// `<name>.json` next to bundle.json (the injector's projected volume puts each segment
+// ConfigMap's revoked.json there), through the same resolved `..data` directory, so a
+// read takes the head and its segments of one kubelet update.
 
 import { watch, type FSWatcher } from "node:fs";
 import { readFile, realpath, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { BUNDLE_SEGMENT_PREFIX } from "../../model/names.ts";
 import type { Logger } from "../log.ts";
+import type { SegmentReader } from "./segments.ts";
 import type { BundleStore } from "./store.ts";
 import { BUNDLE_KEY, bundleFilesOf, SIGNATURE_KEY } from "./text.ts";
 
@@ -91,6 +98,7 @@ export class FileBundleSource {
     let dir: string | undefined;
     let text: string;
     let signature: string | undefined;
+    let segments: SegmentReader;
     try {
       const info = await stat(path);
       if (info.isDirectory()) {
@@ -104,6 +112,7 @@ export class FileBundleSource {
       const read = bundleFilesOf(await readFile(from === null ? file : join(from, BUNDLE_KEY), "utf8"));
       text = read.bundle;
       signature = read.signature ?? (await readOptional(join(from ?? dir, SIGNATURE_KEY)));
+      segments = fileSegmentReader(from ?? dir);
     } catch (err) {
       if (this.#stopped) return;
       if (dir === undefined) this.#ensureWatch(dirname(path), basename(path));
@@ -113,7 +122,7 @@ export class FileBundleSource {
       return;
     }
     if (this.#stopped) return;
-    store.offer(text, this.#origin, signature);
+    await store.offer(text, this.#origin, signature, segments);
   }
 
   #ensureWatch(dir: string, file: string): void {
@@ -151,6 +160,14 @@ async function resolvedData(dir: string): Promise<string | null> {
   }
 }
 
+/** Reads segment `<name>` from file `<dir>/<name>.json`; undefined when there is no such file. */
+export function fileSegmentReader(dir: string): SegmentReader {
+  return {
+    read: (name) => readOptional(join(dir, `${name}.json`)),
+    where: (name) => `file ${join(dir, `${name}.json`)} (from ConfigMap ${name})`,
+  };
+}
+
 /** A file's text, or undefined when it does not exist. */
 async function readOptional(file: string): Promise<string | undefined> {
   try {
@@ -162,12 +179,13 @@ async function readOptional(file: string): Promise<string | undefined> {
 }
 
 /**
- * Whether a change in the watched directory can concern the bundle: the file itself, or the
- * kubelet's `..data` symlink and its timestamped directories (`..2026_11_29…`). Other files in
- * the directory (logs, other keys) do not trigger a read; an event without a name does.
+ * Whether a change in the watched directory can concern the bundle: the file itself, a
+ * revocation segment, or the kubelet's `..data` symlink and its timestamped directories
+ * (`..2026_11_29…`). Other files in the directory (logs, other keys) do not trigger a
+ * read; an event without a name does.
  */
 export function concernsBundle(name: string | Buffer | null, file: string): boolean {
   if (name === null) return true;
   const changed = name.toString();
-  return changed === file || changed.startsWith("..");
+  return changed === file || changed.startsWith("..") || changed.startsWith(BUNDLE_SEGMENT_PREFIX);
 }

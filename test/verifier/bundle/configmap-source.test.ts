@@ -8,7 +8,7 @@ import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
 import { VerifierMetrics } from "../../../src/verifier/metrics.ts";
 import { FakeApiServer } from "../support/fake-apiserver.ts";
-import { makeFixture, TestClock, type Fixture } from "../support/fixture.ts";
+import { makeFixture, revocationSegment, TestClock, type Fixture } from "../support/fixture.ts";
 import { eventually, LogCapture } from "../support/http.ts";
 
 let fx: Fixture;
@@ -18,6 +18,7 @@ let source: ConfigMapBundleSource;
 let clock: TestClock;
 let logs: LogCapture;
 let metrics: VerifierMetrics;
+
 
 function cm(text: string): { name: string; namespace: string; data: Record<string, string> } {
   return { name: "keyward-bundle", namespace: "acme", data: { "bundle.json": text, "jwks.json": "{\"keys\":[]}" } };
@@ -93,6 +94,39 @@ describe("ConfigMap bundle source", () => {
     await eventually(() => api.watching === 1 && api.calls.filter((c) => c.watch).length >= 2, "a new watch");
     api.set(cm(fx.bundleText({ generation: 3 })));
     await eventually(() => store.generation() === 3, "generation 3 to load");
+  });
+
+  it("reads each segment the head names by a GET of its ConfigMap in the bundle's namespace, once, and watches nothing but the bundle", async () => {
+    const one = revocationSegment(1, ["aW4tc2VnbWVudC0x"]);
+    const two = revocationSegment(2, ["aW4tc2VnbWVudC0y"]);
+    for (const s of [one, two]) api.others.set(s.name, { "revoked.json": s.text });
+    api.setQuietly(cm(fx.bundleText({ generation: 1, revokedSegments: [one.ref, two.ref] })));
+    await startSource();
+    await eventually(() => store.generation() === 1, "the head and its segments to load");
+    const state = store.state();
+    expect(state.kind === "ready" ? state.bundle.revoked.map((r) => r.jti).sort() : []).toEqual(["aW4tc2VnbWVudC0x", "aW4tc2VnbWVudC0y"]);
+    await eventually(() => api.watching === 1, "the watch to start");
+    api.set(cm(fx.bundleText({ generation: 2, revokedSegments: [one.ref, two.ref], revoked: [{ jti: "aW4taGVhZA", apiKey: "reporting", exp: null }] })));
+    await eventually(() => store.generation() === 2, "generation 2 to load");
+    const gets = api.calls.filter((c) => c.path !== "/api/v1/namespaces/acme/configmaps");
+    expect(gets.map((c) => [c.path, c.watch]).sort()).toEqual([
+      ["/api/v1/namespaces/acme/configmaps/keyward-bundle-revoked-1", false],
+      ["/api/v1/namespaces/acme/configmaps/keyward-bundle-revoked-2", false],
+    ]);
+    for (const call of api.calls.filter((c) => c.watch)) expect(call.fieldSelector).toBe("metadata.name=keyward-bundle");
+  });
+
+  it("takes a segment ConfigMap that does not exist (404) as missing: keeps the bundle in use and takes the head once the segment appears", async () => {
+    api.setQuietly(cm(fx.bundleText({ generation: 1 })));
+    await startSource();
+    await eventually(() => api.watching === 1, "the watch to start");
+    const three = revocationSegment(3, ["aW4tc2VnbWVudC0z"]);
+    api.set(cm(fx.bundleText({ generation: 2, revokedSegments: [three.ref] })));
+    await eventually(async () => (await failures("ERR_BUNDLE_SEGMENT_MISSING")) === 1, "the missing segment to be reported");
+    expect(store.generation()).toBe(1);
+    expect(logs.events("bundle_refused")[0]!.msg).toContain("ConfigMap acme/keyward-bundle-revoked-3");
+    api.others.set(three.name, { "revoked.json": three.text });
+    await eventually(() => store.generation() === 2, "the head to load once its segment exists");
   });
 
   it("keeps the bundle in use when the ConfigMap is deleted or loses its key", async () => {

@@ -5,9 +5,10 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { makeFixture, T0, TestClock, type Fixture } from "../support/fixture.ts";
+import { makeFixture, revocationSegment, T0, TestClock, type Fixture } from "../support/fixture.ts";
 import { bearer, eventually, send, signForTest, startTestVerifier, startUpstream, type TestVerifier, type Upstream } from "../support/http.ts";
-import { TokenVerifier } from "../../../src/token/index.ts";
+import { bundleSegmentName } from "../../../src/model/names.ts";
+import { TokenVerifier, type RevokedSegmentRef } from "../../../src/token/index.ts";
 import { concernsBundle, FileBundleSource, type WatchDirectory } from "../../../src/verifier/bundle/file-source.ts";
 import { BundleStore } from "../../../src/verifier/bundle/store.ts";
 import { createLogger } from "../../../src/verifier/log.ts";
@@ -26,30 +27,41 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
-/** A directory laid out like a ConfigMap volume, and a function doing the kubelet's update. */
-async function configMapVolume(text: string): Promise<{ dir: string; update(text: string): Promise<void> }> {
+/** A segment of `jtis` in slot `slot` as a file of the projected volume, and the head's reference to it. */
+function segmentFile(slot: number, jtis: string[]): { file: Record<string, string>; ref: RevokedSegmentRef } {
+  const s = revocationSegment(slot, jtis);
+  return { file: { [`${s.name}.json`]: s.text }, ref: s.ref };
+}
+
+/**
+ * A directory laid out like a ConfigMap volume (or the injector's projected volume, with
+ * `files` such as the segments' keyward-bundle-revoked-<n>.json), and a function doing the
+ * kubelet's update: every file of one update in a new directory, then the `..data` swap.
+ */
+async function configMapVolume(text: string, files: Record<string, string> = {}): Promise<{ dir: string; update(text: string, files?: Record<string, string>): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "keyward-volume-"));
   let n = 0;
-  const writeVersion = async (content: string): Promise<string> => {
+  let links = new Set<string>();
+  const writeVersion = async (content: string, extra: Record<string, string>): Promise<string> => {
     n += 1;
     const version = `..2026_11_29_12_00_0${n}.${1000 + n}`;
     await mkdir(join(dir, version));
-    await writeFile(join(dir, version, "bundle.json"), content);
-    await writeFile(join(dir, version, "jwks.json"), "{\"keys\":[]}");
-    await writeFile(join(dir, version, "bundle.jws"), await signForTest(content, T0));
+    const all = { "bundle.json": content, "jwks.json": "{\"keys\":[]}", "bundle.jws": await signForTest(content, T0), ...extra };
+    for (const [name, data] of Object.entries(all)) await writeFile(join(dir, version, name), data);
+    // The top-level links to ..data/<file>, as the kubelet keeps them: one per file of the update.
+    for (const name of Object.keys(all)) if (!links.has(name)) await symlink(`..data/${name}`, join(dir, name));
+    for (const name of links) if (!(name in all)) await rm(join(dir, name));
+    links = new Set(Object.keys(all));
     return version;
   };
-  const first = await writeVersion(text);
+  const first = await writeVersion(text, files);
   await symlink(first, join(dir, "..data"));
-  await symlink("..data/bundle.json", join(dir, "bundle.json"));
-  await symlink("..data/jwks.json", join(dir, "jwks.json"));
-  await symlink("..data/bundle.jws", join(dir, "bundle.jws"));
   let current = first;
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   return {
     dir,
-    update: async (content) => {
-      const next = await writeVersion(content);
+    update: async (content, extra = {}) => {
+      const next = await writeVersion(content, extra);
       await symlink(next, join(dir, "..data_tmp"));
       await rename(join(dir, "..data_tmp"), join(dir, "..data"));
       await rm(join(dir, current), { recursive: true });
@@ -57,6 +69,7 @@ async function configMapVolume(text: string): Promise<{ dir: string; update(text
     },
   };
 }
+
 
 async function verifierOn(path: string | null, args: string[] = [], clock = new TestClock()): Promise<{ v: TestVerifier; upstream: Upstream }> {
   const upstream = await startUpstream();
@@ -109,6 +122,36 @@ describe("file bundle source", () => {
     const r = await send(v.port, { headers: bearer(token) });
     expect(r.status).toBe(401);
     expect(JSON.parse(r.body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+  });
+
+  it("reads the segments a head names as <name>.json files of the projected volume, from the same kubelet update as bundle.json", async () => {
+    const one = segmentFile(1, ["aW4tc2VnbWVudC0x"]);
+    const volume = await configMapVolume(fx.bundleText({ generation: 1, revokedSegments: [one.ref] }), one.file);
+    const { v } = await verifierOn(volume.dir);
+    const inOne = await fx.token({ jti: "aW4tc2VnbWVudC0x" });
+    const inTwo = await fx.token({ jti: "aW4tc2VnbWVudC0y" });
+    expect(JSON.parse((await send(v.port, { headers: bearer(inOne) })).body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+    expect((await send(v.port, { headers: bearer(inTwo) })).status).toBe(200);
+
+    // The segment rewritten into another slot, and slot 1 no longer in the volume.
+    const two = segmentFile(2, ["aW4tc2VnbWVudC0y"]);
+    await volume.update(fx.bundleText({ generation: 2, revokedSegments: [two.ref] }), two.file);
+    await eventually(() => v.verifier.store.generation() === 2, "generation 2 to load");
+    expect((await send(v.port, { headers: bearer(inOne) })).status).toBe(200);
+    expect(JSON.parse((await send(v.port, { headers: bearer(inTwo) })).body)).toMatchObject({ code: "ERR_TOKEN_REVOKED" });
+  });
+
+  it("keeps the previous generation while a segment file the head names is missing, and takes the head once an update brings it", async () => {
+    const volume = await configMapVolume(fx.bundleText({ generation: 1 }));
+    const { v } = await verifierOn(volume.dir);
+    const three = segmentFile(3, ["aW4tc2VnbWVudC0z"]);
+    const head = fx.bundleText({ generation: 2, revokedSegments: [three.ref] });
+    await volume.update(head);
+    await eventually(async () => (await reloadFailures(v, "ERR_BUNDLE_SEGMENT_MISSING")) === 1, "the missing segment to be reported");
+    expect(v.verifier.store.generation()).toBe(1);
+    expect(v.verifier.store.lastFailure()).toContain(`${bundleSegmentName(3)}.json`);
+    await volume.update(head, three.file);
+    await eventually(() => v.verifier.store.generation() === 2, "generation 2 to load");
   });
 
   it("polls when no watch event comes", async () => {
@@ -209,6 +252,10 @@ describe("which changes in the bundle directory trigger a read", () => {
 
   it("reads again when the platform does not say what changed", () => {
     expect(concernsBundle(null, "bundle.json")).toBe(true);
+  });
+
+  it("reads again when a segment file changes", () => {
+    expect(concernsBundle("keyward-bundle-revoked-7.json", "bundle.json")).toBe(true);
   });
 
   it("ignores other files written beside the bundle, such as logs", () => {

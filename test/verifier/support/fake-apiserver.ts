@@ -1,5 +1,6 @@
 // A minimal Kubernetes API server for one ConfigMap: list with a field selector and
-// watch from a resourceVersion, as kube-apiserver answers them. The real client library
+// watch from a resourceVersion, as kube-apiserver answers them; and a GET by name of
+// other ConfigMaps of the namespace (the revocation segments). The real client library
 // talks to it over HTTP on 127.0.0.1; tests push watch events and break connections.
 
 import { createServer, type ServerResponse } from "node:http";
@@ -13,6 +14,8 @@ export interface FakeConfigMap {
 }
 
 export interface SeenCall {
+  /** The request's path, without the query. */
+  path: string;
   watch: boolean;
   fieldSelector: string | null;
   resourceVersion: string | null;
@@ -22,13 +25,22 @@ export class FakeApiServer {
   readonly calls: SeenCall[] = [];
   /** Watches from a resourceVersion below this get 410 Gone. */
   goneBelow = 0;
+  /** Other ConfigMaps of namespace acme, by name, each with its data: answered to a GET by name. */
+  readonly others = new Map<string, Record<string, string>>();
   #rv = 100;
   #object: FakeConfigMap | null = null;
   #watchers = new Set<ServerResponse>();
   #server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://x");
     const watch = url.searchParams.get("watch") === "true";
-    this.calls.push({ watch, fieldSelector: url.searchParams.get("fieldSelector"), resourceVersion: url.searchParams.get("resourceVersion") });
+    this.calls.push({ path: url.pathname, watch, fieldSelector: url.searchParams.get("fieldSelector"), resourceVersion: url.searchParams.get("resourceVersion") });
+    const other = /^\/api\/v1\/namespaces\/acme\/configmaps\/([^/]+)$/.exec(url.pathname);
+    const otherData = other === null ? undefined : this.others.get(decodeURIComponent(other[1]!));
+    if (other !== null && otherData !== undefined && !watch) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(this.#manifest({ name: decodeURIComponent(other[1]!), namespace: "acme", data: otherData })));
+      return;
+    }
     if (url.pathname !== "/api/v1/namespaces/acme/configmaps") {
       res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", code: 404 }));
       return;

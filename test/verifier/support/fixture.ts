@@ -1,7 +1,21 @@
 // Keys, bundles and tokens for the verifier's tests: one tenant with a few ApiKeys and
 // policies, built with the token library exactly as the controller builds them.
 
-import { buildBundle, generateSigningKey, issueAccessToken, publicJwkOf, serializeBundle, tenantIssuer, type Bundle, type BundleKey, type PrivateJwk } from "../../../src/token/index.ts";
+import { bundleSegmentName } from "../../../src/model/names.ts";
+import {
+  buildBundle,
+  generateSigningKey,
+  issueAccessToken,
+  publicJwkOf,
+  segmentDigest,
+  serializeBundle,
+  serializeSegment,
+  tenantIssuer,
+  type Bundle,
+  type BundleKey,
+  type PrivateJwk,
+  type RevokedSegmentRef,
+} from "../../../src/token/index.ts";
 
 export const TENANT = "acme";
 export const ISSUER = "https://keyward.test";
@@ -95,4 +109,11 @@ export class TestClock {
   advance(ms: number): void {
     this.#ms += ms;
   }
+}
+
+/** A revocation segment of `jtis` (ApiKey reporting, never expiring) in slot `slot`: its ConfigMap's name, its text, and the head's reference to it. */
+export function revocationSegment(slot: number, jtis: string[], tenant = TENANT): { name: string; text: string; ref: RevokedSegmentRef } {
+  const name = bundleSegmentName(slot);
+  const text = serializeSegment(tenant, jtis.map((jti) => ({ jti, apiKey: "reporting", exp: null })));
+  return { name, text, ref: { name, sha256: segmentDigest(text), count: jtis.length } };
 }
