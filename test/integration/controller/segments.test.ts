@@ -35,8 +35,8 @@ const ns = useNamespace(kube, "verifier-segments");
 const API_KEY = "reporting";
 const PATH = "/api/v0/reports";
 const PROPAGATION_DEADLINE_MS = 20_000;
-/** A bundle.json + jwks.json limit that one key and ~40 revocations exceed. */
-const SIZE_LIMIT = 6000;
+/** A bundle.json + jwks.json limit that one key and ~30 revocations exceed. */
+const SIZE_LIMIT = 3000;
 /** Revocations bundle.json holds before they move into a segment. */
 const SEAL_AT = 10;
 const TOKENS = 45;
