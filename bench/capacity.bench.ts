@@ -298,16 +298,18 @@ async function main(): Promise<void> {
     trust: null,
   });
   if (!seeded.ok) throw new Error(seeded.message);
-  for (const s of seeded.segments) {
-    const desired = recordSegmentConfigMap(SYSTEM, TENANT, s.ref.name, s.text);
+  /** Creates `desired`, or replaces what is there at its resourceVersion. */
+  const write = async (desired: KubeObject): Promise<void> => {
     try {
       await client.create(Resources.configMaps, desired);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      await client.replace(Resources.configMaps, desired);
+      const live = await client.get<KubeObject>(Resources.configMaps, { name: desired.metadata?.name ?? "", namespace: SYSTEM });
+      await client.replace(Resources.configMaps, { ...desired, metadata: { ...desired.metadata, resourceVersion: live.metadata?.resourceVersion ?? "" } });
     }
-  }
-  await client.replace(Resources.configMaps, bundleRecordConfigMap(SYSTEM, TENANT, seeded.data[BUNDLE_DATA_KEY]));
+  };
+  for (const s of seeded.segments) await write(recordSegmentConfigMap(SYSTEM, TENANT, s.ref.name, s.text));
+  await write(bundleRecordConfigMap(SYSTEM, TENANT, seeded.data[BUNDLE_DATA_KEY]));
   const publishStart = performance.now();
   controller = await startController();
   await until(`the tenant's bundle to carry ${EXTRA} more revocations`, async () => (await published()).revocations >= EXTRA, 100);
