@@ -257,6 +257,7 @@ async function main(): Promise<void> {
   const pid = controller.pid;
   await sleep(2000);
   const empty = await heapAfterGc(inspectPort);
+  const emptyRss = { anon: statusKiB(pid, "RssAnon") * 1024, file: statusKiB(pid, "RssFile") * 1024 };
   const emptyTypes = HEAP_TYPES === 0 ? [] : await heapByType(inspectPort);
   log(`controller ready; empty: heap after GC ${mib(empty.heapUsed)}, RSS ${mib(empty.rss)}`);
 
@@ -317,7 +318,9 @@ async function main(): Promise<void> {
     // ---- memory at rest, then a quiet period, then a full resync
     const rest = await heapAfterGc(inspectPort);
     const peak = statusKiB(pid, "VmHWM") * 1024;
+    const restRss = { anon: statusKiB(pid, "RssAnon") * 1024, file: statusKiB(pid, "RssFile") * 1024 };
     log(`at rest: heap after GC ${mib(rest.heapUsed)}, RSS ${mib(rest.rss)}, peak RSS ${mib(peak)}`);
+    log(`at rest: V8 heap spaces committed: ${Object.entries(rest.spaces).map(([name, bytes]) => `${name} ${mib(bytes)}`).join(", ")}`);
     const heapTypes = HEAP_TYPES === 0 ? [] : heapGrowth(emptyTypes, await heapByType(inspectPort, args["heap-snapshot"] ?? null)).slice(0, HEAP_TYPES);
     const quietStart = await scrape(metricsPort);
     const quietCpu0 = cpuSeconds(pid);
@@ -417,6 +420,8 @@ async function main(): Promise<void> {
       ["cold start: first create → all Ready", `${f1(readyMs / 1000)} s`, `${f2(readyMs / objects)} ms per object; creates sent in ${f1(createdMs / 1000)} s; queues empty after ${f1(idleMs / 1000)} s`],
       ["controller CPU during the cold start", `${f1(cpuCold.controller)} s`, `${f2((cpuCold.controller * 1000) / objects)} ms per object; kube-apiserver ${f1(cpuCold.apiServer)} s, etcd ${f1(cpuCold.etcd)} s`],
       ["controller V8 heap after GC: empty / at rest", `${mib(empty.heapUsed)} / ${mib(rest.heapUsed)}`, `${kib((rest.heapUsed - empty.heapUsed) / objects)} per object above empty; ${kib(rest.heapUsed / objects)} per object in all`],
+      ["controller V8 heap committed (heapTotal) / external memory: empty, at rest", `${mib(empty.heapTotal)} / ${mib(empty.external)}, ${mib(rest.heapTotal)} / ${mib(rest.external)}`, `old space committed at rest ${mib(rest.spaces.old_space ?? Number.NaN)}, code space ${mib(rest.spaces.code_space ?? Number.NaN)}, large objects ${mib(rest.spaces.large_object_space ?? Number.NaN)}`],
+      ["controller RSS anonymous / file-backed: empty, at rest", `${mib(emptyRss.anon)} / ${mib(emptyRss.file)}, ${mib(restRss.anon)} / ${mib(restRss.file)}`, "file-backed: the node binary's pages in use"],
       ["controller RSS: empty / at rest / peak (VmHWM)", `${mib(empty.rss)} / ${mib(rest.rss)} / ${mib(peak)}`, `${kib((rest.rss - empty.rss) / objects)} per object above empty (at rest); ${kib(peak / objects)} peak per object`],
       ["writes by the controller in the cold start", String(totalWrites), `bundle ConfigMaps ${bundleWrites} (${f1(bundleWrites / T)} per tenant)`],
       ["writes per AccessToken / per ApiKey", `${f2(perToken)} / ${f2(perKey)}`, "AccessToken: status, token Secret (with its finalizer); ApiKey: finalizer, status, Secret"],
