@@ -54,4 +54,15 @@ describe("internRepeatedStrings", () => {
     internRepeatedStrings({ message: "x".repeat(513) }, pool);
     expect(pool.size).toBe(0);
   });
+
+  it("shares a signing key's id wherever it appears, and an AccessToken's apiKeyName", () => {
+    const pool = new StringPool();
+    const kid = "7mOOtk4gBpS5w4c5Y_hHv26E4o0CrYLV2vfMhB3-DXk";
+    const token = { spec: { apiKeyName: "reporting" }, status: { kid, issued: [{ kid, jti: "j1" }] } };
+    const secret = { metadata: { annotations: { "keyward.dev/kid": kid, "keyward.dev/jti": "j1" } }, tokenDigest: { kid, jti: "j1", sha256: "s" } };
+    internRepeatedStrings(JSON.parse(JSON.stringify(token)) as typeof token, pool);
+    internRepeatedStrings(JSON.parse(JSON.stringify(secret)) as typeof secret, pool);
+    // The kid and the ApiKey's name, once each; jti and sha256 are one per token and stay out.
+    expect(pool.size).toBe(2);
+  });
 });

@@ -199,7 +199,21 @@ export function cachedTokenSecret<T extends object>(object: T): T {
   if (secret.type !== ACCESS_TOKEN_SECRET_TYPE || secret.data === undefined) return object;
   const digest = digestOf(secret);
   const { data: _token, ...rest } = secret;
-  return (digest === null ? rest : { ...rest, tokenDigest: digest }) as T;
+  return (digest === null ? rest : { ...rest, tokenDigest: sharingAnnotations(digest, secret.metadata.annotations ?? {}) }) as T;
+}
+
+/**
+ * The digest, each of its values replaced by the annotation's copy when they are
+ * equal (they are, for a Secret keyward wrote): the cache then holds one copy of
+ * the token's SHA-256, kid and jti per Secret instead of two.
+ */
+function sharingAnnotations(digest: TokenDigest, annotations: Record<string, string>): TokenDigest {
+  const shared = (value: string | null, annotation: string | undefined): string | null => (value !== null && value === annotation ? annotation : value);
+  return {
+    sha256: shared(digest.sha256, annotations[Annotations.tokenSha256]) ?? digest.sha256,
+    kid: shared(digest.kid, annotations[Annotations.kid]),
+    jti: shared(digest.jti, annotations[Annotations.jti]),
+  };
 }
 
 /**
