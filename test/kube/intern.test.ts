@@ -56,13 +56,21 @@ describe("internRepeatedStrings", () => {
   });
 
   it("shares a signing key's id wherever it appears, and an AccessToken's apiKeyName", () => {
-    const pool = new StringPool();
     const kid = "7mOOtk4gBpS5w4c5Y_hHv26E4o0CrYLV2vfMhB3-DXk";
-    const token = { spec: { apiKeyName: "reporting" }, status: { kid, issued: [{ kid, jti: "j1" }] } };
-    const secret = { metadata: { annotations: { "keyward.dev/kid": kid, "keyward.dev/jti": "j1" } }, tokenDigest: { kid, jti: "j1", sha256: "s" } };
-    internRepeatedStrings(JSON.parse(JSON.stringify(token)) as typeof token, pool);
-    internRepeatedStrings(JSON.parse(JSON.stringify(secret)) as typeof secret, pool);
-    // The kid and the ApiKey's name, once each; jti and sha256 are one per token and stay out.
-    expect(pool.size).toBe(2);
+    // Each object alone, so that each field is seen to count: the kid and the ApiKey's name of an
+    // AccessToken, the kid of a token Secret's annotation and of its digest; jti and sha256 are one
+    // per token and stay out.
+    const cases: [unknown, number][] = [
+      [{ spec: { apiKeyName: "reporting" } }, 1],
+      [{ status: { kid } }, 1],
+      [{ status: { issued: [{ kid, jti: "j1" }] } }, 1],
+      [{ metadata: { annotations: { "keyward.dev/kid": kid, "keyward.dev/jti": "j1" } } }, 1],
+      [{ tokenDigest: { kid, jti: "j1", sha256: "s" } }, 1],
+    ];
+    for (const [object, size] of cases) {
+      const pool = new StringPool();
+      internRepeatedStrings(JSON.parse(JSON.stringify(object)) as unknown, pool);
+      expect([object, pool.size]).toEqual([object, size]);
+    }
   });
 });
