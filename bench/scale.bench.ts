@@ -19,19 +19,22 @@
 //              from the moment its patch was answered until it answers 401 ERR_TOKEN_REVOKED
 //   heap       (--heap-types N) heap snapshots when empty and at rest, summed by type: the N
 //              types that grew most (--heap-snapshot FILE also keeps the one at rest, for
-//              Chrome DevTools)
+//              Chrome DevTools). Writing a snapshot takes the controller's RSS up by about 100
+//              MiB that it keeps (2.5k: 275 against 154 MiB at rest): measure RSS with --heap-types 0
 //   fan-out    (--fanout 1,100,500) a bundle-sized ConfigMap in a namespace of its own, watched
 //              W times by this process (W watch streams of the project's KubeClient, field
 //              selector on the name, as the verifier watches); U updates, each awaited until
 //              every watcher has seen it; kube-apiserver CPU per update from /proc
 //
 // --node-options "..." runs the controller's Node.js with these options (e.g. heap limits).
+// --compiled runs the controller from dist/ (`hack/dev build` first), as the image does, instead of
+// from the TypeScript sources: Node.js's type stripping costs the process about 19 MiB of RSS.
 //
 // Sizes: --size 2.5k (500 ApiKeys, 2,000 AccessTokens, 10 tenants), 10k (2,000 / 8,000 / 40),
 // 25k (5,000 / 20,000 / 100), or --api-keys N --tokens M --tenants T. Ctrl-C stops everything
 // it started.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir, totalmem } from "node:os";
@@ -86,6 +89,7 @@ const { values: args } = parseArgs({
     "heap-types": { type: "string", default: "15" },
     "heap-snapshot": { type: "string" },
     "node-options": { type: "string", default: "" },
+    compiled: { type: "boolean", default: false },
   },
 });
 const preset = SIZES[args.size];
@@ -236,7 +240,9 @@ async function main(): Promise<void> {
   // ---- the controller, its own process, with the inspector on a local port
   const [metricsPort, healthPort, inspectPort, verifierPort, verifierAdminPort] = await freePorts(5);
   if (metricsPort === undefined || healthPort === undefined || inspectPort === undefined || verifierPort === undefined || verifierAdminPort === undefined) throw new Error("no free ports");
-  const controllerSupervisor = new Supervisor({ dir: workDir, stopGraceMs: 10_000, command: [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...args["node-options"].split(" ").filter((o) => o !== ""), KEYWARD_CLI] });
+  const cli = args.compiled ? join(ROOT, "bin", "keyward.js") : KEYWARD_CLI;
+  if (args.compiled && !existsSync(join(ROOT, "dist", "cli", "main.js"))) throw new Error("--compiled runs dist/: run `hack/dev build` first");
+  const controllerSupervisor = new Supervisor({ dir: workDir, stopGraceMs: 10_000, command: [process.execPath, `--inspect=127.0.0.1:${inspectPort}`, ...args["node-options"].split(" ").filter((o) => o !== ""), cli] });
   const supervisor = new Supervisor({ dir: workDir, stopGraceMs: 5000 });
   supervisors.push(controllerSupervisor, supervisor);
   // keyward's own namespace (bundle-signing keys, records, the trust ConfigMap every verifier may read).
@@ -257,6 +263,7 @@ async function main(): Promise<void> {
   const pid = controller.pid;
   await sleep(2000);
   const empty = await heapAfterGc(inspectPort);
+  const emptyRss = { anon: statusKiB(pid, "RssAnon") * 1024, file: statusKiB(pid, "RssFile") * 1024 };
   const emptyTypes = HEAP_TYPES === 0 ? [] : await heapByType(inspectPort);
   log(`controller ready; empty: heap after GC ${mib(empty.heapUsed)}, RSS ${mib(empty.rss)}`);
 
@@ -317,7 +324,9 @@ async function main(): Promise<void> {
     // ---- memory at rest, then a quiet period, then a full resync
     const rest = await heapAfterGc(inspectPort);
     const peak = statusKiB(pid, "VmHWM") * 1024;
+    const restRss = { anon: statusKiB(pid, "RssAnon") * 1024, file: statusKiB(pid, "RssFile") * 1024 };
     log(`at rest: heap after GC ${mib(rest.heapUsed)}, RSS ${mib(rest.rss)}, peak RSS ${mib(peak)}`);
+    log(`at rest: V8 heap spaces committed: ${Object.entries(rest.spaces).map(([name, bytes]) => `${name} ${mib(bytes)}`).join(", ")}`);
     const heapTypes = HEAP_TYPES === 0 ? [] : heapGrowth(emptyTypes, await heapByType(inspectPort, args["heap-snapshot"] ?? null)).slice(0, HEAP_TYPES);
     const quietStart = await scrape(metricsPort);
     const quietCpu0 = cpuSeconds(pid);
@@ -417,7 +426,9 @@ async function main(): Promise<void> {
       ["cold start: first create → all Ready", `${f1(readyMs / 1000)} s`, `${f2(readyMs / objects)} ms per object; creates sent in ${f1(createdMs / 1000)} s; queues empty after ${f1(idleMs / 1000)} s`],
       ["controller CPU during the cold start", `${f1(cpuCold.controller)} s`, `${f2((cpuCold.controller * 1000) / objects)} ms per object; kube-apiserver ${f1(cpuCold.apiServer)} s, etcd ${f1(cpuCold.etcd)} s`],
       ["controller V8 heap after GC: empty / at rest", `${mib(empty.heapUsed)} / ${mib(rest.heapUsed)}`, `${kib((rest.heapUsed - empty.heapUsed) / objects)} per object above empty; ${kib(rest.heapUsed / objects)} per object in all`],
-      ["controller RSS: empty / at rest / peak (VmHWM)", `${mib(empty.rss)} / ${mib(rest.rss)} / ${mib(peak)}`, `${kib((rest.rss - empty.rss) / objects)} per object above empty (at rest); ${kib(peak / objects)} peak per object`],
+      ["controller V8 heap committed (heapTotal) / external memory: empty, at rest", `${mib(empty.heapTotal)} / ${mib(empty.external)}, ${mib(rest.heapTotal)} / ${mib(rest.external)}`, `old space committed at rest ${mib(rest.spaces.old_space ?? Number.NaN)}, code space ${mib(rest.spaces.code_space ?? Number.NaN)}, large objects ${mib(rest.spaces.large_object_space ?? Number.NaN)}`],
+      ["controller RSS anonymous / file-backed: empty, at rest", `${mib(emptyRss.anon)} / ${mib(emptyRss.file)}, ${mib(restRss.anon)} / ${mib(restRss.file)}`, "file-backed: the node binary's pages in use"],
+      ["controller RSS: empty / at rest / peak (VmHWM)", `${mib(empty.rss)} / ${mib(rest.rss)} / ${mib(peak)}`, `${kib((rest.rss - empty.rss) / objects)} per object above empty (at rest); ${kib(peak / objects)} peak per object${HEAP_TYPES === 0 ? "" : "; raised by the heap snapshot taken when empty (--heap-types 0 to measure RSS)"}`],
       ["writes by the controller in the cold start", String(totalWrites), `bundle ConfigMaps ${bundleWrites} (${f1(bundleWrites / T)} per tenant)`],
       ["writes per AccessToken / per ApiKey", `${f2(perToken)} / ${f2(perKey)}`, "AccessToken: status, token Secret (with its finalizer); ApiKey: finalizer, status, Secret"],
       [`writes at rest (${Q} s with nothing changing)`, String(quietWrites), `${quietReconciles} reconciles; controller CPU ${f2(quietCpu)} s, kube-apiserver ${f2(quietApiCpu)} s`],
@@ -425,7 +436,7 @@ async function main(): Promise<void> {
       [`revocation wave: ${wave.length} AccessTokens of ${tenant}, patch answered → verifier 401`, `p50 ${f1(percentile(wave, 0.5))} ms, p99 ${f1(percentile(wave, 0.99))} ms`, `max ${f1(wave.at(-1) ?? Number.NaN)} ms; patches ${C} in flight, sent in ${f1(patchesMs)} ms (round trip p50 ${f1(percentile(patchMs, 0.5))} ms); wave over after ${f1(waveMs)} ms; bundle of ${tenant} ${kib(bundleBytes)}`],
     ];
     const report = [
-      `Command: \`node bench/scale.bench.ts --size ${args.size}${args["api-keys"] === undefined ? "" : ` --api-keys ${N} --tokens ${M} --tenants ${T}`} --concurrency ${C} --workers ${W} --resync-period ${args["resync-period"]} --quiet-seconds ${Q} --revocations ${R} --fanout ${FANOUT.join(",")} --fanout-updates ${U} --heap-types ${HEAP_TYPES}${args["node-options"] === "" ? "" : ` --node-options "${args["node-options"]}"`}\`, ${new Date().toISOString().slice(0, 16)}Z.`,
+      `Command: \`node bench/scale.bench.ts --size ${args.size}${args["api-keys"] === undefined ? "" : ` --api-keys ${N} --tokens ${M} --tenants ${T}`} --concurrency ${C} --workers ${W} --resync-period ${args["resync-period"]} --quiet-seconds ${Q} --revocations ${R} --fanout ${FANOUT.join(",")} --fanout-updates ${U} --heap-types ${HEAP_TYPES}${args["node-options"] === "" ? "" : ` --node-options "${args["node-options"]}"`}${args.compiled ? " --compiled" : ""}\`, ${new Date().toISOString().slice(0, 16)}Z.`,
       `Machine: \`nproc\` ${m.nproc}, ${m.cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node.js ${m.node}; load average ${loadStart.map(f2).join(", ")} at the start, ${loadEnd.map(f2).join(", ")} at the end; until here the run took ${f1((performance.now() - runStart) / 1000)} s.`,
       "",
       table(["what", "measured", "note"], rows),

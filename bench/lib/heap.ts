@@ -5,8 +5,14 @@
 export interface HeapAfterGc {
   /** V8 heap in use after the collection (process.memoryUsage().heapUsed). */
   heapUsed: number;
+  /** The V8 heap committed (process.memoryUsage().heapTotal): what V8 holds of the heap, used or not. */
+  heapTotal: number;
+  /** Memory outside the V8 heap that V8 objects hold (Buffers, ArrayBuffers, WebAssembly memories). */
+  external: number;
   /** RSS at the same moment. */
   rss: number;
+  /** Committed bytes of each V8 heap space, by name (v8.getHeapSpaceStatistics()). */
+  spaces: Record<string, number>;
 }
 
 interface DevtoolsAnswer {
@@ -69,11 +75,12 @@ export async function heapAfterGc(port: number, timeoutMs = 30_000): Promise<Hea
     // Twice: the first collection may leave what only a second one frees (weak references, finalizers).
     await session.call("HeapProfiler.collectGarbage");
     await session.call("HeapProfiler.collectGarbage");
-    const answer = await session.call("Runtime.evaluate", { expression: "JSON.stringify(process.memoryUsage())", returnByValue: true });
+    const expression = 'JSON.stringify({ ...process.memoryUsage(), spaces: process.getBuiltinModule("node:v8").getHeapSpaceStatistics().map((s) => [s.space_name, s.physical_space_size]) })';
+    const answer = await session.call("Runtime.evaluate", { expression, returnByValue: true });
     const value = answer.result?.result?.value;
     if (typeof value !== "string") throw new Error("inspector: process.memoryUsage() gave no answer");
-    const usage = JSON.parse(value) as { heapUsed: number; rss: number };
-    return { heapUsed: usage.heapUsed, rss: usage.rss };
+    const usage = JSON.parse(value) as { heapUsed: number; heapTotal: number; external: number; rss: number; spaces: [string, number][] };
+    return { heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, rss: usage.rss, spaces: Object.fromEntries(usage.spaces) };
   } finally {
     session.close();
   }

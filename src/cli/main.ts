@@ -1,16 +1,31 @@
 // The keyward command. Subcommands are a table: a new one is one entry in COMMANDS.
+//
+// A command's module is loaded when the command runs, so that a process loads the
+// code of its own command only: the controller does not load the verifier's gRPC
+// server, nor a verifier sidecar the controller's reconcilers. Before that, client-node
+// is set to load without its generated API clients (src/kube/lean-client-node.ts).
 
-import { CONTROLLER_COMMAND_SUMMARY, runControllerCommand } from "./controller/command.ts";
-import { tokenVerifyCommand } from "./token-verify.ts";
+import { loadClientNodeLean } from "../kube/lean-client-node.ts";
 import { EXIT_USAGE, processIO, type CliIO, type Command } from "./io.ts";
-import { verifierCommand } from "./verifier.ts";
 
 export type { CliIO, Command } from "./io.ts";
 
 export const COMMANDS: readonly Command[] = [
-  { name: "controller", summary: CONTROLLER_COMMAND_SUMMARY, run: runControllerCommand },
-  verifierCommand,
-  tokenVerifyCommand,
+  {
+    name: "controller",
+    summary: "mint and rotate ApiKey signing keys, issue AccessTokens, write tenant bundles",
+    run: async (args, io) => (await import("./controller/command.ts")).runControllerCommand(args, io),
+  },
+  {
+    name: "verifier",
+    summary: "check bearer tokens and access policies in front of a workload (proxy or forward-auth)",
+    run: async (args, io) => (await import("./verifier.ts")).runVerifier(args, io),
+  },
+  {
+    name: "token verify",
+    summary: "explain, step by step, whether a bundle accepts an access token",
+    run: async (args, io) => (await import("./token-verify.ts")).runTokenVerify(args, io),
+  },
 ];
 
 function usage(commands: readonly Command[]): string {
@@ -59,6 +74,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stderr.write(`keyward: unknown command "${name}"\n\n${usage(COMMANDS)}`);
     return EXIT_USAGE;
   }
+  loadClientNodeLean();
   return found.command.run(found.rest, io);
 }
 

@@ -9,13 +9,7 @@ import { assembleBundle, BundleError, parseBundle, TokenVerifier, type Bundle } 
 import { fileSegmentReader } from "../verifier/bundle/file-source.ts";
 import { BUNDLE_KEY, bundleTextOf } from "../verifier/bundle/text.ts";
 import { parseFlagDuration } from "../lib/duration.ts";
-import { EXIT_USAGE, type CliIO, type Command } from "./io.ts";
-
-export const tokenVerifyCommand: Command = {
-  name: "token verify",
-  summary: "explain, step by step, whether a bundle accepts an access token",
-  run: runTokenVerify,
-};
+import { EXIT_USAGE, type CliIO } from "./io.ts";
 
 const HELP = `Usage: keyward token verify --bundle-file PATH [--method METHOD] [--path PATH] [--now RFC3339] [--leeway DURATION] TOKEN|-
 
@@ -39,7 +33,7 @@ class UsageError extends Error {}
 
 const MAX_TOKEN_INPUT = 64 * 1024;
 
-async function runTokenVerify(args: string[], io: CliIO): Promise<number> {
+export async function runTokenVerify(args: string[], io: CliIO): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     io.stdout.write(HELP);
     return 0;

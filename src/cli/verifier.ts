@@ -4,15 +4,9 @@ import type { DestinationStream } from "pino";
 import { ConfigError, parseVerifierArgs, verifierHelp } from "../verifier/config.ts";
 import { startVerifier, type RunningVerifier } from "../verifier/index.ts";
 import { aborted, stopSignalOf } from "../lib/stop.ts";
-import { EXIT_USAGE, type CliIO, type Command } from "./io.ts";
+import { EXIT_USAGE, type CliIO } from "./io.ts";
 
-export const verifierCommand: Command = {
-  name: "verifier",
-  summary: "check bearer tokens and access policies in front of a workload (proxy or forward-auth)",
-  run: runVerifier,
-};
-
-async function runVerifier(args: string[], io: CliIO): Promise<number> {
+export async function runVerifier(args: string[], io: CliIO): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     io.stdout.write(verifierHelp());
     return 0;

@@ -7,7 +7,8 @@
 // into Date objects. Here every patch names its Content-Type explicitly, and
 // objects stay the JSON the server sent.
 
-import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod, type KubeConfig } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node/dist/config.js";
+import { IsomorphicFetchHttpLibrary, RequestContext, type HttpMethod } from "@kubernetes/client-node/dist/gen/http/http.js";
 import type { Dispatcher } from "undici";
 import {
   KubeApiError,

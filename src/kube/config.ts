@@ -5,7 +5,7 @@
 import { existsSync } from "node:fs";
 import { isIPv6 } from "node:net";
 import { delimiter } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node/dist/config.js";
 import { KubeError } from "./errors.ts";
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";

@@ -17,6 +17,12 @@ const REPEATING_FIELDS = new Set([
   "creationTimestamp",
   "state",
   "alg",
+  // A signing key's id: in the ApiKey's status, and in the status, the token Secret (its
+  // annotation and digest) and the issued list of each of the key's AccessTokens.
+  "kid",
+  "keyward.dev/kid",
+  // An AccessToken's ApiKey: several tokens per key.
+  "apiKeyName",
 ]);
 
 /** Values longer than this are not shared: a long value is rarely repeated. */

@@ -54,4 +54,23 @@ describe("internRepeatedStrings", () => {
     internRepeatedStrings({ message: "x".repeat(513) }, pool);
     expect(pool.size).toBe(0);
   });
+
+  it("shares a signing key's id wherever it appears, and an AccessToken's apiKeyName", () => {
+    const kid = "7mOOtk4gBpS5w4c5Y_hHv26E4o0CrYLV2vfMhB3-DXk";
+    // Each object alone, so that each field is seen to count: the kid and the ApiKey's name of an
+    // AccessToken, the kid of a token Secret's annotation and of its digest; jti and sha256 are one
+    // per token and stay out.
+    const cases: [unknown, number][] = [
+      [{ spec: { apiKeyName: "reporting" } }, 1],
+      [{ status: { kid } }, 1],
+      [{ status: { issued: [{ kid, jti: "j1" }] } }, 1],
+      [{ metadata: { annotations: { "keyward.dev/kid": kid, "keyward.dev/jti": "j1" } } }, 1],
+      [{ tokenDigest: { kid, jti: "j1", sha256: "s" } }, 1],
+    ];
+    for (const [object, size] of cases) {
+      const pool = new StringPool();
+      internRepeatedStrings(JSON.parse(JSON.stringify(object)) as unknown, pool);
+      expect([object, pool.size]).toEqual([object, size]);
+    }
+  });
 });

@@ -22,8 +22,6 @@ export interface ControllerCommandIO {
   stopSignal?: AbortSignal;
 }
 
-export const CONTROLLER_COMMAND_SUMMARY = "mint and rotate ApiKey signing keys, issue AccessTokens, write tenant bundles";
-
 /** `keyward controller [flags]`: runs until SIGTERM or SIGINT, then shuts down gracefully. Resolves to the exit code. */
 export async function runControllerCommand(args: string[], io: ControllerCommandIO): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {

@@ -199,7 +199,23 @@ export function cachedTokenSecret<T extends object>(object: T): T {
   if (secret.type !== ACCESS_TOKEN_SECRET_TYPE || secret.data === undefined) return object;
   const digest = digestOf(secret);
   const { data: _token, ...rest } = secret;
-  return (digest === null ? rest : { ...rest, tokenDigest: digest }) as T;
+  return (digest === null ? rest : { ...rest, tokenDigest: sharingAnnotations(digest, secret.metadata.annotations ?? {}) }) as T;
+}
+
+/**
+ * The digest, each of its values replaced by the annotation's copy when they are
+ * equal (they are, for a Secret keyward wrote): the cache then holds one copy of
+ * the token's SHA-256, kid and jti per Secret instead of two. The SHA-256 is
+ * compared in constant time, as inspectTokenSecret compares it.
+ */
+function sharingAnnotations(digest: TokenDigest, annotations: Record<string, string>): TokenDigest {
+  const recordedSha256 = annotations[Annotations.tokenSha256];
+  const shared = (value: string | null, annotation: string | undefined): string | null => (value !== null && value === annotation ? annotation : value);
+  return {
+    sha256: recordedSha256 !== undefined && sameText(digest.sha256, recordedSha256) ? recordedSha256 : digest.sha256,
+    kid: shared(digest.kid, annotations[Annotations.kid]),
+    jti: shared(digest.jti, annotations[Annotations.jti]),
+  };
 }
 
 /**

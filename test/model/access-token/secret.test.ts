@@ -58,6 +58,8 @@ describe("cachedTokenSecret", () => {
       ["a token replaced, its SHA-256 annotation with it", withAnnotation(withToken(secret, foreignToken), "keyward.dev/token-sha256", (other.secret as SecretObject).metadata.annotations?.["keyward.dev/token-sha256"] ?? "")],
       ["a token that is no JWS", withToken(secret, "not-a-jws")],
       ["an edited jti annotation", withAnnotation(secret, "keyward.dev/jti", "other")],
+      ["an edited kid annotation", withAnnotation(secret, "keyward.dev/kid", "other")],
+      ["an edited SHA-256 annotation", withAnnotation(secret, "keyward.dev/token-sha256", "other")],
       ["an emptied token", withToken(secret, "")],
     ];
     const verdicts = cases.map(([what, s]) => [what, inspectTokenSecret(s, at).kind, inspectTokenSecret(cachedTokenSecret(s), at).kind]);
@@ -67,6 +69,8 @@ describe("cachedTokenSecret", () => {
       ["a token replaced, its SHA-256 annotation with it", "altered", "altered"],
       ["a token that is no JWS", "altered", "altered"],
       ["an edited jti annotation", "altered", "altered"],
+      ["an edited kid annotation", "altered", "altered"],
+      ["an edited SHA-256 annotation", "altered", "altered"],
       ["an emptied token", "empty", "empty"],
     ]);
   });
