@@ -304,7 +304,7 @@ async function main(): Promise<void> {
       await client.create(Resources.configMaps, desired);
     } catch (err) {
       if (!isAlreadyExists(err)) throw err;
-      const live = await client.get<KubeObject>(Resources.configMaps, { name: desired.metadata?.name ?? "", namespace: SYSTEM });
+      const live = await client.get(Resources.configMaps, { name: desired.metadata?.name ?? "", namespace: SYSTEM });
       await client.replace(Resources.configMaps, { ...desired, metadata: { ...desired.metadata, resourceVersion: live.metadata?.resourceVersion ?? "" } });
     }
   };
