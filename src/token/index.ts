@@ -22,7 +22,7 @@ export { parseBundle } from "./bundle/parse.ts";
 export { validateBundle } from "./bundle/validate.ts";
 export { assertNotOlder } from "./bundle/generation.ts";
 export { sameBundleContent } from "./bundle/same-content.ts";
-export { pruneRevoked, REVOKED_RETENTION_SECONDS } from "./bundle/prune.ts";
+export { pruneRevoked, revocationNeeded, REVOKED_RETENTION_SECONDS } from "./bundle/prune.ts";
 export { parseSegment, segmentDigest, serializeSegment } from "./bundle/segment.ts";
 export { assembleBundle, segmentRevocations } from "./bundle/assemble.ts";
 export { validateSegment } from "./bundle/validate.ts";

@@ -27,9 +27,8 @@ import {
   type TrustSet,
   jwkSetOf,
   parseBundle,
-  pruneRevoked,
+  revocationNeeded,
   REVOKED_RETENTION_SECONDS,
-  segmentRevocations,
   serializeBundle,
   validateBundle,
   type Bundle,
@@ -40,6 +39,7 @@ import {
   type RevokedEntry,
   type RevokedSegmentRef,
 } from "../../token/index.ts";
+import { readSegment } from "./segment-reads.ts";
 import { DEFAULT_SEAL_AT, DEFAULT_SEGMENT_MAX_BYTES, planSegments, type ExistingSegment, type PlannedSegment } from "./segments.ts";
 import { floorToSecond, formatTime, parseTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedEvent } from "../../model/reasons.ts";
@@ -174,12 +174,16 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
   }
   const existing = existingSegments(input, previous, events);
-  const wanted = revocationsKept([...(previous?.revoked ?? []), ...existing.flatMap((e) => e.entries)], input.revocations, apiKeys, keys, now);
+  const stillNeeded = revocationNeeded(keys, now);
+  const needed = (r: RevokedEntry): boolean => Object.hasOwn(apiKeys, r.apiKey) && stillNeeded(r);
+  // The revocations of objects revoked now come after the previous head's: the later entry of a (ApiKey, jti) wins.
+  const loose = [...(previous?.revoked ?? []), ...input.revocations];
   const inUse = new Set([...(previous?.revokedSegments ?? []), ...(current.state === "ok" ? (current.bundle.revokedSegments ?? []) : [])].map((r) => r.name));
   const draft = (mustSeal: boolean) => {
     const layout = planSegments({
       tenant: input.tenant,
-      wanted,
+      loose,
+      needed,
       previous: existing,
       inUse,
       mustSeal,
@@ -258,32 +262,10 @@ function existingSegments(input: PlanBundleInput, previous: Bundle | null, event
 function readSegmentOf(input: PlanBundleInput, previous: Bundle, ref: RevokedSegmentRef): ExistingSegment | null {
   for (const text of [input.recordSegments?.get(ref.name), input.tenantSegments?.get(ref.name)]) {
     if (text === undefined) continue;
-    const entries = readSegmentText(previous, ref, text);
-    if (entries !== null) return { ref, text, entries };
+    const read = readSegment(previous, ref, text);
+    if (read !== null) return { ref, text, read };
   }
   return null;
-}
-
-/**
- * The entries of one segment, or null when `text` is not the segment `ref` names,
- * by tenant and slot: one read per text (a segment of tens of thousands of
- * revocations is planned against on every change of the tenant's bundle).
- */
-const segmentReads = new Map<string, { sha256: string; text: string; entries: readonly RevokedEntry[] | null }>();
-
-function readSegmentText(previous: Bundle, ref: RevokedSegmentRef, text: string): readonly RevokedEntry[] | null {
-  const id = `${previous.tenant}\u0000${ref.name}`;
-  const known = segmentReads.get(id);
-  if (known !== undefined && known.text === text && known.sha256 === ref.sha256) return known.entries;
-  let entries: readonly RevokedEntry[] | null;
-  try {
-    entries = segmentRevocations({ ...previous, revokedSegments: [ref] }, () => text);
-  } catch (err) {
-    if (!(err instanceof BundleError)) throw err;
-    entries = null;
-  }
-  segmentReads.set(id, { sha256: ref.sha256, text, entries });
-  return entries;
 }
 
 /**
@@ -291,12 +273,11 @@ function readSegmentText(previous: Bundle, ref: RevokedSegmentRef, text: string)
  * expiry alone (its compaction is due): its median exp plus the retention.
  */
 function halfExpired(segments: readonly PlannedSegment[], existing: readonly ExistingSegment[]): Date | null {
-  const entriesOf = new Map(existing.map((e) => [e.ref.sha256, e.entries]));
+  const medianOf = new Map(existing.map((e) => [e.ref.sha256, e.read.medianExp]));
   let best: number | null = null;
   for (const s of segments) {
-    const exps = (entriesOf.get(s.ref.sha256) ?? []).map((r) => r.exp).filter((e): e is number => e !== null).sort((a, b) => a - b);
-    const median = exps[Math.floor(s.ref.count / 2)];
-    if (median === undefined) continue;
+    const median = medianOf.get(s.ref.sha256) ?? null;
+    if (median === null) continue;
     const at = (median + REVOKED_RETENTION_SECONDS + 1) * 1000;
     if (best === null || at < best) best = at;
   }
@@ -366,23 +347,6 @@ function apiKeyEntries(
     }
   }
   return { apiKeys, keys, policyProblems };
-}
-
-/** The revocations: the AccessTokens' entries plus what the bundle (head and segments) carries for deleted ones, pruned. */
-function revocationsKept(
-  before: readonly RevokedEntry[],
-  revocations: readonly RevokedEntry[],
-  apiKeys: Record<string, BundleApiKey>,
-  keys: readonly BundleKey[],
-  now: Date,
-): RevokedEntry[] {
-  const byId = new Map<string, RevokedEntry>();
-  for (const r of [...before, ...revocations]) byId.set(`${r.apiKey}\u0000${r.jti}`, r);
-  return pruneRevoked(
-    [...byId.values()].filter((r) => Object.hasOwn(apiKeys, r.apiKey)),
-    [...keys],
-    now,
-  );
 }
 
 export type PreviousSource = "record" | "signed" | "unsigned" | "none";

@@ -26,23 +26,26 @@
 
 import { segmentDigest, serializeSegment, type RevokedEntry, type RevokedSegmentRef } from "../../token/index.ts";
 import { bundleSegmentName, BUNDLE_SEGMENT_SLOTS } from "../../model/names.ts";
+import type { SegmentRead } from "./segment-reads.ts";
 
 /** Loose revocations at which they move out of the head into a segment. */
 export const DEFAULT_SEAL_AT = 1024;
 /** The largest revoked.json a segment is written with: a ConfigMap holds 1 MiB, metadata included. */
 export const DEFAULT_SEGMENT_MAX_BYTES = 768 * 1024;
 
-/** A segment the previous head names, with the entries its text holds. */
+/** A segment the previous head names, read. */
 export interface ExistingSegment {
   ref: RevokedSegmentRef;
   text: string;
-  entries: readonly RevokedEntry[];
+  read: SegmentRead;
 }
 
 export interface SegmentLayoutInput {
   tenant: string;
-  /** Every revocation the bundle must carry, pruned. */
-  wanted: readonly RevokedEntry[];
+  /** The revocations outside segments: the previous head's and those of the revoked objects now (any may be in a segment already). */
+  loose: readonly RevokedEntry[];
+  /** Whether a revocation is still needed (not pruned: docs/token-format.md "Pruning"). */
+  needed: (r: RevokedEntry) => boolean;
   /** The segments the previous head names. */
   previous: readonly ExistingSegment[];
   /** Slots a head in use names (the record's and the tenant's): never written. */
@@ -83,14 +86,18 @@ function entryBytes(r: RevokedEntry): number {
 }
 
 export function planSegments(input: SegmentLayoutInput): SegmentLayout {
-  const all = new Set(input.wanted.map(keyOf));
-  const wanted = new Map(input.wanted.map((r) => [keyOf(r), r]));
   const kept: ExistingSegment[] = [];
+  const compacted: ExistingSegment[] = [];
   for (const s of input.previous) {
-    const live = s.entries.filter((r) => wanted.has(keyOf(r))).length;
-    if (live * 2 >= s.ref.count && live > 0) kept.push(s);
+    let live = 0;
+    for (const r of s.read.entries) if (input.needed(r)) live++;
+    (live > 0 && live * 2 >= s.ref.count ? kept : compacted).push(s);
   }
-  for (const s of kept) for (const r of s.entries) wanted.delete(keyOf(r));
+  const inKept = (r: RevokedEntry): boolean => kept.some((s) => s.read.jtis.get(r.jti) === r.apiKey);
+  const wanted = new Map<string, RevokedEntry>();
+  for (const list of [input.loose, ...compacted.map((s) => s.read.entries)]) {
+    for (const r of list) if (input.needed(r) && !inKept(r)) wanted.set(keyOf(r), r);
+  }
   const loose = [...wanted.values()].sort(compare);
   if (loose.length === 0 || (loose.length < input.sealAt && !input.mustSeal)) {
     return { head: loose, segments: kept.map(keptSegment), unplaced: 0 };
@@ -108,7 +115,9 @@ export function planSegments(input: SegmentLayoutInput): SegmentLayout {
   const smallest = [...kept].sort((a, b) => a.text.length - b.text.length)[0];
   if (smallest !== undefined && free.length > 0 && smallest.text.length + looseBytes <= input.segmentMaxBytes) {
     kept.splice(kept.indexOf(smallest), 1);
-    const merged = new Map(smallest.entries.map((r) => [keyOf(r), r]));
+    // Its revocations no longer needed go with it; those still needed move into the merged segment.
+    const merged = new Map<string, RevokedEntry>();
+    for (const r of smallest.read.entries) if (input.needed(r)) merged.set(keyOf(r), r);
     for (const r of loose) merged.set(keyOf(r), r);
     toSeal = [...merged.values()].sort(compare);
   }
@@ -119,7 +128,7 @@ export function planSegments(input: SegmentLayoutInput): SegmentLayout {
     const name = free.shift();
     if (name === undefined) {
       // No slot left: these stay in the head, whatever that costs (never dropped).
-      for (const r of entries) if (all.has(keyOf(r))) head.push(r);
+      for (const r of entries) head.push(r);
       continue;
     }
     const text = serializeSegment(input.tenant, entries);

@@ -14,8 +14,13 @@ export const REVOKED_RETENTION_SECONDS = 300;
  * left in `keys` (no key can verify the token any more). Order is kept.
  */
 export function pruneRevoked(revoked: readonly RevokedEntry[], keys: readonly BundleKey[], now: Date): RevokedEntry[] {
+  return revoked.filter(revocationNeeded(keys, now));
+}
+
+/** Whether pruneRevoked keeps a revocation, as a test to apply to many. */
+export function revocationNeeded(keys: readonly BundleKey[], now: Date): (r: RevokedEntry) => boolean {
   const nowSeconds = now.getTime() / 1000;
   if (!Number.isFinite(nowSeconds)) throw new TokenInputError("now", "must be a valid Date");
   const withKeys = new Set(keys.map((k) => k.apiKey));
-  return revoked.filter((r) => withKeys.has(r.apiKey) && (r.exp === null || r.exp + REVOKED_RETENTION_SECONDS > nowSeconds));
+  return (r) => withKeys.has(r.apiKey) && (r.exp === null || r.exp + REVOKED_RETENTION_SECONDS > nowSeconds);
 }

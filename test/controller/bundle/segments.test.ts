@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { planBundle, type BundleApiKeyInput, type BundlePlan, type PlanBundleInput } from "../../../src/controller/bundle/plan.ts";
 import { planSegments, type ExistingSegment } from "../../../src/controller/bundle/segments.ts";
+import { readSegment } from "../../../src/controller/bundle/segment-reads.ts";
 import { bundleSegmentName } from "../../../src/model/names.ts";
 import { assembleBundle, parseBundle, parseSegment, segmentDigest, serializeSegment } from "../../../src/token/index.ts";
 import { generateSigningKey } from "../../../src/token/keys/generate.ts";
@@ -141,20 +142,20 @@ describe("revocations past what bundle.json holds", () => {
 
   it("keeps a segment as it is while at least half of it is still needed", () => {
     const existing = segment(1, [...many(0, 50), ...many(50, 100, NOW_S - DAY_S)]);
-    const layout = planSegments({ tenant: "acme", wanted: many(0, 50), previous: [existing], inUse: new Set([existing.ref.name]), mustSeal: false, sealAt: 100, segmentMaxBytes: 8192 });
+    const layout = planSegments({ tenant: "acme", loose: many(0, 50), needed: notExpired, previous: [existing], inUse: new Set([existing.ref.name]), mustSeal: false, sealAt: 100, segmentMaxBytes: 8192 });
     expect(layout.segments).toEqual([{ ref: existing.ref, text: existing.text, written: false }]);
     expect(layout.head).toEqual([]);
   });
 
   it("never writes into a slot a head in use names", () => {
     const inUse = new Set([bundleSegmentName(1), bundleSegmentName(2)]);
-    const layout = planSegments({ tenant: "acme", wanted: many(0, 100), previous: [], inUse, mustSeal: false, sealAt: 100, segmentMaxBytes: 8192 });
+    const layout = planSegments({ tenant: "acme", loose: many(0, 100), needed: notExpired, previous: [], inUse, mustSeal: false, sealAt: 100, segmentMaxBytes: 8192 });
     expect(layout.segments.map((s) => s.ref.name)).toEqual([bundleSegmentName(3)]);
   });
 
   it("leaves in the head, and drops none of, the revocations no free slot can take", () => {
     const inUse = new Set([bundleSegmentName(1), bundleSegmentName(2)]);
-    const layout = planSegments({ tenant: "acme", wanted: many(0, 300), previous: [], inUse, mustSeal: true, sealAt: 100, segmentMaxBytes: 2048, slots: 3 });
+    const layout = planSegments({ tenant: "acme", loose: many(0, 300), needed: notExpired, previous: [], inUse, mustSeal: true, sealAt: 100, segmentMaxBytes: 2048, slots: 3 });
     const placed = layout.segments.reduce((n, s) => n + s.ref.count, 0);
     expect(layout.segments).toHaveLength(1);
     expect(placed + layout.head.length).toBe(300);
@@ -166,7 +167,7 @@ describe("revocations past what bundle.json holds", () => {
     const plan = t.plan(many(0, 600), { sizeLimit: 2000, segmentMaxBytes: 2048 });
     // 600 revocations need ~14 segments of 2 KiB; with every slot but those free it would fit, so fill the slots first.
     expect(plan.ok).toBe(true);
-    const crowded = planSegments({ tenant: "acme", wanted: many(0, 600), previous: [], inUse: new Set(Array.from({ length: 32 }, (_, i) => bundleSegmentName(i + 1))), mustSeal: true, sealAt: 100, segmentMaxBytes: 2048 });
+    const crowded = planSegments({ tenant: "acme", loose: many(0, 600), needed: notExpired, previous: [], inUse: new Set(Array.from({ length: 32 }, (_, i) => bundleSegmentName(i + 1))), mustSeal: true, sealAt: 100, segmentMaxBytes: 2048 });
     expect(crowded.head).toHaveLength(600);
     const full = new Tenant();
     full.apply(many(0, 10));
@@ -200,5 +201,12 @@ describe("revocations past what bundle.json holds", () => {
 function segment(slot: number, entries: RevokedEntry[]): ExistingSegment {
   const text = serializeSegment("acme", entries);
   const name = bundleSegmentName(slot);
-  return { ref: { name, sha256: segmentDigest(text), count: parseSegment(text, name).revoked.length }, text, entries };
+  const ref = { name, sha256: segmentDigest(text), count: parseSegment(text, name).revoked.length };
+  const read = readSegment({ tenant: "acme", generation: 1, apiKeys: {}, revoked: [] }, ref, text);
+  if (read === null) throw new Error("not a segment");
+  return { ref, text, read };
+}
+
+function notExpired(r: RevokedEntry): boolean {
+  return r.exp === null || r.exp > NOW_S;
 }
