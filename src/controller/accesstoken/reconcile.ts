@@ -13,14 +13,14 @@
 // before the record existed.
 
 import type { AccessTokenStatus } from "../../api/types.generated.ts";
-import { issueAccessTokenWith, type Bundle, type RevokedEntry } from "../../token/index.ts";
+import { issueAccessTokenWith, type RevokedEntry } from "../../token/index.ts";
 import { tokenSignerFor, type Signer } from "../../model/signing-key/signer.ts";
 import type { SecretObject } from "../../model/signing-key/secret.ts";
 import { floorToSecond, formatTime } from "../../model/policy/time.ts";
 import { eventOf, type PlannedCondition, type PlannedEvent, type Reason } from "../../model/reasons.ts";
 import { setCondition, type Condition } from "../../model/conditions.ts";
 import { planToken, type IssueCause, type PlanTokenInput, type TokenPlan } from "./plan.ts";
-import { revocationsPublished } from "./revocations.ts";
+import { revocationsPublished, type PublishedRevocations } from "./revocations.ts";
 import { carriesRecord, revokedTokenSecret, tokenSecret, withRecord } from "../../model/access-token/secret.ts";
 import { isControlledBy } from "../../model/signing-key/secret.ts";
 import { ACCESS_TOKEN_SECRET_TYPE } from "../../model/names.ts";
@@ -28,8 +28,8 @@ import { ACCESS_TOKEN_SECRET_TYPE } from "../../model/names.ts";
 export interface PlanAccessTokenInput extends PlanTokenInput {
   /** The `iss` of the token: tokenIssuer(configured issuer, tenant, form). */
   issuer: string;
-  /** The tenant bundle in the ConfigMap now: a deleted AccessToken keeps its finalizer until its revocations are in it. */
-  bundle: Bundle | null;
+  /** What the tenant's published bundle lists: a deleted AccessToken keeps its finalizer until its revocations are in it. */
+  bundle: PublishedRevocations | null;
   /** Signs a new token with the ApiKey's active key. */
   signer: Signer;
 }

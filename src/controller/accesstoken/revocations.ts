@@ -56,10 +56,21 @@ export function revocationsOfIssued(
 }
 
 /** Whether every entry is on the bundle's revocation list (or no longer needed there): the finalizer may go. */
-export function revocationsPublished(bundle: Bundle | null, entries: readonly RevokedEntry[]): boolean {
+export function revocationsPublished(published: PublishedRevocations | null, entries: readonly RevokedEntry[]): boolean {
   if (entries.length === 0) return true;
-  if (bundle === null) return false;
+  if (published === null) return false;
+  return entries.every((e) => published.lists(e.apiKey, e.jti) || !published.keyed.has(e.apiKey));
+}
+
+/** What a published bundle says about revocations: which ApiKeys have keys in it, and which revocations it lists. */
+export interface PublishedRevocations {
+  /** The ApiKeys with a key in the bundle (a token of another can verify nowhere). */
+  keyed: ReadonlySet<string>;
+  lists(apiKey: string, jti: string): boolean;
+}
+
+/** The revocations of a bundle whose list is all in bundle.json. */
+export function publishedRevocationsOf(bundle: Bundle): PublishedRevocations {
   const listed = new Set(bundle.revoked.map((r) => `${r.apiKey}\u0000${r.jti}`));
-  const withKeys = new Set(bundle.keys.map((k) => k.apiKey));
-  return entries.every((e) => listed.has(`${e.apiKey}\u0000${e.jti}`) || !withKeys.has(e.apiKey));
+  return { keyed: new Set(bundle.keys.map((k) => k.apiKey)), lists: (apiKey, jti) => listed.has(`${apiKey}\u0000${jti}`) };
 }

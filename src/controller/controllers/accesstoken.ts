@@ -169,7 +169,7 @@ async function convergeAccessToken(
     apiKey: apiKeyView(ctx, namespace, at.spec.apiKeyName),
     issuer: tokenIssuer(ctx.issuer, namespace, ctx.issuerForm),
     // Only a deleted AccessToken waits for the bundle (to let its finalizer go).
-    bundle: deleting ? (publishedBundle(stores, namespace)?.bundle ?? null) : null,
+    bundle: deleting ? publishedBundle(stores, namespace) : null,
     signer: ctx.signer,
   });
 

@@ -13,10 +13,9 @@ export function enforcementLookup(ctx: { stores: Pick<Stores, "configMaps" | "bu
     // The bundle's generation once it lists every one of `jtis` as revoked, else null.
     revokedIn: (jtis) => {
       // The bundle with the revocation segments it names, as verifiers read it.
-      const bundle = publishedBundle(ctx.stores, namespace)?.bundle ?? null;
-      if (bundle === null) return null;
-      const listed = new Set(bundle.revoked.map((r) => r.jti));
-      return jtis.every((j) => listed.has(j)) ? bundle.generation : null;
+      const published = publishedBundle(ctx.stores, namespace);
+      if (published === null) return null;
+      return jtis.every((j) => published.listsJti(j)) ? published.bundle.generation : null;
     },
     view: () => null,
   };

@@ -4,7 +4,9 @@
 // identity stands for its content: a reconcile that reads the same Secret or
 // ConfigMap as the last one does not parse it again.
 
-import { assembleBundle, BundleError, bundleSignerOf, parseTrustSet, type Bundle, type BundleSigner, type TrustSet } from "../../token/index.ts";
+import { bundleSignerOf, parseTrustSet, type Bundle, type BundleSigner, type RevokedSegmentRef, type TrustSet } from "../../token/index.ts";
+import { readSegment, type SegmentRead } from "../bundle/segment-reads.ts";
+import type { PublishedRevocations } from "../accesstoken/revocations.ts";
 import { segmentTextOf } from "../../model/bundle/segments.ts";
 import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { readBundleSigningSecret, signingKeyInUse, trustEntryOf, trustText } from "../../model/bundle/signing.ts";
@@ -22,11 +24,16 @@ export function bundleOf(cm: ConfigMapObject | null | undefined): Bundle | null 
   return read.state === "ok" ? read.bundle : null;
 }
 
-/** A tenant's bundle as its verifiers enforce it, and whether every segment it names was there. */
-export interface PublishedBundle {
+/** A tenant's bundle as its verifiers enforce it: the head, and the revocations of the segments it names. */
+export interface PublishedBundle extends PublishedRevocations {
+  /** The head (bundle.json): its `revoked` holds only the revocations outside segments. */
   bundle: Bundle;
-  /** False when a segment the head names is not in the cache with the bytes named: only the head's revocations are in `bundle`. */
+  /** False when a segment the head names is not in the cache with the bytes named: only the head's revocations count. */
   complete: boolean;
+  /** The segments read, each with the revocations it holds. */
+  segments: readonly { ref: RevokedSegmentRef; read: SegmentRead }[];
+  /** Whether it lists a revocation of this jti (of an ApiKey it lists). */
+  listsJti(jti: string): boolean;
 }
 
 const published = new WeakMap<ConfigMapObject, { slots: readonly (ConfigMapObject | undefined)[]; read: PublishedBundle }>();
@@ -35,24 +42,46 @@ const published = new WeakMap<ConfigMapObject, { slots: readonly (ConfigMapObjec
  * The tenant's published bundle: its keyward-bundle ConfigMap's head with the
  * revocations of the segments it names, read from the tenant's slots (what
  * verifiers read). A segment missing or changed counts as not published, so what
- * waits for a revocation to be published keeps waiting. Null without a readable bundle.
+ * waits for a revocation to be published keeps waiting. Null without a readable
+ * bundle. One read per head and slots; segments are read once per text.
  */
 export function publishedBundle(stores: Pick<Stores, "configMaps" | "bundleSegments">, tenant: string): PublishedBundle | null {
   const cm = stores.configMaps.get(tenant, BUNDLE_CONFIGMAP_NAME);
   const head = bundleOf(cm);
   if (cm === undefined || head === null) return null;
   const refs = head.revokedSegments ?? [];
-  if (refs.length === 0) return { bundle: head, complete: true };
   const slots = refs.map((r) => stores.bundleSegments.get(tenant, r.name));
   const known = published.get(cm);
   if (known !== undefined && known.slots.length === slots.length && known.slots.every((s, i) => s === slots[i])) return known.read;
-  let read: PublishedBundle;
-  try {
-    read = { bundle: assembleBundle(head, (name) => segmentTextOf(slots[refs.findIndex((r) => r.name === name)])), complete: true };
-  } catch (err) {
-    if (!(err instanceof BundleError)) throw err;
-    read = { bundle: head, complete: false };
+  const segments: { ref: RevokedSegmentRef; read: SegmentRead }[] = [];
+  for (const [i, ref] of refs.entries()) {
+    const text = segmentTextOf(slots[i]);
+    const read = text === undefined ? null : readSegment(head, ref, text);
+    if (read !== null) segments.push({ ref, read });
   }
+  const complete = segments.length === refs.length;
+  const counted = complete ? segments : [];
+  const inHead = new Map(head.revoked.map((r) => [r.jti, r.apiKey]));
+  const apiKeyOf = (jti: string): string | undefined => {
+    const own = inHead.get(jti);
+    if (own !== undefined) return own;
+    for (const s of counted) {
+      const apiKey = s.read.jtis.get(jti);
+      if (apiKey !== undefined) return apiKey;
+    }
+    return undefined;
+  };
+  const read: PublishedBundle = {
+    bundle: head,
+    complete,
+    segments: counted,
+    keyed: new Set(head.keys.map((k) => k.apiKey)),
+    lists: (apiKey, jti) => Object.hasOwn(head.apiKeys, apiKey) && apiKeyOf(jti) === apiKey,
+    listsJti: (jti) => {
+      const apiKey = apiKeyOf(jti);
+      return apiKey !== undefined && Object.hasOwn(head.apiKeys, apiKey);
+    },
+  };
   published.set(cm, { slots, read });
   return read;
 }

@@ -162,7 +162,7 @@ export function tokenSecretReconciler(ctx: ControllerContext, deleted: DeletedTo
     // Its AccessToken is gone or going: the tokens of the record go on the revocation list.
     const entries = deletedTokenRevocations(secret, now(ctx));
     deleted.report(key, entries);
-    if (!revocationsPublished(publishedBundle(stores, namespace)?.bundle ?? null, entries)) return Outcome.done();
+    if (!revocationsPublished(publishedBundle(stores, namespace), entries)) return Outcome.done();
     return release(secret);
   };
 }

@@ -8,7 +8,7 @@ import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { readVerifierReport, type LeaseObject, type VerifierReport } from "../../model/verifier-report.ts";
 import type { Bundle } from "../../token/index.ts";
-import { bundleOf, publishedBundle } from "../controllers/memo.ts";
+import { bundleOf, publishedBundle, type PublishedBundle } from "../controllers/memo.ts";
 import type { Store } from "../controllers/store.ts";
 import { aggregateVerifiers, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
@@ -20,11 +20,17 @@ interface TenantLedger {
   sinceMs: number;
   /** kid → the first generation seen holding it. */
   keys: Map<string, number>;
-  /** jti on the revocation list → the first generation seen listing it. */
+  /** jti on the head's revocation list → the first generation seen listing it. */
   revoked: Map<string, number>;
+  /** The revocation segments of the generation, read. */
+  segments: readonly LedgerSegment[];
+  /** A segment's SHA-256 → the first generation seen naming it (its revocations are listed since). */
+  segmentsSeen: Map<string, number>;
   /** Whether every revocation segment of the generation was read (else it is read again when a slot changes). */
   complete: boolean;
 }
+
+type LedgerSegment = PublishedBundle["segments"][number];
 
 export class VerifierViews {
   readonly #leases: Store<LeaseObject>;
@@ -94,7 +100,7 @@ export class VerifierViews {
     if (ledger === null) return null;
     let generation = 0;
     for (const jti of jtis) {
-      const g = ledger.revoked.get(jti);
+      const g = ledger.revoked.get(jti) ?? segmentListing(ledger, jti);
       if (g === undefined) return null;
       generation = Math.max(generation, g);
     }
@@ -119,23 +125,32 @@ export class VerifierViews {
     const tenant = cm.metadata.namespace ?? "";
     const read = publishedBundle({ configMaps: this.#configMaps, bundleSegments: this.#segments }, tenant);
     if (read === null || bundleOf(cm) === null) return this.#ledgers.get(tenant) ?? null;
-    const { bundle, complete } = read;
+    const { bundle, complete, segments } = read;
     const ledger = this.#ledgers.get(tenant);
     if (ledger !== undefined && ledger.generation === bundle.generation && (ledger.complete || !complete)) return ledger;
-    const next = nextLedger(ledger, bundle, this.#clock.now(), complete);
+    const next = nextLedger(ledger, bundle, this.#clock.now(), complete, segments);
     this.#ledgers.set(tenant, next);
     return next;
   }
 }
 
 /** The ledger after the bundle of a new generation: keys it holds keep the generation they were first seen in. */
-export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number, complete = true): TenantLedger {
+export function nextLedger(before: TenantLedger | undefined, bundle: Bundle, nowMs: number, complete = true, segments: readonly LedgerSegment[] = []): TenantLedger {
   const keys = new Map<string, number>();
   for (const k of bundle.keys) keys.set(k.kid, before?.keys.get(k.kid) ?? bundle.generation);
   const revoked = new Map<string, number>();
   for (const r of bundle.revoked) revoked.set(r.jti, before?.revoked.get(r.jti) ?? bundle.generation);
+  // A segment keeps the generation it was first named in; its revocations are not copied one by one.
+  const segmentsSeen = new Map<string, number>();
+  for (const seg of segments) segmentsSeen.set(seg.ref.sha256, before?.segmentsSeen.get(seg.ref.sha256) ?? bundle.generation);
   // Behind since the bundle was generated (it says when); the time it was first seen if it cannot be read.
   const generatedAt = Date.parse(bundle.generatedAt);
   const sinceMs = before?.generation === bundle.generation ? before.sinceMs : Number.isFinite(generatedAt) ? Math.min(generatedAt, nowMs) : nowMs;
-  return { generation: bundle.generation, sinceMs, keys, revoked, complete };
+  return { generation: bundle.generation, sinceMs, keys, revoked, segments, segmentsSeen, complete };
+}
+
+/** The first generation seen naming a segment that lists `jti`; undefined when none does. */
+function segmentListing(ledger: TenantLedger, jti: string): number | undefined {
+  for (const seg of ledger.segments) if (seg.read.jtis.has(jti)) return ledger.segmentsSeen.get(seg.ref.sha256);
+  return undefined;
 }

@@ -6,6 +6,7 @@ import type { AccessToken, AccessTokenSpec } from "../../../src/api/types.genera
 import type { SecretObject } from "../../../src/model/signing-key/secret.ts";
 import type { ApiKeyForToken } from "../../../src/controller/accesstoken/plan.ts";
 import { planAccessToken, type AccessTokenOutcome } from "../../../src/controller/accesstoken/reconcile.ts";
+import { publishedRevocationsOf } from "../../../src/controller/accesstoken/revocations.ts";
 import type { ResolvedRotationPolicy } from "../../../src/model/policy/types.ts";
 import type { Bundle, PrivateJwk } from "../../../src/token/types.ts";
 import { SignerError, type Signer } from "../../../src/model/signing-key/signer.ts";
@@ -79,7 +80,7 @@ export class SimulatedAccessToken {
       secret: this.secret,
       apiKey: this.apiKey,
       issuer: TOKEN_ISSUER,
-      bundle: this.bundle,
+      bundle: this.bundle === null ? null : publishedRevocationsOf(this.bundle),
       signer: this.signer,
     });
     this.accessToken = { ...this.accessToken, status: outcome.status };

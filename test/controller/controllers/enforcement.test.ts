@@ -55,4 +55,26 @@ describe("enforcementLookup", () => {
     expect(lookup.revokedIn(["j1"])).toBe(12);
     expect(lookup.view()).toMatchObject({ tenant: "acme", current: 13, live: 0 });
   });
+
+  it("with verifier reports: a revocation in a segment is listed since the first generation naming that segment", async () => {
+    const clock = new ManualClock(Date.parse("2026-12-01T12:00:10Z"));
+    const text = serializeSegment("acme", [{ jti: "j9", apiKey: "reporting", exp: null }]);
+    const headAt = (generation: number, jtis: string[]): ConfigMapObject => {
+      const b = parseBundle(bundleMap(generation, jtis).data?.["bundle.json"] ?? "");
+      const withSegment = buildBundle({ ...b, revokedSegments: [{ name: "keyward-bundle-revoked-1", sha256: segmentDigest(text), count: 1 }] });
+      return { ...bundleMap(generation, jtis), data: { "bundle.json": serializeBundle(withSegment) } };
+    };
+    const bundles = new MemorySource<ConfigMapObject>();
+    bundles.add(headAt(14, []));
+    const configMaps = await cacheOver(bundles, clock);
+    const bundleSegments = await cacheOf<ConfigMapObject>([{ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "keyward-bundle-revoked-1", namespace: "acme" }, data: { "revoked.json": text } }], clock);
+    const verifiers = new VerifierViews({ leases: await cacheOf<LeaseObject>([], clock), configMaps, bundleSegments, clock, ttlMs: 30_000 });
+    const lookup = enforcementLookup({ stores: { configMaps, bundleSegments }, verifiers }, "acme");
+    expect(lookup.revokedIn(["j9"])).toBe(14);
+    const next = bundles.update(headAt(15, ["j10"]));
+    await configMaps.waitFor("acme/keyward-bundle", next.metadata.resourceVersion ?? null);
+    expect(lookup.revokedIn(["j9", "j10"])).toBe(15);
+    expect(lookup.revokedIn(["j9"])).toBe(14);
+    expect(lookup.revokedIn(["j11"])).toBeNull();
+  });
 });
