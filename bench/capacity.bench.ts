@@ -347,6 +347,17 @@ async function main(): Promise<void> {
       row("one more revocation → 401, p50 / p99", (p) => `${fmt(stat(p.propagation).p50)} / ${fmt(stat(p.propagation).p99)} ms`),
       row("controller CPU per revocation", (p) => `${fmt(p.controllerCpuMsPerRevocation)} ms`),
     ]),
+    "",
+    "One more revocation rewrites only `bundle.json` (below 1,024 revocations of its own); the segments, fetched once by",
+    "each verifier, stay as they are until a seal (one in 1,024 revocations) or a compaction rewrites one of them.",
+    "Capacity per tenant: 32 segment slots of at most 768 KiB, about 21,000 revocations each with 22-character jtis, so",
+    "about 670,000 live revocations; past that the tenant's bundle stops with `BundleTooLarge` (never a dropped",
+    "revocation). Verifier RSS includes Node.js itself (about 45 MiB) and the verifier's code.",
+    "",
+    table(["target", "measured", "met"], [
+      [`one more revocation at ${EXTRA.toLocaleString("en-US")} live revocations: p99 ≤ 1,000 ms`, `${fmt(stat(large.propagation).p99)} ms`, stat(large.propagation).p99 <= 1000 ? "yes" : "**no**"],
+      ["no revocation dropped past one ConfigMap", `${large.revocations.toLocaleString("en-US")} of ${(EXTRA + 2 * N).toLocaleString("en-US")} published`, large.revocations >= EXTRA + 2 * N ? "yes" : "**no**"],
+    ]),
   ].join("\n");
   process.stdout.write(`${text}\n`);
   if (!args["no-write"]) replaceSection(DOCS, "Bundle capacity", text);

@@ -146,12 +146,15 @@ function chunk(entries: readonly RevokedEntry[], maxBytes: number): RevokedEntry
   const out: RevokedEntry[][] = [];
   let current: RevokedEntry[] = [];
   let bytes = 256;
+  let apiKey: string | null = null;
   for (const r of entries) {
-    const n = entryBytes(r) + r.apiKey.length;
+    // Entries come sorted by ApiKey: its name is written once per piece, with its braces.
+    const n = entryBytes(r) + (r.apiKey === apiKey ? 0 : r.apiKey.length + 8);
+    apiKey = r.apiKey;
     if (current.length > 0 && bytes + n > maxBytes) {
       out.push(current);
       current = [];
-      bytes = 256;
+      bytes = 256 + r.apiKey.length + 8;
     }
     current.push(r);
     bytes += n;

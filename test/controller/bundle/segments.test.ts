@@ -147,6 +147,14 @@ describe("revocations past what bundle.json holds", () => {
     expect(layout.head).toEqual([]);
   });
 
+  it("cuts new segments so that each revoked.json stays within segmentMaxBytes, and fills them", () => {
+    const layout = planSegments({ tenant: "acme", loose: many(0, 3000), needed: notExpired, previous: [], inUse: new Set(), mustSeal: false, sealAt: 100, segmentMaxBytes: 16 * 1024 });
+    const sizes = layout.segments.map((x) => Buffer.byteLength(x.text));
+    expect(sizes.every((n) => n <= 16 * 1024)).toBe(true);
+    expect(sizes.slice(0, -1).every((n) => n > 14 * 1024)).toBe(true);
+    expect(layout.segments.reduce((n, x) => n + x.ref.count, 0)).toBe(3000);
+  });
+
   it("never writes into a slot a head in use names", () => {
     const inUse = new Set([bundleSegmentName(1), bundleSegmentName(2)]);
     const layout = planSegments({ tenant: "acme", loose: many(0, 100), needed: notExpired, previous: [], inUse, mustSeal: false, sealAt: 100, segmentMaxBytes: 8192 });
