@@ -46,6 +46,8 @@ beforeAll(async () => {
   const svc = await e.client.get<KubeObject & { spec?: { clusterIP?: string } }>(SERVICES, { name: NAME, namespace: ns });
   injected = { ...e, url: `http://${svc.spec?.clusterIP ?? ""}` };
   await eventually("the injected workload's Pod to be Ready", async () => (await runningPods(e, ns, `app.kubernetes.io/name=${NAME}`)).some(isReady), 180_000);
+  // A Ready Pod is not yet an endpoint kube-proxy has programmed: until then the Service refuses connections.
+  await eventually("the injected workload's Service to answer", async () => (await call(injected, "GET", READ)).status > 0, 60_000, 100);
 }, 240_000);
 
 afterAll(async () => {
