@@ -21,7 +21,7 @@
 // Writes the section "Bundle capacity" of docs/benchmarks.md unless run with --no-write.
 
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir } from "node:os";
@@ -32,7 +32,7 @@ import { parseArgs } from "node:util";
 import type { AccessPolicySpec, AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane, type ManagedProcess } from "../src/controlplane/index.ts";
 import { planBundle } from "../src/controller/bundle/plan.ts";
-import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { isAlreadyExists } from "../src/kube/errors.ts";
@@ -42,8 +42,9 @@ import { bundleRecordConfigMap, bundleRecordName } from "../src/model/bundle/sig
 import { recordSegmentConfigMap } from "../src/model/bundle/segments.ts";
 import { BUNDLE_DATA_KEY, BUNDLE_SEGMENT_DATA_KEY, JWKS_DATA_KEY } from "../src/model/names.ts";
 import { parseBundle, type Bundle, type RevokedEntry } from "../src/token/index.ts";
-import { cpuSeconds, machine, percentile } from "./lib/measure.ts";
-import { ready } from "./lib/tasks.ts";
+import { cpuSeconds, machine, percentile, statusKiB } from "./lib/measure.ts";
+import { ready, waiter } from "./lib/tasks.ts";
+import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -94,13 +95,7 @@ function stopEverything(): Promise<void> {
 for (const s of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(s, () => { void stopEverything().finally(() => process.exit(130)); });
 process.on("exit", () => supervisor?.killNow());
 
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 100, timeoutMs = 300_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, ms));
-  }
-}
+const until = waiter(300_000);
 
 function fmt(value: number): string {
   return value < 100 ? value.toFixed(1) : Math.round(value).toString();
@@ -110,32 +105,8 @@ function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
-function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:")) ?? "";
-  return Number(line.replace(/\D+/g, "")) / 1024;
-}
 
-async function ask(probe: HttpProbe, token: string): Promise<HttpAnswer> {
-  try {
-    return await probe.send({ path: PATH, token });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "ECONNRESET" && code !== "EPIPE") throw error;
-    return probe.send({ path: PATH, token });
-  }
-}
 
-async function firstRefusal(probe: HttpProbe, token: string, t0: number, what: string): Promise<number> {
-  for (let polls = 1; ; polls++) {
-    const answer = await ask(probe, token);
-    const now = performance.now();
-    if (answer.status === 401 && answerCode(answer) === "ERR_TOKEN_REVOKED") return now - t0;
-    if (answer.status !== 200) throw new Error(`${what}: the verifier answered ${answer.status} ${String(answerCode(answer))}`);
-    if (now - t0 > ROUND_TIMEOUT_MS) throw new Error(`${what}: still accepted ${ROUND_TIMEOUT_MS} ms after the write`);
-    const next = t0 + polls * POLL_MS;
-    if (next > now) await new Promise((r) => setTimeout(r, next - now));
-  }
-}
 
 interface Phase {
   revocations: number;
@@ -228,7 +199,7 @@ async function main(): Promise<void> {
     await until("the verifier to be ready", async () => (await admin.send({ path: "/readyz" }).catch(() => ({ status: 0 }))).status === 200, 5, 300_000);
     const loadMs = performance.now() - t0;
     verifier = { child, probe };
-    return { loadMs, rss: rssMiB(child.pid) };
+    return { loadMs, rss: statusKiB(child.pid, "VmRSS") / 1024 };
   };
 
   const published = async (): Promise<{ head: Bundle; headBytes: number; segments: number; segmentBytes: number; revocations: number }> => {
@@ -257,7 +228,8 @@ async function main(): Promise<void> {
     for (const name of batch) {
       await client.mergePatch(Resources.accessTokens, { name, namespace: TENANT }, { spec: { revoked: true } });
       const t0 = performance.now();
-      propagation.push(await firstRefusal(probe, tokens.get(name) ?? "", t0, `AccessToken ${name}`));
+      const { t1 } = await firstRefusal(probe, tokens.get(name) ?? "", t0, `AccessToken ${name}`, { path: PATH, pollMs: POLL_MS, timeoutMs: ROUND_TIMEOUT_MS });
+      propagation.push(t1 - t0);
       await until(`AccessToken ${name} to be Revoked`, async () => ready(await client.get<AccessToken & KubeObject>(Resources.accessTokens, { name, namespace: TENANT }), "Revoked"), 20, ROUND_TIMEOUT_MS);
       log(`revocation of ${name}: ${fmt(propagation.at(-1) ?? 0)} ms`);
     }
@@ -266,7 +238,7 @@ async function main(): Promise<void> {
 
   const measure = async (batch: readonly string[]): Promise<Phase> => {
     const v = await startVerifier();
-    for (const name of batch) if ((await ask(verifier?.probe as HttpProbe, tokens.get(name) ?? "")).status !== 200) throw new Error(`${name} refused before its revocation`);
+    for (const name of batch) if ((await ask(verifier?.probe as HttpProbe, PATH, tokens.get(name) ?? "")).status !== 200) throw new Error(`${name} refused before its revocation`);
     const revoked = await revokeEach(batch);
     const p = await published();
     return { revocations: p.revocations, headBytes: p.headBytes, segments: p.segments, segmentBytes: p.segmentBytes, loadMs: v.loadMs, rssMiB: v.rss, propagation: revoked.propagation, controllerCpuMsPerRevocation: revoked.cpuMs };

@@ -37,7 +37,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { cpuSeconds, machine } from "./lib/measure.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
-import { pool, ready } from "./lib/tasks.ts";
+import { pool, ready, waiter } from "./lib/tasks.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -67,15 +67,7 @@ function log(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
 }
 
-/** Resolves once `test` holds, checking every `ms`. */
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 100, timeoutMs = 30 * 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, ms));
-  }
-}
-
+const until = waiter(30 * 60_000);
 
 
 function peakRssMiB(pid: number): number {

@@ -29,14 +29,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane, type ManagedProcess } from "../src/controlplane/index.ts";
-import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { answerCode, createSystemNamespace, HttpProbe, Supervisor, writeVerifierKubeconfig } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
 import { machine, percentile } from "./lib/measure.ts";
-import { ready } from "./lib/tasks.ts";
+import { pool, ready, waiter } from "./lib/tasks.ts";
+import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 import { benchSigner } from "./lib/signing.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
@@ -110,67 +111,14 @@ function checkInterrupted(): void {
   if (wasInterrupted()) throw new Error("interrupted");
 }
 
+const until = waiter(120_000, checkInterrupted);
+const polling = { path: PATH, pollMs: POLL_MS, timeoutMs: ROUND_TIMEOUT_MS, check: checkInterrupted };
+
 // ---------------------------------------------------------------- small tools
-
-/** Resolves once `test` holds, checking every `ms`. */
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 100, timeoutMs = 120_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    checkInterrupted();
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, ms));
-  }
-}
-
-/** Runs `fn(i)` for i in [0, count) with at most `limit` calls in flight. */
-async function pool(count: number, limit: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
-}
-
-
-/** Nearest-rank percentile of sorted values. */
 
 function ms(value: number): string {
   return value < 100 ? value.toFixed(1) : Math.round(value).toString();
 }
-
-/** One request through the verifier; a kept-alive connection the server just closed is retried once. */
-async function ask(probe: HttpProbe, token: string): Promise<HttpAnswer> {
-  try {
-    return await probe.send({ path: PATH, token });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "ECONNRESET" && code !== "EPIPE") throw error;
-    return probe.send({ path: PATH, token });
-  }
-}
-
-/**
- * Sends the token every POLL_MS from t0 until the verifier answers 401; returns the arrival
- * time of that answer. Anything but 200 before it, or a 401 of another code, fails the run.
- */
-async function firstRefusal(probe: HttpProbe, token: string, t0: number, what: string): Promise<{ t1: number; polls: number }> {
-  for (let polls = 1; ; polls++) {
-    const answer = await ask(probe, token);
-    const now = performance.now();
-    if (answer.status === 401) {
-      const code = answerCode(answer);
-      if (code !== "ERR_TOKEN_REVOKED") throw new Error(`${what}: the verifier answered 401 ${String(code)}, expected ERR_TOKEN_REVOKED`);
-      return { t1: now, polls };
-    }
-    if (answer.status !== 200) throw new Error(`${what}: the verifier answered ${answer.status} ${String(answerCode(answer))} while the revocation propagated`);
-    if (now - t0 > ROUND_TIMEOUT_MS) throw new Error(`${what}: still accepted ${ROUND_TIMEOUT_MS} ms after the write`);
-    checkInterrupted();
-    const next = t0 + polls * POLL_MS;
-    if (next > now) await new Promise((r) => setTimeout(r, next - now));
-  }
-}
-
-// ---------------------------------------------------------------- the docs
 
 // ---------------------------------------------------------------- the run
 
@@ -311,11 +259,11 @@ async function main(): Promise<void> {
 
   // Every token passes before anything is revoked (and the connections are warm).
   for (const name of names) {
-    const a = await ask(verifier.probe, tokens.get(name) ?? "");
+    const a = await ask(verifier.probe, PATH, tokens.get(name) ?? "");
     if (a.status !== 200) throw new Error(`the token of AccessToken ${name} got ${a.status} ${String(answerCode(a))} before any revocation`);
   }
   for (const t of baselineTokens) {
-    const a = await ask(baseline.probe, t.token);
+    const a = await ask(baseline.probe, PATH, t.token);
     if (a.status !== 200) throw new Error(`a baseline token got ${a.status} ${String(answerCode(a))} before any revocation`);
   }
 
@@ -329,7 +277,7 @@ async function main(): Promise<void> {
     const sent = performance.now();
     await client.mergePatch(Resources.accessTokens, { name, namespace: TENANT }, { spec: { revoked: true } });
     const t0 = performance.now();
-    const revoked = await firstRefusal(verifier.probe, token, t0, `AccessToken ${name}`);
+    const revoked = await firstRefusal(verifier.probe, token, t0, `AccessToken ${name}`, polling);
 
     const issued = baselineTokens[i];
     if (issued === undefined) throw new Error("missing baseline token");
@@ -338,7 +286,7 @@ async function main(): Promise<void> {
     const baselineText = serializeBundle(baselineBundle);
     await client.mergePatch(Resources.configMaps, { name: BUNDLE, namespace: BASELINE_TENANT }, { data: { "bundle.json": baselineText, "bundle.jws": signer.sign(baselineText) } });
     const b0 = performance.now();
-    const refused = await firstRefusal(baseline.probe, issued.token, b0, `baseline token ${i}`);
+    const refused = await firstRefusal(baseline.probe, issued.token, b0, `baseline token ${i}`, polling);
 
     const round: Round = { revocationMs: revoked.t1 - t0, patchMs: t0 - sent, baselineMs: refused.t1 - b0, revocationPolls: revoked.polls, baselinePolls: refused.polls };
     rounds.push(round);

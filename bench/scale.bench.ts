@@ -34,7 +34,7 @@
 // 25k (5,000 / 20,000 / 100), or --api-keys N --tokens M --tenants T. Ctrl-C stops everything
 // it started.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg, tmpdir, totalmem } from "node:os";
@@ -44,7 +44,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { AccessToken, ApiKey } from "../src/api/index.ts";
 import { freePorts, resolveAssets, startControlPlane, type ControlPlane } from "../src/controlplane/index.ts";
-import { answerCode, createSystemNamespace, HttpProbe, KEYWARD_CLI, Supervisor, writeVerifierKubeconfig, type HttpAnswer } from "../src/demo/index.ts";
+import { answerCode, createSystemNamespace, HttpProbe, KEYWARD_CLI, Supervisor, writeVerifierKubeconfig } from "../src/demo/index.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { loadKubeConfig } from "../src/kube/config.ts";
 import { createInformer, type Informer } from "../src/kube/informer.ts";
@@ -52,10 +52,11 @@ import { Resources } from "../src/kube/resources.ts";
 import type { KubeObject } from "../src/kube/types.ts";
 import { heapAfterGc } from "./lib/heap.ts";
 import { heapByType, heapGrowth } from "./lib/heap-snapshot.ts";
-import { cpuSeconds, machine, percentile } from "./lib/measure.ts";
+import { cpuSeconds, machine, percentile, statusKiB } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
-import { pool, ready } from "./lib/tasks.ts";
+import { pool, ready, waiter } from "./lib/tasks.ts";
+import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = join(SELF, "..", "..");
@@ -150,16 +151,17 @@ process.on("exit", () => { for (const s of supervisors) s.killNow(); });
 
 // ---------------------------------------------------------------- small tools
 
-async function until(what: string, test: () => boolean | Promise<boolean>, ms = 100, timeoutMs = 30 * 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await test())) {
-    if (stopping !== undefined) throw new Error("interrupted");
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, ms));
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const stopped = (): void => {
+  if (stopping !== undefined) throw new Error("interrupted");
+};
+const until = waiter(30 * 60_000, stopped);
+
+/** Polls the token every POLL_MS from t0 until the verifier refuses it; returns t1 − t0. */
+const refusedAfter = async (probe: HttpProbe, token: string, t0: number, what: string): Promise<number> =>
+  (await firstRefusal(probe, token, t0, what, { path: PATH, pollMs: POLL_MS, timeoutMs: 60_000, check: stopped })).t1 - t0;
 
 
 /** The controller's writes, leases (leader election) aside. */
@@ -168,10 +170,6 @@ function writes(s: Sample[], resource?: string, verb?: string): number {
 }
 
 
-function statusKiB(pid: number, field: string): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m === null ? Number.NaN : Number(m[1]);
-}
 
 function benchCpu(): number {
   const u = process.cpuUsage();
@@ -184,32 +182,7 @@ const f2 = (v: number): string => v.toFixed(2);
 const mib = (bytes: number): string => `${f1(bytes / MiB)} MiB`;
 const kib = (bytes: number): string => `${f1(bytes / 1024)} KiB`;
 
-async function ask(probe: HttpProbe, token: string): Promise<HttpAnswer> {
-  try {
-    return await probe.send({ path: PATH, token });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== "ECONNRESET" && code !== "EPIPE") throw error;
-    return probe.send({ path: PATH, token });
-  }
-}
 
-/** Sends the token every POLL_MS from t0 until the verifier answers 401 ERR_TOKEN_REVOKED; returns t1 − t0. */
-async function firstRefusal(probe: HttpProbe, token: string, t0: number, what: string): Promise<number> {
-  for (let polls = 1; ; polls++) {
-    const answer = await ask(probe, token);
-    const now = performance.now();
-    if (answer.status === 401) {
-      const code = answerCode(answer);
-      if (code !== "ERR_TOKEN_REVOKED") throw new Error(`${what}: the verifier answered 401 ${String(code)}, expected ERR_TOKEN_REVOKED`);
-      return now - t0;
-    }
-    if (answer.status !== 200) throw new Error(`${what}: the verifier answered ${answer.status} ${String(answerCode(answer))}`);
-    if (now - t0 > 60_000) throw new Error(`${what}: still accepted 60 s after the write`);
-    const next = t0 + polls * POLL_MS;
-    if (next > now) await sleep(next - now);
-  }
-}
 
 // ---------------------------------------------------------------- the run
 
@@ -397,7 +370,7 @@ async function main(): Promise<void> {
     const senders = Array.from({ length: 8 }, () => new HttpProbe(`http://127.0.0.1:${verifierPort}`, { timeoutMs: 10_000 }));
     probes.push(...senders);
     for (const [i, name] of inTenant.entries()) {
-      const a = await ask(senders[i % senders.length] as HttpProbe, tokenOf.get(name) ?? "");
+      const a = await ask(senders[i % senders.length] as HttpProbe, PATH, tokenOf.get(name) ?? "");
       if (a.status !== 200) throw new Error(`the token of AccessToken ${name} got ${a.status} ${String(answerCode(a))} before any revocation`);
     }
     const waveStart = performance.now();
@@ -409,7 +382,7 @@ async function main(): Promise<void> {
       await client.mergePatch(Resources.accessTokens, { name, namespace: tenant }, { spec: { revoked: true } });
       const t0 = performance.now();
       patchMs.push(t0 - sent);
-      propagation.push(firstRefusal(senders[i % senders.length] as HttpProbe, tokenOf.get(name) ?? "", t0, `AccessToken ${name}`));
+      propagation.push(refusedAfter(senders[i % senders.length] as HttpProbe, tokenOf.get(name) ?? "", t0, `AccessToken ${name}`));
     });
     const patchesMs = performance.now() - waveStart;
     const wave = (await Promise.all(propagation)).sort((a, b) => a - b);

@@ -88,6 +88,12 @@ export function cpuSeconds(pid: number): number {
   return processTicks(pid) / CLOCK_TICKS_PER_SECOND;
 }
 
+/** A field of /proc/<pid>/status in KiB (VmRSS, VmHWM, RssAnon, …); NaN when it is missing. */
+export function statusKiB(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m === null ? Number.NaN : Number(m[1]);
+}
+
 /** The nearest-rank percentile `q` (0–1) of ascending `sorted`; NaN when it is empty. */
 export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
