@@ -24,7 +24,7 @@ export { assertNotOlder } from "./bundle/generation.ts";
 export { sameBundleContent } from "./bundle/same-content.ts";
 export { pruneRevoked, revocationNeeded, REVOKED_RETENTION_SECONDS } from "./bundle/prune.ts";
 export { parseSegment, segmentDigest, serializeSegment } from "./bundle/segment.ts";
-export { assembleBundle, segmentRevocations } from "./bundle/assemble.ts";
+export { assembleBundle, segmentRevocations, withSegmentRevocations } from "./bundle/assemble.ts";
 export { validateSegment } from "./bundle/validate.ts";
 
 export { normalizePath } from "./policy/normalize.ts";

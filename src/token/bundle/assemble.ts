@@ -48,6 +48,12 @@ export function segmentRevocations(head: Bundle, textOf: (name: string) => strin
  */
 export function assembleBundle(head: Bundle, textOf: (name: string) => string | undefined): Bundle {
   if (head.revokedSegments === undefined || head.revokedSegments.length === 0) return head;
-  const entries = segmentRevocations(head, textOf).filter((r) => Object.hasOwn(head.apiKeys, r.apiKey));
-  return { ...head, revoked: [...head.revoked, ...entries] };
+  return withSegmentRevocations(head, [segmentRevocations(head, textOf)]);
+}
+
+/** assembleBundle from segments already read and checked (segmentRevocations of each). */
+export function withSegmentRevocations(head: Bundle, segments: readonly (readonly RevokedEntry[])[]): Bundle {
+  const revoked = [...head.revoked];
+  for (const segment of segments) for (const r of segment) if (Object.hasOwn(head.apiKeys, r.apiKey)) revoked.push(r);
+  return { ...head, revoked };
 }

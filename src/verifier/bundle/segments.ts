@@ -5,7 +5,7 @@
 // normally changes only the head: its cost is then that of the head alone).
 
 import { bundleSegmentNames } from "../../model/names.ts";
-import { BundleError, segmentRevocations, type Bundle, type RevokedEntry, type RevokedSegmentRef } from "../../token/index.ts";
+import { BundleError, segmentRevocations, withSegmentRevocations, type Bundle, type RevokedEntry, type RevokedSegmentRef } from "../../token/index.ts";
 
 /** How a bundle source reads the segments a head names. */
 export interface SegmentReader {
@@ -65,10 +65,7 @@ export class SegmentCache {
         return { kind: "failed", ref, error: err, readError: readErrors.get(ref.name) };
       }
     }
-    // As assembleBundle: the revocations of ApiKeys the head lists (the others have no key left a token could match).
-    const revoked = [...head.revoked];
-    for (const segment of segments) for (const r of segment) if (Object.hasOwn(head.apiKeys, r.apiKey)) revoked.push(r);
-    return { kind: "whole", bundle: { ...head, revoked } };
+    return { kind: "whole", bundle: withSegmentRevocations(head, segments) };
   }
 
   /** Forgets every segment but those `refs` names (the head in use). */
