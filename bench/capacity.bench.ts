@@ -22,8 +22,7 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -44,6 +43,7 @@ import { BUNDLE_DATA_KEY, BUNDLE_SEGMENT_DATA_KEY, JWKS_DATA_KEY } from "../src/
 import { parseBundle, type Bundle, type RevokedEntry } from "../src/token/index.ts";
 import { cpuSeconds, machine, percentile, statusKiB } from "./lib/measure.ts";
 import { ready, waiter } from "./lib/tasks.ts";
+import { startUpstream } from "./lib/upstream.ts";
 import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 
@@ -172,14 +172,9 @@ async function main(): Promise<void> {
     return tokens.size === names.length;
   }, 200);
 
-  const body = Buffer.from('{"ok":true}');
-  const up = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => { res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body); });
-  });
-  upstream = up;
-  await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
-  const upstreamUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+  const started = await startUpstream();
+  upstream = started.server;
+  const upstreamUrl = started.url;
   const kubeconfig = join(workDir, "verifier.kubeconfig");
   await writeVerifierKubeconfig(client, TENANT, join(ROOT, "config", "verifier"), kubeconfig);
 

@@ -20,8 +20,7 @@
 // Ctrl-C stops everything it started (a second Ctrl-C kills at once).
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -37,6 +36,7 @@ import type { KubeObject } from "../src/kube/types.ts";
 import { buildBundle, generateSigningKey, issueAccessTokenSync, jwkSetOf, publicJwkOf, serializeBundle, type Bundle, type PrivateJwk, type RevokedEntry } from "../src/token/index.ts";
 import { machine, percentile } from "./lib/measure.ts";
 import { pool, ready, waiter } from "./lib/tasks.ts";
+import { startUpstream } from "./lib/upstream.ts";
 import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 import { benchSigner } from "./lib/signing.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
@@ -223,14 +223,9 @@ async function main(): Promise<void> {
   );
 
   // ---- a trivial upstream, and the two verifiers with config/verifier's credentials
-  const body = Buffer.from('{"ok":true}');
-  const up = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => { res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body); });
-  });
-  upstream = up;
-  await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
-  const upstreamUrl = `http://127.0.0.1:${(up.address() as AddressInfo).port}`;
+  const started = await startUpstream();
+  upstream = started.server;
+  const upstreamUrl = started.url;
 
   const startVerifierProcess = async (name: string, tenant: string, port: number, adminPort: number, trust: string[]): Promise<{ child: ManagedProcess; probe: HttpProbe }> => {
     const kubeconfig = join(workDir ?? tmpdir(), `${name}.kubeconfig`);

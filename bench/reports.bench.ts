@@ -22,8 +22,7 @@
 // Options: --verifiers N (default 500), --rounds R (default 20).
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -43,6 +42,7 @@ import { createLogger } from "../src/verifier/log.ts";
 import { VerifierReporter } from "../src/verifier/report/reporter.ts";
 import { CLOCK_TICKS_PER_SECOND, machine, percentile, processTicks } from "./lib/measure.ts";
 import { ready } from "./lib/tasks.ts";
+import { startUpstream } from "./lib/upstream.ts";
 import { replaceSection, table } from "./lib/markdown.ts";
 import { scrape, sum } from "./lib/metrics.ts";
 
@@ -155,14 +155,12 @@ async function main(): Promise<void> {
   log(`${names.length} AccessTokens created`);
 
   // ---- the probe verifier (today's propagation), not reporting
-  const body = Buffer.from('{"ok":true}');
-  const up = createServer((req, res) => { req.resume(); req.on("end", () => { res.writeHead(200, { "content-length": body.length }).end(body); }); });
-  upstream = up;
-  await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
+  const started = await startUpstream();
+  upstream = started.server;
   const verifierKubeconfig = join(workDir, "verifier.kubeconfig");
   await writeVerifierKubeconfig(client, TENANT, join(ROOT, "config", "verifier"), verifierKubeconfig);
   const verifier = supervisor.start("verifier", [
-    "verifier", "--mode", "proxy", "--listen", `127.0.0.1:${verifierPort}`, "--upstream", `http://127.0.0.1:${(up.address() as AddressInfo).port}`,
+    "verifier", "--mode", "proxy", "--listen", `127.0.0.1:${verifierPort}`, "--upstream", started.url,
     "--tenant", TENANT, "--bundle-configmap", `${TENANT}/keyward-bundle`, "--bundle-trust-configmap", "keyward-system/keyward-bundle-trust", "--kubeconfig", verifierKubeconfig,
     "--metrics-listen", `127.0.0.1:${verifierAdminPort}`, "--log-level", "warn", "--report", "false",
   ]);

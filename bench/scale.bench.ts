@@ -35,8 +35,7 @@
 // it started.
 
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -56,6 +55,7 @@ import { cpuSeconds, machine, percentile, statusKiB } from "./lib/measure.ts";
 import { table } from "./lib/markdown.ts";
 import { scrape, sum, type Sample } from "./lib/metrics.ts";
 import { pool, ready, waiter } from "./lib/tasks.ts";
+import { startUpstream } from "./lib/upstream.ts";
 import { ask, firstRefusal } from "./lib/verifier-probe.ts";
 
 const SELF = fileURLToPath(import.meta.url);
@@ -344,20 +344,15 @@ async function main(): Promise<void> {
     }
     const bundleCm = await client.get<KubeObject & { data?: Record<string, string> }>(Resources.configMaps, { name: BUNDLE, namespace: tenant });
     const bundleBytes = Buffer.byteLength(bundleCm.data?.["bundle.json"] ?? "") + Buffer.byteLength(bundleCm.data?.["jwks.json"] ?? "");
-    const body = Buffer.from('{"ok":true}');
-    const up = createServer((req, res) => {
-      req.resume();
-      req.on("end", () => { res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body); });
-    });
-    upstream = up;
-    await new Promise<void>((resolve) => up.listen(0, "127.0.0.1", resolve));
+    const started = await startUpstream();
+    upstream = started.server;
     const kubeconfig = join(workDir, "verifier.kubeconfig");
     await writeVerifierKubeconfig(client, tenant, join(ROOT, "config", "verifier"), kubeconfig);
     const verifier = supervisor.start("verifier", [
       "verifier",
       "--mode", "proxy",
       "--listen", `127.0.0.1:${verifierPort}`,
-      "--upstream", `http://127.0.0.1:${(up.address() as AddressInfo).port}`,
+      "--upstream", started.url,
       "--tenant", tenant,
       "--bundle-configmap", `${tenant}/${BUNDLE}`,
       "--kubeconfig", kubeconfig,
