@@ -113,8 +113,6 @@ interface PlanCommon {
   currentGeneration: number | null;
   /** bundle.json + jwks.json in bytes. */
   size: number;
-  /** The revocation segments' revoked.json, in bytes. */
-  segmentBytes: number;
   limit: number;
   policyProblems: Record<string, PolicyProblems>;
   events: PlannedEvent[];
@@ -174,8 +172,8 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     if (Object.values(apiKeys).some((a) => a.policies.includes(name))) policies[name] = policy;
   }
   const existing = existingSegments(input, previous, events);
-  const stillNeeded = revocationNeeded(keys, now);
-  const needed = (r: RevokedEntry): boolean => Object.hasOwn(apiKeys, r.apiKey) && stillNeeded(r);
+  // Only live ApiKeys have keys here: a revocation of any other is no longer needed either.
+  const needed = revocationNeeded(keys, now);
   // The revocations of objects revoked now come after the previous head's: the later entry of a (ApiKey, jti) wins.
   const loose = [...(previous?.revoked ?? []), ...input.revocations];
   const inUse = new Set([...(previous?.revokedSegments ?? []), ...(current.state === "ok" ? (current.bundle.revokedSegments ?? []) : [])].map((r) => r.name));
@@ -207,7 +205,6 @@ export function planBundle(input: PlanBundleInput): BundlePlan {
     previousFrom: from,
     currentGeneration: previous?.generation ?? null,
     size,
-    segmentBytes: layout.segments.reduce((n, x) => n + Buffer.byteLength(x.text, "utf8"), 0),
     limit,
     policyProblems,
     events,

@@ -8,7 +8,7 @@ import type { ConfigMapObject } from "../../model/bundle/configmap.ts";
 import { BUNDLE_CONFIGMAP_NAME } from "../../model/names.ts";
 import { readVerifierReport, type LeaseObject, type VerifierReport } from "../../model/verifier-report.ts";
 import type { Bundle } from "../../token/index.ts";
-import { bundleOf, publishedBundle, type PublishedBundle } from "../controllers/memo.ts";
+import { publishedBundle, type PublishedBundle } from "../controllers/memo.ts";
 import type { Store } from "../controllers/store.ts";
 import { aggregateVerifiers, type TenantVerifiers } from "../../model/verifier-sync.ts";
 
@@ -124,7 +124,7 @@ export class VerifierViews {
   #saw(cm: ConfigMapObject): TenantLedger | null {
     const tenant = cm.metadata.namespace ?? "";
     const read = publishedBundle({ configMaps: this.#configMaps, bundleSegments: this.#segments }, tenant);
-    if (read === null || bundleOf(cm) === null) return this.#ledgers.get(tenant) ?? null;
+    if (read === null) return this.#ledgers.get(tenant) ?? null;
     const { bundle, complete, segments } = read;
     const ledger = this.#ledgers.get(tenant);
     if (ledger !== undefined && ledger.generation === bundle.generation && (ledger.complete || !complete)) return ledger;
