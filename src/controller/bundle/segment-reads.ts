@@ -18,13 +18,13 @@ export interface SegmentRead {
 const reads = new Map<string, { sha256: string; text: string; read: SegmentRead | null }>();
 
 /** The segment `ref` of `head`'s tenant read from `text`; null when `text` is not the segment `ref` names. */
-export function readSegment(head: Pick<Bundle, "tenant" | "generation" | "apiKeys" | "revoked">, ref: RevokedSegmentRef, text: string): SegmentRead | null {
+export function readSegment(head: Pick<Bundle, "tenant" | "generation">, ref: RevokedSegmentRef, text: string): SegmentRead | null {
   const id = `${head.tenant}\u0000${ref.name}`;
   const known = reads.get(id);
   if (known !== undefined && known.sha256 === ref.sha256 && known.text === text) return known.read;
   let read: SegmentRead | null;
   try {
-    const entries = segmentRevocations({ ...(head as Bundle), revokedSegments: [ref] }, () => text);
+    const entries = segmentRevocations({ tenant: head.tenant, generation: head.generation, revokedSegments: [ref] }, () => text);
     const jtis = new Map<string, string>();
     for (const r of entries) jtis.set(r.jti, r.apiKey);
     const exps = entries.map((r) => r.exp).filter((e): e is number => e !== null).sort((a, b) => a - b);

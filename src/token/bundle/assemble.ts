@@ -12,7 +12,7 @@ import { parseSegment, segmentDigest } from "./segment.ts";
  * ERR_BUNDLE_SEGMENT_DIGEST for one whose bytes, tenant or count are not the ones
  * named, and the codes of parseSegment for one that is not a valid segment.
  */
-export function segmentRevocations(head: Bundle, textOf: (name: string) => string | undefined): RevokedEntry[] {
+export function segmentRevocations(head: Pick<Bundle, "tenant" | "generation" | "revokedSegments">, textOf: (name: string) => string | undefined): RevokedEntry[] {
   const out: RevokedEntry[] = [];
   for (const [i, ref] of (head.revokedSegments ?? []).entries()) {
     const field = `revokedSegments[${i}]`;

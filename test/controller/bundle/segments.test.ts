@@ -210,7 +210,7 @@ function segment(slot: number, entries: RevokedEntry[]): ExistingSegment {
   const text = serializeSegment("acme", entries);
   const name = bundleSegmentName(slot);
   const ref = { name, sha256: segmentDigest(text), count: parseSegment(text, name).revoked.length };
-  const read = readSegment({ tenant: "acme", generation: 1, apiKeys: {}, revoked: [] }, ref, text);
+  const read = readSegment({ tenant: "acme", generation: 1 }, ref, text);
   if (read === null) throw new Error("not a segment");
   return { ref, text, read };
 }
